@@ -1,0 +1,110 @@
+//! Configuration errors that name the key, where its value came from, and the fix.
+
+use std::fmt;
+
+use figment::{Figment, Metadata, Profile};
+
+/// One invalid configuration value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The dotted key, e.g. `server.port`.
+    pub key: String,
+    /// Where the value came from, e.g. ``environment variable `PORT` ``.
+    pub origin: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// Configuration could not be loaded: every invalid value, each with its key and origin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    problems: Vec<ConfigProblem>,
+}
+
+impl ConfigError {
+    /// An error for one key whose value was set by `figment`'s provider for that key.
+    pub(crate) fn invalid(figment: &Figment, key: &str, message: impl Into<String>) -> Self {
+        Self {
+            problems: vec![ConfigProblem {
+                key: key.to_string(),
+                origin: origin_of(figment, key),
+                message: message.into(),
+            }],
+        }
+    }
+
+    /// Converts figment's extraction errors (all of them) into problems. `prefix` is the key
+    /// the extraction started at (`app` for the service's own section, empty for the root).
+    pub(crate) fn from_figment(figment: &Figment, err: figment::Error, prefix: &str) -> Self {
+        let problems = err
+            .into_iter()
+            .map(|e| {
+                let mut path: Vec<String> = Vec::new();
+                if !prefix.is_empty() {
+                    path.push(prefix.to_string());
+                }
+                path.extend(e.path.iter().cloned());
+                // An unknown field error's path ends at its parent table; name the field itself.
+                if let figment::error::Kind::UnknownField(field, _) = &e.kind {
+                    path.push(field.clone());
+                }
+                let key = path.join(".");
+                let origin = match &e.metadata {
+                    Some(md) => describe(md, &path),
+                    None => origin_of(figment, &key),
+                };
+                ConfigProblem {
+                    key,
+                    origin,
+                    message: e.kind.to_string(),
+                }
+            })
+            .collect();
+        Self { problems }
+    }
+
+    /// Every invalid value found.
+    pub fn problems(&self) -> &[ConfigProblem] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration")?;
+        for p in &self.problems {
+            let key = if p.key.is_empty() { "(root)" } else { &p.key };
+            write!(
+                f,
+                "\n  - `{key}` (from {}): {}\n    fix: correct or remove this value; \
+                 docs/configuration.md lists every key with its type and default",
+                p.origin, p.message
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Describes which provider set `key` in `figment`.
+pub(crate) fn origin_of(figment: &Figment, key: &str) -> String {
+    match figment.find_metadata(key) {
+        Some(md) => {
+            let path: Vec<&str> = key.split('.').collect();
+            describe(md, &path)
+        }
+        None => "the built-in default".to_string(),
+    }
+}
+
+fn describe<K: AsRef<str>>(md: &Metadata, path: &[K]) -> String {
+    if let Some(file) = md.source.as_ref().and_then(|s| s.file_path()) {
+        return format!("file `{}`", file.display());
+    }
+    if md.name.contains("environment variable") {
+        return format!(
+            "environment variable `{}`",
+            md.interpolate(&Profile::Default, path)
+        );
+    }
+    md.name.to_string()
+}

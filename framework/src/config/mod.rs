@@ -1,0 +1,25 @@
+//! Layered configuration with errors that name the key, its origin and the fix.
+//!
+//! Sources, lowest precedence first:
+//! 1. built-in defaults (the `Default` impls of the sections below);
+//! 2. `config/default.toml` (the folder can be moved with `SERVICEKIT_CONFIG_DIR`);
+//! 3. `config/{env}.toml`, where `env` is `SERVICEKIT_ENV` (default `dev`);
+//! 4. the conventional variables `PORT`, `DATABASE_URL`, `RUST_LOG`, `SERVICEKIT_ENV`;
+//! 5. `SERVICEKIT__SECTION__KEY` variables, e.g. `SERVICEKIT__SERVER__PORT=9000`;
+//! 6. values set in code with [`ServiceBuilder::set`](crate::ServiceBuilder::set).
+//!
+//! The service's own settings live in the `[app]` section and are read with
+//! [`Context::settings`](crate::Context::settings).
+
+mod env;
+mod error;
+mod loader;
+mod model;
+
+pub use error::{ConfigError, ConfigProblem};
+pub use loader::CONFIG_DIR_VAR;
+pub use model::{
+    Config, DatabaseConfig, HealthConfig, LogConfig, LogFormat, ServerConfig, ServiceConfig,
+};
+
+pub(crate) use loader::{Loaded, Sources, parse_filter};

@@ -1,0 +1,189 @@
+//! The typed configuration sections every service shares.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The whole framework configuration, after layering and validation.
+///
+/// Each field is one section of the configuration files (`[server]`, `[database]`, ...);
+/// `docs/configuration.md` lists every key, its environment variable and its default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[service]`: the service's identity.
+    #[serde(default)]
+    pub service: ServiceConfig,
+    /// `[server]`: the HTTP listener, request limits and shutdown timing.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// `[database]`: the connection pool and migrations.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// `[health]`: probe paths and check timeouts.
+    #[serde(default)]
+    pub health: HealthConfig,
+    /// `[log]`: log level and output format.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// `[app]`: the service's own settings, read with [`Context::settings`](crate::Context::settings).
+    #[serde(default)]
+    pub app: serde_json::Value,
+}
+
+/// `[service]`: the service's identity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// The service name used in logs and health bodies (default: the builder's name).
+    pub name: String,
+    /// The deployment environment (`SERVICEKIT_ENV`, default `dev`); selects `config/{env}.toml`.
+    pub environment: String,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            environment: "dev".into(),
+        }
+    }
+}
+
+/// `[server]`: the HTTP listener, request limits and shutdown timing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Interface to bind (default `0.0.0.0`).
+    pub host: String,
+    /// Port to bind (default `8080`; `PORT` sets it too; `0` picks a free port).
+    pub port: u16,
+    /// Longest a request may take before it is answered with 503 (default `30s`).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Largest request body accepted, in bytes (default 1 MiB); larger bodies get 413.
+    pub body_limit: usize,
+    /// After SIGTERM, how long readiness reports 503 while requests are still served, so that
+    /// load balancers stop routing here (default `5s`; skipped on SIGINT).
+    #[serde(with = "humantime_serde")]
+    pub drain_delay: Duration,
+    /// After the drain delay, how long in-flight requests may take to finish (default `30s`).
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".into(),
+            port: 8080,
+            request_timeout: Duration::from_secs(30),
+            body_limit: 1024 * 1024,
+            drain_delay: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `[database]`: the connection pool and migrations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Database URL (`DATABASE_URL` sets it too): `postgres://`, `mysql://`, `mariadb://` or
+    /// `sqlite://`. Unset means an SQLite file `{data_dir}/{service name}.db`.
+    pub url: Option<SecretString>,
+    /// Folder for the default SQLite file, created if missing (default `data`).
+    pub data_dir: PathBuf,
+    /// Largest number of pooled connections (default `10`).
+    pub max_connections: u32,
+    /// Connections kept open when idle (default `0`).
+    pub min_connections: u32,
+    /// Longest wait for a free connection before a request fails with 503 (default `5s`).
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+    /// Idle connections are closed after this long (default `10m`).
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// How long startup keeps retrying an unreachable database before it gives up (default `30s`).
+    #[serde(with = "humantime_serde")]
+    pub startup_timeout: Duration,
+    /// Run the service's embedded migrations at startup (default `true`).
+    pub migrate: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            data_dir: PathBuf::from("data"),
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(600),
+            startup_timeout: Duration::from_secs(30),
+            migrate: true,
+        }
+    }
+}
+
+/// `[health]`: probe paths and check timeouts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Liveness path (default `/health/live`); never checks dependencies.
+    pub live_path: String,
+    /// Readiness path (default `/health/ready`); runs the registered checks.
+    pub ready_path: String,
+    /// Startup path (default `/health/startup`); 503 until migrations and startup are done.
+    pub startup_path: String,
+    /// Longest a single readiness check may take before it counts as failed (default `2s`).
+    #[serde(with = "humantime_serde")]
+    pub check_timeout: Duration,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            live_path: "/health/live".into(),
+            ready_path: "/health/ready".into(),
+            startup_path: "/health/startup".into(),
+            check_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// `[log]`: log level and output format.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `info,sqlx=warn` (`RUST_LOG` sets it too).
+    pub level: String,
+    /// `pretty`, `compact` or `json`; `auto` (the default) is `pretty` in the `dev` and `test`
+    /// environments and `json` elsewhere.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Auto,
+        }
+    }
+}
+
+/// How log lines are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `pretty` in the `dev` and `test` environments, `json` elsewhere.
+    Auto,
+    /// Multi-line, coloured, for people.
+    Pretty,
+    /// One line per event, for people.
+    Compact,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}

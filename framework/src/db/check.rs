@@ -1,0 +1,14 @@
+//! The readiness check every pool registers.
+
+use crate::db::Database;
+use crate::health::{CheckFuture, HealthCheck};
+
+impl HealthCheck for Database {
+    fn name(&self) -> &str {
+        "database"
+    }
+
+    fn check(&self) -> CheckFuture<'_> {
+        Box::pin(async move { self.ping().await.map_err(|e| e.to_string()) })
+    }
+}

@@ -1,0 +1,59 @@
+//! Per-service database pools: SQLite by default, PostgreSQL and MySQL/MariaDB by URL.
+//!
+//! The pool is an sqlx [`AnyPool`](sqlx::AnyPool) so one service binary runs on any of the three
+//! backends chosen by `database.url`; [`Database::sql`] makes `$N` placeholders portable and
+//! [`Migrations`] keeps one migration set per backend.
+
+mod check;
+mod kind;
+mod migrations;
+mod pool;
+mod sql;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use kind::{DbKind, UnsupportedScheme, redact_url};
+pub use migrations::{EmbeddedMigration, Migrations};
+pub use pool::Database;
+pub use sql::PlaceholderOrder;
+
+/// Opening the pool or migrating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// `database.url` has a scheme servicekit does not know.
+    #[error("database.url: {0}")]
+    Url(#[source] UnsupportedScheme),
+    /// The folder for the default SQLite file could not be created.
+    #[error("cannot create database.data_dir `{}`: {source}; fix: make it writable or set database.data_dir", dir.display())]
+    DataDir {
+        /// The folder.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database stayed unreachable for `database.startup_timeout`.
+    #[error(
+        "database {url} unreachable after {}: {source}; fix: start the database or correct database.url / DATABASE_URL (database.startup_timeout sets how long to retry)",
+        humantime::format_duration(*waited)
+    )]
+    Unreachable {
+        /// The URL, password redacted.
+        url: String,
+        /// How long startup retried.
+        waited: Duration,
+        /// The last connection error.
+        source: sqlx::Error,
+    },
+    /// The service has migrations, but none for this backend.
+    #[error("this service has no migrations for {0}; add migrations/{0}/ to the service")]
+    NoMigrationsFor(DbKind),
+    /// A migration failed.
+    #[error("{kind} migration failed: {source}")]
+    Migrate {
+        /// The backend.
+        kind: DbKind,
+        /// sqlx's error.
+        source: sqlx::migrate::MigrateError,
+    },
+}

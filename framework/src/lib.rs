@@ -1,0 +1,62 @@
+//! # servicekit
+//!
+//! A framework for Rust microservices on axum, tower and sqlx: one attribute gives a service
+//! layered configuration, logging, a database pool with migrations, health probes, problem+json
+//! errors, a standard middleware stack and graceful, readiness-first shutdown.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//!
+//! #[servicekit::microservice(name = "hello-service")]
+//! async fn app(_ctx: servicekit::Context) -> Router {
+//!     Router::new().route("/hello", get(|| async { "hello" }))
+//! }
+//! ```
+//!
+//! The attribute is sugar for the builder, which is the real API:
+//!
+//! ```no_run
+//! # use axum::Router;
+//! # async fn app(_ctx: servicekit::Context) -> Router { Router::new() }
+//! fn main() -> std::process::ExitCode {
+//!     servicekit::Service::builder("hello-service")
+//!         .version(env!("CARGO_PKG_VERSION"))
+//!         .routes(app)
+//!         .run_main()
+//! }
+//! ```
+//!
+//! ## Layout
+//! - [`service`]: the builder, the [`Context`] handed to the route function, the lifecycle;
+//! - [`config`]: layered configuration and errors that name the key, its origin and the fix;
+//! - [`db`]: the per-service pool (SQLite by default, PostgreSQL, MySQL/MariaDB) and migrations;
+//! - [`health`]: liveness, readiness (with checks) and startup probes;
+//! - [`server`]: problem+json errors, the middleware stack, shutdown signals;
+//! - [`telemetry`]: the `tracing` subscriber;
+//! - `testing` (feature): `TestApp` and `TestDatabase` for integration tests.
+//!
+//! `docs/architecture.md` describes the request flow and the lifecycle in full.
+
+pub mod config;
+pub mod db;
+pub mod health;
+pub mod prelude;
+pub mod server;
+pub mod service;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+#[doc(inline)]
+pub use server::Problem;
+#[doc(inline)]
+pub use service::{Context, Error, IntoRoutes, Service, ServiceBuilder};
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use servicekit_macros::{embed_migrations, microservice};
+
+/// The boxed error type used at API boundaries.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[doc(hidden)]
+pub use axum;

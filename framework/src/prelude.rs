@@ -1,0 +1,8 @@
+//! The names most services need: `use servicekit::prelude::*;`.
+
+pub use crate::db::Database;
+pub use crate::health::{HealthCheck, check_fn};
+pub use crate::server::Problem;
+pub use crate::{BoxError, Context, Service};
+#[cfg(feature = "macros")]
+pub use crate::microservice;

@@ -1,0 +1,130 @@
+//! The standard middleware stack, outermost first:
+//! sensitive headers -> request id -> trace span -> problem+json -> panic catcher -> timeout ->
+//! body limit -> routes.
+//!
+//! The order matters: the request id is set before the span so every log line carries it;
+//! the problem layer sits inside the span so the logged status is the final one, and outside the
+//! panic catcher, timeout and body limit so their answers become problem+json too.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, header};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::classify::ServerErrorsFailureClass;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use super::ProblemLayer;
+use super::problem::Problem;
+use crate::BoxError;
+use crate::config::ServerConfig;
+
+/// Header carrying the request id, set when the client sent none and echoed on the response.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Wraps `router` in the standard stack configured by `config`.
+///
+/// Usable on any axum router, with or without the rest of servicekit:
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use servicekit::config::ServerConfig;
+///
+/// let app = servicekit::server::standard_stack(
+///     Router::new().route("/", get(|| async { "hi" })),
+///     &ServerConfig::default(),
+/// );
+/// # let _: Router = app;
+/// ```
+pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
+    let timeout = config.request_timeout;
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetSensitiveRequestHeadersLayer::new([
+                header::AUTHORIZATION,
+                header::COOKIE,
+                header::PROXY_AUTHORIZATION,
+            ]))
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(make_span)
+                    .on_request(())
+                    .on_response(on_response)
+                    .on_failure(on_failure),
+            )
+            .layer(ProblemLayer::new())
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(HandleErrorLayer::new(move |err: BoxError| async move {
+                timeout_response(&err, timeout)
+            }))
+            .layer(tower::timeout::TimeoutLayer::new(timeout))
+            .layer(RequestBodyLimitLayer::new(config.body_limit))
+            .layer(DefaultBodyLimit::disable()),
+    )
+}
+
+fn make_span(req: &Request<Body>) -> Span {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        http.request.method = %req.method(),
+        url.path = %req.uri().path(),
+        request_id = %request_id,
+    )
+}
+
+fn on_response(res: &Response, latency: Duration, _span: &Span) {
+    tracing::info!(
+        http.response.status_code = res.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1e3,
+        "request finished"
+    );
+}
+
+fn on_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &Span) {
+    tracing::warn!(
+        failure = %class,
+        latency_ms = latency.as_secs_f64() * 1e3,
+        "request failed"
+    );
+}
+
+fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("(non-string panic payload)");
+    tracing::error!(panic = %message, "handler panicked");
+    Problem::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+        .with_detail("The server failed to handle the request; it has been logged.")
+        .into_response()
+}
+
+fn timeout_response(err: &BoxError, timeout: Duration) -> Response {
+    if err.is::<tower::timeout::error::Elapsed>() {
+        tracing::warn!(timeout = ?timeout, "request timed out");
+        return Problem::unavailable(format!(
+            "The request did not complete within {}.",
+            humantime::format_duration(timeout)
+        ))
+        .into_response();
+    }
+    Problem::internal(err.as_ref()).into_response()
+}

@@ -1,0 +1,189 @@
+//! `Service::builder(..)`: everything `#[microservice]` does, by hand.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use axum::Router;
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use super::lifecycle::{self, Drain};
+use super::{Context, Error, IntoRoutes};
+use crate::BoxError;
+use crate::config::Sources;
+use crate::db::Migrations;
+use crate::health::HealthCheck;
+use crate::server::{Signal, shutdown_signal};
+
+/// The entry point of a servicekit service; see [`Service::builder`].
+#[derive(Debug, Clone, Copy)]
+pub struct Service {
+    _priv: (),
+}
+
+pub(crate) type RoutesFn =
+    Box<dyn FnOnce(Context) -> BoxFuture<'static, Result<Router, BoxError>> + Send>;
+
+/// Configures and runs a service: configuration, logging, database, routes, health, shutdown.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+///
+/// async fn app(_ctx: servicekit::Context) -> Router {
+///     Router::new().route("/hello", get(|| async { "hello" }))
+/// }
+///
+/// fn main() -> std::process::ExitCode {
+///     servicekit::Service::builder("hello-service")
+///         .version(env!("CARGO_PKG_VERSION"))
+///         .routes(app)
+///         .run_main()
+/// }
+/// ```
+#[must_use = "a ServiceBuilder does nothing until it is run"]
+pub struct ServiceBuilder {
+    pub(crate) name: String,
+    pub(crate) version: &'static str,
+    pub(crate) migrations: Option<&'static Migrations>,
+    pub(crate) routes: Option<RoutesFn>,
+    pub(crate) sources: Sources,
+    pub(crate) checks: Vec<Arc<dyn HealthCheck>>,
+}
+
+impl std::fmt::Debug for ServiceBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceBuilder")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("config_dir", &self.sources.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Starts building the service called `name`.
+    pub fn builder(name: impl Into<String>) -> ServiceBuilder {
+        ServiceBuilder {
+            name: name.into(),
+            version: "0.0.0",
+            migrations: None,
+            routes: None,
+            sources: Sources::new(),
+            checks: Vec::new(),
+        }
+    }
+}
+
+impl ServiceBuilder {
+    /// The version reported in logs (usually `env!("CARGO_PKG_VERSION")`).
+    pub fn version(mut self, version: &'static str) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Migrations to run at startup; registering them also opens the database pool (SQLite by
+    /// default). Without migrations the pool opens only when `database.url` is set.
+    pub fn migrations(mut self, migrations: &'static Migrations) -> Self {
+        self.migrations = Some(migrations);
+        self
+    }
+
+    /// The function that builds the service's routes from its [`Context`]; it runs after the
+    /// database is ready and before the startup probe turns 200.
+    pub fn routes<F, Fut>(mut self, f: F) -> Self
+    where
+        F: FnOnce(Context) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoRoutes,
+    {
+        self.routes = Some(Box::new(move |ctx| {
+            Box::pin(async move { f(ctx).await.into_routes() })
+        }));
+        self
+    }
+
+    /// Sets a configuration value in code; it wins over files and environment.
+    ///
+    /// ```
+    /// let builder = servicekit::Service::builder("svc").set("server.port", 0);
+    /// # let _ = builder;
+    /// ```
+    pub fn set(mut self, key: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.sources.overrides.push((key.to_string(), value));
+        self
+    }
+
+    /// The folder of `default.toml` and `{env}.toml` (default `config`, or
+    /// `SERVICEKIT_CONFIG_DIR`).
+    pub fn config_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.sources.dir = dir.into();
+        self
+    }
+
+    /// Adds a readiness check (the database registers its own).
+    pub fn health_check(mut self, check: impl HealthCheck) -> Self {
+        self.checks.push(Arc::new(check));
+        self
+    }
+
+    /// Runs the service: binds `server.host:server.port` and stops on SIGTERM or Ctrl-C.
+    pub async fn run(self) -> Result<(), Error> {
+        let prepared = lifecycle::prepare(self)?;
+        let addr = format!(
+            "{}:{}",
+            prepared.config().server.host,
+            prepared.config().server.port
+        );
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
+        let shutdown = Box::pin(async {
+            match shutdown_signal().await {
+                Signal::Interrupt => Drain::Immediate,
+                Signal::Terminate => Drain::Delayed,
+            }
+        });
+        prepared.serve(listener, shutdown).await
+    }
+
+    /// Runs the service on an already bound `listener` until `shutdown` resolves, then drains
+    /// as for SIGTERM. Tests bind port 0 and pass a channel.
+    pub async fn run_with<F>(self, listener: TcpListener, shutdown: F) -> Result<(), Error>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let prepared = lifecycle::prepare(self)?;
+        let shutdown = Box::pin(async move {
+            shutdown.await;
+            Drain::Delayed
+        });
+        prepared.serve(listener, shutdown).await
+    }
+
+    /// Builds a multi-threaded tokio runtime, runs the service and converts the outcome into an
+    /// exit code, printing the error if there is one. This is what `#[microservice]` calls.
+    pub fn run_main(self) -> ExitCode {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                eprintln!("error: cannot start the tokio runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match runtime.block_on(self.run()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "service failed");
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The builder, the context handed to user code, and the lifecycle of a running service.
+
+mod builder;
+mod context;
+mod deferred;
+mod error;
+mod lifecycle;
+mod routes;
+
+pub use builder::{Service, ServiceBuilder};
+pub use context::Context;
+pub use error::{Error, NoDatabase};
+pub use routes::IntoRoutes;

@@ -1,0 +1,4 @@
+#[servicekit::microservice]
+async fn app<S>(_ctx: servicekit::Context) -> axum::Router {
+    axum::Router::new()
+}

@@ -1,0 +1,2 @@
+#[servicekit::microservice]
+async fn app(_ctx: servicekit::Context) {}

@@ -1,0 +1,3 @@
+#[servicekit::microservice]
+#[allow(dead_code)]
+struct NotesService;

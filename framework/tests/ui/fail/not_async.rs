@@ -1,0 +1,4 @@
+#[servicekit::microservice]
+fn main(_ctx: servicekit::Context) -> axum::Router {
+    axum::Router::new()
+}

@@ -1,0 +1,4 @@
+#[servicekit::microservice]
+async fn app() -> axum::Router {
+    axum::Router::new()
+}
