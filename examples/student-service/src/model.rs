@@ -1,0 +1,61 @@
+//! The student resource and the bodies clients send.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+/// A student as stored and returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Student {
+    /// UUID v7, so ids sort by creation time.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Unique, stored lower-case.
+    pub email: String,
+    /// RFC 3339 creation time.
+    #[serde(serialize_with = "rfc3339")]
+    pub created_at: i64,
+    /// RFC 3339 time of the last update.
+    #[serde(serialize_with = "rfc3339")]
+    pub updated_at: i64,
+}
+
+impl FromRow<'_, AnyRow> for Student {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+fn rfc3339<S: serde::Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> {
+    let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(*millis).unwrap_or_default());
+    s.collect_str(&humantime::format_rfc3339_millis(at))
+}
+
+/// The body of `POST /students` and `PUT /students/{id}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudentInput {
+    /// Display name, 1 to 200 characters.
+    pub name: String,
+    /// An email address; compared case-insensitively.
+    pub email: String,
+}
+
+/// One page of `GET /students`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    /// The students of this page, in creation order.
+    pub items: Vec<Student>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}

@@ -1,0 +1,128 @@
+//! Storage of students: portable SQL on SQLite, PostgreSQL and MySQL/MariaDB.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use servicekit::db::Database;
+use sqlx::error::ErrorKind;
+
+use crate::model::Student;
+use crate::validation::ValidStudent;
+
+/// Why a write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Another student has this email.
+    #[error("a student with email {0} already exists")]
+    DuplicateEmail(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+fn classify(err: sqlx::Error, email: &str) -> WriteError {
+    match &err {
+        sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => {
+            WriteError::DuplicateEmail(email.to_string())
+        }
+        _ => WriteError::Db(err),
+    }
+}
+
+/// Inserts a new student.
+pub async fn create(db: &Database, input: &ValidStudent) -> Result<Student, WriteError> {
+    let now = now_millis();
+    let student = Student {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: input.name.clone(),
+        email: input.email.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    sqlx::query(db.sql(
+        "INSERT INTO students (id, name, email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
+    ))
+    .bind(&student.id)
+    .bind(&student.name)
+    .bind(&student.email)
+    .bind(student.created_at)
+    .bind(student.updated_at)
+    .execute(db.pool())
+    .await
+    .map_err(|e| classify(e, &input.email))?;
+    Ok(student)
+}
+
+/// The student with `id`, if any.
+pub async fn get(db: &Database, id: &str) -> Result<Option<Student>, sqlx::Error> {
+    sqlx::query_as(db.sql(
+        "SELECT id, name, email, created_at, updated_at FROM students WHERE id = $1",
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Up to `limit` students created after the one with id `after`, in creation order.
+pub async fn list(
+    db: &Database,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Student>, sqlx::Error> {
+    let limit = i64::from(limit);
+    match after {
+        Some(after) => {
+            sqlx::query_as(db.sql(
+                "SELECT id, name, email, created_at, updated_at FROM students \
+                 WHERE id > $1 ORDER BY id LIMIT $2",
+            ))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await
+        }
+        None => {
+            sqlx::query_as(db.sql(
+                "SELECT id, name, email, created_at, updated_at FROM students ORDER BY id LIMIT $1",
+            ))
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await
+        }
+    }
+}
+
+/// Replaces name and email of the student with `id`; `None` if there is no such student.
+pub async fn update(
+    db: &Database,
+    id: &str,
+    input: &ValidStudent,
+) -> Result<Option<Student>, WriteError> {
+    sqlx::query(db.sql(
+        "UPDATE students SET name = $1, email = $2, updated_at = $3 WHERE id = $4",
+    ))
+    .bind(&input.name)
+    .bind(&input.email)
+    .bind(now_millis())
+    .bind(id)
+    .execute(db.pool())
+    .await
+    .map_err(|e| classify(e, &input.email))?;
+    // MySQL counts only changed rows, so an identical update reports 0 rows: read back instead.
+    Ok(get(db, id).await?)
+}
+
+/// Deletes the student with `id`; `false` if there was none.
+pub async fn delete(db: &Database, id: &str) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(db.sql("DELETE FROM students WHERE id = $1"))
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
