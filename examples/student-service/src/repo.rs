@@ -61,9 +61,9 @@ pub async fn create(db: &Database, input: &ValidStudent) -> Result<Student, Writ
 
 /// The student with `id`, if any.
 pub async fn get(db: &Database, id: &str) -> Result<Option<Student>, sqlx::Error> {
-    sqlx::query_as(db.sql(
-        "SELECT id, name, email, created_at, updated_at FROM students WHERE id = $1",
-    ))
+    sqlx::query_as(
+        db.sql("SELECT id, name, email, created_at, updated_at FROM students WHERE id = $1"),
+    )
     .bind(id)
     .fetch_optional(db.pool())
     .await
@@ -104,16 +104,14 @@ pub async fn update(
     id: &str,
     input: &ValidStudent,
 ) -> Result<Option<Student>, WriteError> {
-    sqlx::query(db.sql(
-        "UPDATE students SET name = $1, email = $2, updated_at = $3 WHERE id = $4",
-    ))
-    .bind(&input.name)
-    .bind(&input.email)
-    .bind(now_millis())
-    .bind(id)
-    .execute(db.pool())
-    .await
-    .map_err(|e| classify(e, &input.email))?;
+    sqlx::query(db.sql("UPDATE students SET name = $1, email = $2, updated_at = $3 WHERE id = $4"))
+        .bind(&input.name)
+        .bind(&input.email)
+        .bind(now_millis())
+        .bind(id)
+        .execute(db.pool())
+        .await
+        .map_err(|e| classify(e, &input.email))?;
     // MySQL counts only changed rows, so an identical update reports 0 rows: read back instead.
     Ok(get(db, id).await?)
 }

@@ -88,7 +88,10 @@ mod tests {
         assert_eq!(p.status(), 422);
         let detail = p.detail().unwrap();
         assert!(detail.contains("name: must not be empty"), "{detail}");
-        assert!(detail.contains("email: must be an email address"), "{detail}");
+        assert!(
+            detail.contains("email: must be an email address"),
+            "{detail}"
+        );
     }
 
     #[test]

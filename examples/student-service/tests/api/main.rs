@@ -1,0 +1,5 @@
+//! student-service API tests: every test runs on SQLite, PostgreSQL and MariaDB.
+
+mod health;
+mod helpers;
+mod students;
