@@ -2,7 +2,7 @@
 
 pub use crate::db::Database;
 pub use crate::health::{HealthCheck, check_fn};
-pub use crate::server::Problem;
-pub use crate::{BoxError, Context, Service};
 #[cfg(feature = "macros")]
 pub use crate::microservice;
+pub use crate::server::Problem;
+pub use crate::{BoxError, Context, Service};

@@ -159,7 +159,10 @@ mod tests {
         );
         let data = env.data().unwrap();
         let dict = &data[&Profile::Default];
-        assert_eq!(dict["server"].as_dict().unwrap()["port"].to_u128(), Some(7000));
+        assert_eq!(
+            dict["server"].as_dict().unwrap()["port"].to_u128(),
+            Some(7000)
+        );
         assert_eq!(
             dict["database"].as_dict().unwrap()["url"].as_str(),
             Some("postgres://x/y")
@@ -168,7 +171,10 @@ mod tests {
 
     #[test]
     fn variable_names_are_interpolated_back() {
-        assert_eq!(var_for(EnvSet::Prefixed, "server.port"), "SERVICEKIT__SERVER__PORT");
+        assert_eq!(
+            var_for(EnvSet::Prefixed, "server.port"),
+            "SERVICEKIT__SERVER__PORT"
+        );
         assert_eq!(var_for(EnvSet::Conventional, "server.port"), "PORT");
     }
 }

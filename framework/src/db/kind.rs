@@ -80,8 +80,13 @@ pub fn redact_url(raw: &str) -> String {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            let secret = k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword");
-            let v = if secret { "[redacted]".into() } else { v.into_owned() };
+            let secret =
+                k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword");
+            let v = if secret {
+                "[redacted]".into()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), v)
         })
         .collect();
@@ -97,7 +102,8 @@ mod tests {
 
     #[test]
     fn redacts_password_and_query_password() {
-        let r = redact_url("mysql://root:s3cret@127.0.0.1:3306/db?password=other&ssl-mode=disabled");
+        let r =
+            redact_url("mysql://root:s3cret@127.0.0.1:3306/db?password=other&ssl-mode=disabled");
         assert!(!r.contains("s3cret"), "{r}");
         assert!(!r.contains("other"), "{r}");
         assert!(r.contains("ssl-mode=disabled"), "{r}");
@@ -105,11 +111,17 @@ mod tests {
 
     #[test]
     fn leaves_passwordless_urls_alone() {
-        assert_eq!(redact_url("sqlite://data/x.db?mode=rwc"), "sqlite://data/x.db?mode=rwc");
+        assert_eq!(
+            redact_url("sqlite://data/x.db?mode=rwc"),
+            "sqlite://data/x.db?mode=rwc"
+        );
     }
 
     #[test]
     fn unparseable_urls_show_only_scheme() {
-        assert_eq!(redact_url("postgres://a:b@[::1"), "postgres://[unparseable URL redacted]");
+        assert_eq!(
+            redact_url("postgres://a:b@[::1"),
+            "postgres://[unparseable URL redacted]"
+        );
     }
 }

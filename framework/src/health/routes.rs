@@ -4,8 +4,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 
-use super::report::{Report, Status};
 use super::Health;
+use super::report::{Report, Status};
 use crate::config::HealthConfig;
 
 /// A router serving liveness, readiness and startup at the configured paths.

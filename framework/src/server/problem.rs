@@ -199,10 +199,9 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.body).unwrap_or_default();
         let mut response = (self.status, body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(PROBLEM_JSON),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response.headers_mut().extend(self.headers);
         response
     }
@@ -231,7 +230,11 @@ mod tests {
         let response = p.into_response();
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.unwrap().to_bytes();
-        (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap())
+        (
+            parts.status,
+            parts.headers,
+            serde_json::from_slice(&bytes).unwrap(),
+        )
     }
 
     #[tokio::test]
@@ -271,7 +274,10 @@ mod tests {
 
     #[tokio::test]
     async fn sqlx_errors_map_to_statuses() {
-        assert_eq!(Problem::from(sqlx::Error::RowNotFound).status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            Problem::from(sqlx::Error::RowNotFound).status(),
+            StatusCode::NOT_FOUND
+        );
         let p = Problem::from(sqlx::Error::PoolTimedOut);
         assert_eq!(p.status(), StatusCode::SERVICE_UNAVAILABLE);
     }

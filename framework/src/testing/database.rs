@@ -63,8 +63,8 @@ impl TestDatabase {
             .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .await?;
         admin.close().await;
-        let mut url = url::Url::parse(&admin_url)
-            .map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+        let mut url =
+            url::Url::parse(&admin_url).map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
         url.set_path(&format!("/{name}"));
         Ok(Self {
             kind,

@@ -124,11 +124,17 @@ mod tests {
     fn app() -> Router {
         Router::new()
             .route("/ok", get(|| async { "fine" }))
-            .route("/text", get(|| async { (StatusCode::BAD_REQUEST, "bad thing") }))
+            .route(
+                "/text",
+                get(|| async { (StatusCode::BAD_REQUEST, "bad thing") }),
+            )
             .route(
                 "/json",
                 get(|| async {
-                    (StatusCode::CONFLICT, axum::Json(serde_json::json!({"own": true})))
+                    (
+                        StatusCode::CONFLICT,
+                        axum::Json(serde_json::json!({"own": true})),
+                    )
                 }),
             )
             .layer(ProblemLayer::new())
