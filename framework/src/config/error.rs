@@ -44,14 +44,16 @@ impl ConfigError {
                     path.push(prefix.to_string());
                 }
                 path.extend(e.path.iter().cloned());
-                // An unknown field error's path ends at its parent table; name the field itself.
-                if let figment::error::Kind::UnknownField(field, _) = &e.kind {
+                // Name an unknown field itself, whether or not the path already ends with it.
+                if let figment::error::Kind::UnknownField(field, _) = &e.kind
+                    && path.last() != Some(field)
+                {
                     path.push(field.clone());
                 }
                 let key = path.join(".");
                 let origin = match &e.metadata {
-                    Some(md) => describe(md, &path),
-                    None => origin_of(figment, &key),
+                    Some(md) if prefix.is_empty() => describe(md, &path),
+                    _ => origin_of(figment, &key),
                 };
                 ConfigProblem {
                     key,
@@ -99,6 +101,9 @@ pub(crate) fn origin_of(figment: &Figment, key: &str) -> String {
 fn describe<K: AsRef<str>>(md: &Metadata, path: &[K]) -> String {
     if let Some(file) = md.source.as_ref().and_then(|s| s.file_path()) {
         return format!("file `{}`", file.display());
+    }
+    if md.source.as_ref().and_then(|s| s.code_location()).is_some() {
+        return "a value set in code (ServiceBuilder::set)".to_string();
     }
     if md.name.contains("environment variable") {
         return format!(

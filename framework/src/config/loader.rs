@@ -79,13 +79,12 @@ impl Loaded {
     /// empty table, so `#[serde(default)]` fields take their defaults.
     pub(crate) fn section<T: DeserializeOwned>(&self, key: &str) -> Result<T, ConfigError> {
         let figment = &self.figment;
-        if figment.find_value(key).is_err() {
-            let empty = figment::value::Value::from(figment::value::Dict::new());
-            return T::deserialize(&empty).map_err(|e| ConfigError::from_figment(figment, e, key));
-        }
-        figment
-            .extract_inner(key)
-            .map_err(|e| ConfigError::from_figment(figment, e, ""))
+        // Deserializing the found value (not `extract_inner`) keeps error paths relative to the
+        // section; `from_figment` prefixes `key` and looks up each value's origin.
+        let value = figment
+            .find_value(key)
+            .unwrap_or_else(|_| figment::value::Value::from(figment::value::Dict::new()));
+        T::deserialize(&value).map_err(|e| ConfigError::from_figment(figment, e, key))
     }
 }
 
@@ -119,10 +118,10 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     if let Err(e) = parse_filter(&config.log) {
         return fail("log.level", &format!("not a valid log filter: {e}"));
     }
-    if let Some(url) = &config.database.url {
-        if let Err(e) = crate::db::DbKind::from_url(secrecy::ExposeSecret::expose_secret(url)) {
-            return fail("database.url", &e.to_string());
-        }
+    if let Some(url) = &config.database.url
+        && let Err(e) = crate::db::DbKind::from_url(secrecy::ExposeSecret::expose_secret(url))
+    {
+        return fail("database.url", &e.to_string());
     }
     if let Err(e) = config.service.name.parse::<http::HeaderValue>() {
         return fail("service.name", &format!("must be printable ASCII: {e}"));
@@ -135,4 +134,124 @@ pub(crate) fn parse_filter(
     log: &LogConfig,
 ) -> Result<tracing_subscriber::EnvFilter, tracing_subscriber::filter::ParseError> {
     tracing_subscriber::EnvFilter::builder().parse(&log.level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(files: &[(&str, &str)]) -> (tempfile::TempDir, Sources) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in files {
+            std::fs::write(dir.path().join(name), body).unwrap();
+        }
+        let sources = Sources {
+            dir: dir.path().to_path_buf(),
+            overrides: Vec::new(),
+        };
+        (dir, sources)
+    }
+
+    #[test]
+    fn defaults_apply_without_files() {
+        let (_dir, sources) = sources(&[]);
+        let loaded = sources.load("svc").unwrap();
+        assert_eq!(loaded.config.service.name, "svc");
+        assert_eq!(loaded.config.server.port, 8080);
+        assert_eq!(loaded.config.health.ready_path, "/health/ready");
+    }
+
+    #[test]
+    fn files_layer_in_order_and_code_wins() {
+        let (_dir, mut sources) = sources(&[
+            ("default.toml", "[server]\nport = 9000\nbody_limit = 10\n"),
+            ("staging.toml", "[server]\nport = 9100\n"),
+        ]);
+        sources
+            .overrides
+            .push(("service.environment".into(), "staging".into()));
+        let loaded = sources.load("svc").unwrap();
+        assert_eq!(loaded.config.server.port, 9100);
+        assert_eq!(loaded.config.server.body_limit, 10);
+        sources.overrides.push(("server.port".into(), 1.into()));
+        assert_eq!(sources.load("svc").unwrap().config.server.port, 1);
+    }
+
+    #[test]
+    fn a_bad_value_names_key_and_file() {
+        let (dir, sources) = sources(&[("default.toml", "[server]\nport = \"eighty\"\n")]);
+        let err = sources.load("svc").unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems()[0].key, "server.port");
+        assert!(text.contains("`server.port`"), "{text}");
+        assert!(text.contains("default.toml"), "{text}");
+        assert!(text.contains(&dir.path().display().to_string()), "{text}");
+        assert!(text.contains("fix:"), "{text}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let (_dir, sources) = sources(&[("default.toml", "[server]\nprot = 1\n")]);
+        let err = sources.load("svc").unwrap_err();
+        assert_eq!(err.problems()[0].key, "server.prot");
+        assert!(
+            err.to_string().contains("unknown field: found `prot`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rule_violations_name_key_and_origin() {
+        let (_dir, mut sources) = sources(&[]);
+        sources
+            .overrides
+            .push(("database.url".into(), "oracle://db".into()));
+        let err = sources.load("svc").unwrap_err();
+        assert_eq!(err.problems()[0].key, "database.url");
+        assert_eq!(
+            err.problems()[0].origin,
+            "a value set in code (ServiceBuilder::set)"
+        );
+        assert!(
+            err.to_string().contains("unsupported database URL scheme"),
+            "{err}"
+        );
+
+        let (_dir, mut sources) = sources_with_level("info,[");
+        let err = sources_load(&mut sources);
+        assert_eq!(err.problems()[0].key, "log.level");
+    }
+
+    fn sources_with_level(level: &str) -> (tempfile::TempDir, Sources) {
+        sources(&[("default.toml", &format!("[log]\nlevel = \"{level}\"\n"))])
+    }
+
+    fn sources_load(sources: &mut Sources) -> ConfigError {
+        sources.load("svc").unwrap_err()
+    }
+
+    #[test]
+    fn app_sections_use_serde_defaults_and_name_bad_keys() {
+        #[derive(Debug, serde::Deserialize)]
+        struct App {
+            #[serde(default)]
+            page: u32,
+        }
+        let (_dir, sources) = sources(&[]);
+        let loaded = sources.load("svc").unwrap();
+        assert_eq!(loaded.section::<App>("app").unwrap().page, 0);
+
+        let (dir, sources) = self::sources(&[("default.toml", "[app]\npage = -1\n")]);
+        let err = sources
+            .load("svc")
+            .unwrap()
+            .section::<App>("app")
+            .unwrap_err();
+        assert_eq!(err.problems()[0].key, "app.page");
+        assert!(
+            err.problems()[0]
+                .origin
+                .contains(&dir.path().display().to_string())
+        );
+    }
 }

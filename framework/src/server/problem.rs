@@ -28,6 +28,12 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// ```
 #[derive(Debug, Clone)]
 pub struct Problem {
+    // Boxed so that `Result<T, Problem>` stays small on the success path.
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
     status: StatusCode,
     body: Body,
     headers: HeaderMap,
@@ -60,16 +66,18 @@ impl Problem {
     /// A problem with `status`, its standard reason as title, and type `about:blank`.
     pub fn new(status: StatusCode) -> Self {
         Self {
-            status,
-            body: Body {
-                type_: Cow::Borrowed("about:blank"),
-                title: Cow::Borrowed(status.canonical_reason().unwrap_or("Error")),
-                status: status.as_u16(),
-                detail: None,
-                instance: None,
-                extensions: Map::new(),
-            },
-            headers: HeaderMap::new(),
+            inner: Box::new(Inner {
+                status,
+                body: Body {
+                    type_: Cow::Borrowed("about:blank"),
+                    title: Cow::Borrowed(status.canonical_reason().unwrap_or("Error")),
+                    status: status.as_u16(),
+                    detail: None,
+                    instance: None,
+                    extensions: Map::new(),
+                },
+                headers: HeaderMap::new(),
+            }),
         }
     }
 
@@ -133,60 +141,65 @@ impl Problem {
     /// Sets the human-readable explanation of this occurrence.
     #[must_use]
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
-        self.body.detail = Some(detail.into());
+        self.inner.body.detail = Some(detail.into());
         self
     }
 
     /// Sets the title (default: the status's reason phrase).
     #[must_use]
     pub fn with_title(mut self, title: impl Into<Cow<'static, str>>) -> Self {
-        self.body.title = title.into();
+        self.inner.body.title = title.into();
         self
     }
 
     /// Sets the problem type URI (default `about:blank`).
     #[must_use]
     pub fn with_type(mut self, type_uri: impl Into<Cow<'static, str>>) -> Self {
-        self.body.type_ = type_uri.into();
+        self.inner.body.type_ = type_uri.into();
         self
     }
 
     /// Sets the URI of this occurrence.
     #[must_use]
     pub fn with_instance(mut self, instance: impl Into<String>) -> Self {
-        self.body.instance = Some(instance.into());
+        self.inner.body.instance = Some(instance.into());
         self
     }
 
     /// Adds an extension member to the body.
     #[must_use]
     pub fn with_extension(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.body.extensions.insert(key.into(), value.into());
+        self.inner.body.extensions.insert(key.into(), value.into());
         self
     }
 
     /// Adds a response header such as `Retry-After` or `WWW-Authenticate`.
     #[must_use]
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.append(name, value);
+        self.inner.headers.append(name, value);
         self
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.inner.status
     }
 
     /// The detail, if any.
     pub fn detail(&self) -> Option<&str> {
-        self.body.detail.as_deref()
+        self.inner.body.detail.as_deref()
     }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.body.title)?;
-        if let Some(detail) = &self.body.detail {
+        write!(
+            f,
+            "{} {}",
+            self.inner.status.as_u16(),
+            self.inner.body.title
+        )?;
+        if let Some(detail) = &self.inner.body.detail {
             write!(f, ": {detail}")?;
         }
         Ok(())
@@ -197,12 +210,17 @@ impl std::error::Error for Problem {}
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body).unwrap_or_default();
-        let mut response = (self.status, body).into_response();
+        let Inner {
+            status,
+            body,
+            headers,
+        } = *self.inner;
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (status, body).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        response.headers_mut().extend(self.headers);
+        response.headers_mut().extend(headers);
         response
     }
 }

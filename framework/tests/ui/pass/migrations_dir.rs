@@ -31,7 +31,11 @@ fn main() {
                 "create notes",
                 "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);"
             ),
-            (2, "add note title", "ALTER TABLE notes ADD COLUMN title TEXT;"),
+            (
+                2,
+                "add note title",
+                "ALTER TABLE notes ADD COLUMN title TEXT;"
+            ),
         ]
     );
     assert_eq!(
@@ -42,7 +46,11 @@ fn main() {
                 "create notes",
                 "CREATE TABLE notes (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL);"
             ),
-            (2, "add note title", "ALTER TABLE notes ADD COLUMN title TEXT;"),
+            (
+                2,
+                "add note title",
+                "ALTER TABLE notes ADD COLUMN title TEXT;"
+            ),
         ]
     );
     assert_eq!(

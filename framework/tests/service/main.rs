@@ -1,0 +1,6 @@
+//! Integration tests of a servicekit service's standard behaviour, through real HTTP on port 0.
+
+mod errors;
+mod health;
+mod lifecycle;
+mod request_id;
