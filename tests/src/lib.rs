@@ -1,1 +1,151 @@
-//! End-to-end tests live in `tests/`.
+//! Helpers for end-to-end tests that run the real service binaries.
+//!
+//! [`binary`] builds a workspace binary (a no-op when it is fresh) and returns its path;
+//! [`ServiceProcess`] runs it on a free port with a clean environment and kills it on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// Environment variables a test must not inherit, so each test sets exactly what it means.
+const INHERITED_CONFIG: &[&str] = &["PORT", "DATABASE_URL", "RUST_LOG", "SERVICEKIT_ENV"];
+
+/// Builds `bin` of `package` with the cargo running the tests and returns its path.
+pub fn binary(package: &str, bin: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--message-format=json",
+            "-p",
+            package,
+            "--bin",
+            bin,
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(output.status.success(), "building {package}/{bin} failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == bin)
+        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
+        .unwrap_or_else(|| panic!("cargo reported no executable for {package}/{bin}"))
+}
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A service binary running as a child process.
+#[derive(Debug)]
+pub struct ServiceProcess {
+    child: Child,
+    port: u16,
+    stderr: PathBuf,
+    _workdir: tempfile::TempDir,
+}
+
+impl ServiceProcess {
+    /// Starts `exe` on a free port in a fresh working folder with `env` on top of a clean
+    /// configuration environment. Logs go to files in the working folder.
+    pub fn start(exe: &Path, env: &[(&str, &str)]) -> Self {
+        let workdir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let stdout = std::fs::File::create(workdir.path().join("stdout.log")).expect("log file");
+        let stderr_path = workdir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_path).expect("log file");
+        let mut cmd = Command::new(exe);
+        cmd.current_dir(workdir.path())
+            .stdout(stdout)
+            .stderr(stderr);
+        for var in INHERITED_CONFIG {
+            cmd.env_remove(var);
+        }
+        for (name, _) in std::env::vars() {
+            if name.starts_with("SERVICEKIT_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.env("PORT", port.to_string()).env("RUST_LOG", "info");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("service binary starts");
+        Self {
+            child,
+            port,
+            stderr: stderr_path,
+            _workdir: workdir,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits"));
+        kill(pid, Signal::SIGTERM).expect("SIGTERM sent");
+    }
+
+    /// Waits for the process to exit, at most `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// What the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// What the process wrote to stdout so far (its logs).
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.stderr.with_file_name("stdout.log")).unwrap_or_default()
+    }
+
+    /// Polls `path` until it answers `status` or `timeout` passes; returns the time it took.
+    pub async fn wait_for_status(
+        &self,
+        path: &str,
+        status: u16,
+        timeout: Duration,
+    ) -> Option<Duration> {
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if let Ok(res) = client.get(self.url(path)).send().await
+                && res.status().as_u16() == status
+            {
+                return Some(started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        None
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

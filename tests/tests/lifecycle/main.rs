@@ -1,0 +1,6 @@
+//! Lifecycle of the real service binaries: startup, readiness, SIGTERM drain, fatal errors.
+
+mod config_errors;
+mod database;
+mod shutdown;
+mod startup;
