@@ -1,7 +1,12 @@
 //! Helpers for end-to-end tests that run the real service binaries.
 //!
 //! [`binary`] builds a workspace binary (a no-op when it is fresh) and returns its path;
-//! [`ServiceProcess`] runs it on a free port with a clean environment and kills it on drop.
+//! [`ServiceProcess`] runs it on a free port with a clean environment and kills it on drop;
+//! [`OtlpReceiver`] and [`parse_prometheus`] are real protocol peers for the telemetry tests.
+
+mod peers;
+
+pub use peers::{OtlpReceiver, parse_prometheus};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -72,7 +77,7 @@ impl ServiceProcess {
             cmd.env_remove(var);
         }
         for (name, _) in std::env::vars() {
-            if name.starts_with("SERVICEKIT_") {
+            if name.starts_with("SERVICEKIT_") || name.starts_with("OTEL_") {
                 cmd.env_remove(name);
             }
         }

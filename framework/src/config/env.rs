@@ -18,6 +18,8 @@ pub(crate) const CONVENTIONAL: &[(&str, &str)] = &[
     ("PORT", "server.port"),
     ("DATABASE_URL", "database.url"),
     ("RUST_LOG", "log.level"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "telemetry.otlp_endpoint"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "telemetry.otlp_protocol"),
 ];
 
 /// Which variables a provider reads.

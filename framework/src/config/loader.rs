@@ -123,6 +123,25 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     {
         return fail("database.url", &e.to_string());
     }
+    if let Some(ratio) = config.telemetry.sample_ratio
+        && !(0.0..=1.0).contains(&ratio)
+    {
+        return fail("telemetry.sample_ratio", "must be between 0.0 and 1.0");
+    }
+    if let Some(endpoint) = &config.telemetry.otlp_endpoint
+        && url::Url::parse(endpoint).is_err()
+    {
+        return fail(
+            "telemetry.otlp_endpoint",
+            "must be a URL such as http://otel-collector:4318",
+        );
+    }
+    if !config.telemetry.metrics_path.starts_with('/') {
+        return fail(
+            "telemetry.metrics_path",
+            "must be an absolute path starting with `/`",
+        );
+    }
     if let Err(e) = config.service.name.parse::<http::HeaderValue>() {
         return fail("service.name", &format!("must be printable ASCII: {e}"));
     }

@@ -4,7 +4,8 @@
 //! 1. built-in defaults (the `Default` impls of the sections below);
 //! 2. `config/default.toml` (the folder can be moved with `SERVICEKIT_CONFIG_DIR`);
 //! 3. `config/{env}.toml`, where `env` is `SERVICEKIT_ENV` (default `dev`);
-//! 4. the conventional variables `PORT`, `DATABASE_URL`, `RUST_LOG`, `SERVICEKIT_ENV`;
+//! 4. the conventional variables `PORT`, `DATABASE_URL`, `RUST_LOG`, `SERVICEKIT_ENV`,
+//!    `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`;
 //! 5. `SERVICEKIT__SECTION__KEY` variables, e.g. `SERVICEKIT__SERVER__PORT=9000`;
 //! 6. values set in code with [`ServiceBuilder::set`](crate::ServiceBuilder::set).
 //!
@@ -19,7 +20,8 @@ mod model;
 pub use error::{ConfigError, ConfigProblem};
 pub use loader::CONFIG_DIR_VAR;
 pub use model::{
-    Config, DatabaseConfig, HealthConfig, LogConfig, LogFormat, ServerConfig, ServiceConfig,
+    Config, DatabaseConfig, HealthConfig, LogConfig, LogFormat, OtlpProtocol, ServerConfig,
+    ServiceConfig, TelemetryConfig,
 };
 
 pub(crate) use loader::{Loaded, Sources, parse_filter};

@@ -28,6 +28,9 @@ pub struct Config {
     /// `[log]`: log level and output format.
     #[serde(default)]
     pub log: LogConfig,
+    /// `[telemetry]`: OpenTelemetry trace export and Prometheus metrics.
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
     /// `[app]`: the service's own settings, read with [`Context::settings`](crate::Context::settings).
     #[serde(default)]
     pub app: serde_json::Value,
@@ -72,6 +75,9 @@ pub struct ServerConfig {
     /// After the drain delay, how long in-flight requests may take to finish (default `30s`).
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// A second port for the operational endpoints (health probes, `/metrics`); unset (the
+    /// default) serves them on the main port.
+    pub admin_port: Option<u16>,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +89,7 @@ impl Default for ServerConfig {
             body_limit: 1024 * 1024,
             drain_delay: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
+            admin_port: None,
         }
     }
 }
@@ -186,4 +193,53 @@ pub enum LogFormat {
     Compact,
     /// One JSON object per line, for log pipelines.
     Json,
+}
+
+/// `[telemetry]`: OpenTelemetry trace export and Prometheus metrics.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// Export traces when an OTLP endpoint is configured (default `true`).
+    pub traces: bool,
+    /// OTLP collector endpoint, e.g. `http://otel-collector:4318` for http/protobuf or
+    /// `http://otel-collector:4317` for grpc (`OTEL_EXPORTER_OTLP_ENDPOINT` sets it too).
+    /// Unset: no trace export.
+    pub otlp_endpoint: Option<String>,
+    /// `http/protobuf` (default) or `grpc` (`OTEL_EXPORTER_OTLP_PROTOCOL` sets it too).
+    pub otlp_protocol: OtlpProtocol,
+    /// Fraction of new traces to sample, 0.0 to 1.0, respecting the caller's decision
+    /// (parent-based). Unset: `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`, else always.
+    pub sample_ratio: Option<f64>,
+    /// Static resource attributes added to every span, e.g. `{ "deployment.environment" = "prod" }`
+    /// (`OTEL_RESOURCE_ATTRIBUTES` adds more).
+    pub resource_attributes: std::collections::BTreeMap<String, String>,
+    /// Serve Prometheus metrics (default `true`).
+    pub metrics: bool,
+    /// Path of the Prometheus endpoint (default `/metrics`).
+    pub metrics_path: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            traces: true,
+            otlp_endpoint: None,
+            otlp_protocol: OtlpProtocol::HttpProtobuf,
+            sample_ratio: None,
+            resource_attributes: std::collections::BTreeMap::new(),
+            metrics: true,
+            metrics_path: "/metrics".into(),
+        }
+    }
+}
+
+/// The OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum OtlpProtocol {
+    /// Protobuf over HTTP, usually port 4318.
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    /// gRPC, usually port 4317.
+    #[serde(rename = "grpc")]
+    Grpc,
 }

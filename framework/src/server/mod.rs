@@ -1,10 +1,13 @@
-//! The HTTP side: problem+json errors, the standard middleware stack, shutdown signals.
+//! The HTTP side: problem+json errors, RED metrics, the standard middleware stack, shutdown
+//! signals.
 
+pub mod http_metrics;
 mod problem;
 mod problem_layer;
 mod shutdown;
 mod stack;
 
+pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use problem_layer::{ProblemLayer, ProblemService};
 pub use shutdown::{Signal, shutdown_signal};

@@ -230,6 +230,7 @@ impl From<sqlx::Error> for Problem {
         match error {
             sqlx::Error::RowNotFound => Self::not_found("The requested resource does not exist."),
             sqlx::Error::PoolTimedOut => {
+                metrics::counter!("servicekit_db_pool_acquire_timeouts_total").increment(1);
                 tracing::warn!("database pool exhausted: no connection within acquire_timeout");
                 Self::unavailable("The database is busy; retry shortly.")
                     .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))

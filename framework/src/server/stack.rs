@@ -1,17 +1,19 @@
 //! The standard middleware stack, outermost first:
-//! sensitive headers -> request id -> trace span -> problem+json -> panic catcher -> timeout ->
-//! body limit -> routes.
+//! sensitive headers -> request id -> trace span (W3C context extracted) -> RED metrics ->
+//! problem+json -> panic catcher -> timeout -> body limit -> routes.
 //!
 //! The order matters: the request id is set before the span so every log line carries it;
-//! the problem layer sits inside the span so the logged status is the final one, and outside the
-//! panic catcher, timeout and body limit so their answers become problem+json too.
+//! metrics and the problem layer sit inside the span so the logged and counted status is the
+//! final one, and outside the panic catcher, timeout and body limit so their answers become
+//! problem+json and are counted too. The stack is applied with `Router::layer`, so it runs after
+//! routing and sees the matched route template.
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, Request, header};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
@@ -23,10 +25,11 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use super::ProblemLayer;
 use super::problem::Problem;
+use super::{HttpMetricsLayer, ProblemLayer};
 use crate::BoxError;
 use crate::config::ServerConfig;
+use crate::telemetry;
 
 /// Header carrying the request id, set when the client sent none and echoed on the response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -64,6 +67,7 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
                     .on_response(on_response)
                     .on_failure(on_failure),
             )
+            .layer(HttpMetricsLayer::new())
             .layer(ProblemLayer::new())
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(HandleErrorLayer::new(move |err: BoxError| async move {
@@ -81,17 +85,43 @@ fn make_span(req: &Request<Body>) -> Span {
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    tracing::info_span!(
+    let method = req.method().as_str();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    // Span name per the OpenTelemetry HTTP conventions: `{method} {route}`, or `{method}` alone
+    // when no route matched (the raw path would make names unbounded).
+    let name = match route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_string(),
+    };
+    let span = tracing::info_span!(
         "request",
-        http.request.method = %req.method(),
+        otel.name = %name,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        http.route = route.unwrap_or_default(),
         url.path = %req.uri().path(),
+        http.response.status_code = tracing::field::Empty,
         request_id = %request_id,
-    )
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+    );
+    telemetry::extract_parent(&span, req.headers());
+    telemetry::record_request_span(&span);
+    span
 }
 
-fn on_response(res: &Response, latency: Duration, _span: &Span) {
+fn on_response(res: &Response, latency: Duration, span: &Span) {
+    let status = res.status().as_u16();
+    span.record("http.response.status_code", i64::from(status));
+    if res.status().is_server_error() {
+        span.record("otel.status_code", "error");
+    }
     tracing::info!(
-        http.response.status_code = res.status().as_u16(),
+        http.response.status_code = status,
         latency_ms = latency.as_secs_f64() * 1e3,
         "request finished"
     );

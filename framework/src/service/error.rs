@@ -12,6 +12,9 @@ pub enum Error {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Telemetry (logs, trace export) could not be set up.
+    #[error("cannot set up telemetry: {0}")]
+    Telemetry(String),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}; fix: free the port or set PORT / server.port")]
     Bind {

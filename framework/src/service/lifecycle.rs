@@ -1,17 +1,23 @@
-//! What `run` does, in order: configuration, logging, listener, database, routes, serve, drain.
+//! What `run` does, in order: configuration, telemetry, listener, database, routes, serve, drain.
 
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use super::builder::{RoutesFn, ServiceBuilder};
-use super::deferred::Deferred;
-use super::{Context, Error};
+use super::deferred::{Deferred, starting};
+use super::{Context, Error, ops};
 use crate::config::{Config, Loaded};
 use crate::db::Database;
-use crate::health::{self, Health};
+use crate::health::Health;
 use crate::server::standard_stack;
+use crate::telemetry;
 
 /// Whether the drain delay applies to a shutdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,17 +31,47 @@ pub(crate) enum Drain {
 /// Longest wait for pooled connections to close at the very end.
 const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A builder whose configuration is loaded and logging installed.
+/// A builder whose configuration is loaded and telemetry installed.
 pub(crate) struct Prepared {
     builder: ServiceBuilder,
     loaded: Loaded,
 }
 
-/// Loads configuration (failing with every invalid key) and installs logging.
+/// Loads configuration (failing with every invalid key) and installs telemetry.
 pub(crate) fn prepare(builder: ServiceBuilder) -> Result<Prepared, Error> {
     let loaded = builder.sources.load(&builder.name)?;
-    crate::telemetry::init(&loaded.config.log, &loaded.config.service.environment);
+    telemetry::init(&loaded.config, builder.version).map_err(Error::Telemetry)?;
+    if loaded.config.telemetry.metrics {
+        // Installed before anything records, so that no early metric is lost.
+        let _ = telemetry::prometheus::handle();
+    }
     Ok(Prepared { builder, loaded })
+}
+
+/// The servers of one service: the main listener and, optionally, the admin listener.
+struct Servers {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Servers {
+    fn spawn(&mut self, listener: TcpListener, app: Deferred) {
+        let mut stop = self.stop.subscribe();
+        let serve = axum::serve(listener, tower::make::Shared::new(app)).with_graceful_shutdown(
+            async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            },
+        );
+        self.tasks.push(tokio::spawn(serve.into_future()));
+    }
+
+    /// Stops accepting and waits for open requests.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
 }
 
 impl Prepared {
@@ -61,87 +97,112 @@ impl Prepared {
             version = builder.version,
             environment = %config.service.environment,
             %addr,
+            admin_port = ?config.server.admin_port,
             "starting"
         );
+        telemetry::prometheus::record_build_info(&config.service.name, builder.version);
 
         // Health endpoints answer from the first moment; other paths wait for the routes.
         let health = Health::new(config.health.check_timeout);
         for check in builder.checks {
             health.register_arc(check);
         }
-        let deferred = Deferred::default();
-        let app = standard_stack(
-            health::router(health.clone(), &config.health).fallback_service(deferred.clone()),
-            &config.server,
-        );
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop_rx.await;
-                })
-                .into_future(),
-        );
+        let db_slot = Arc::new(OnceLock::new());
+        let ops = ops::router(health.clone(), &config, db_slot.clone());
+        let mut servers = Servers {
+            stop: watch::channel(false).0,
+            tasks: Vec::new(),
+        };
+        let (startup, ops_on_main) = match config.server.admin_port {
+            Some(port) => {
+                let admin_addr = format!("{}:{port}", config.server.host);
+                let admin = TcpListener::bind(&admin_addr)
+                    .await
+                    .map_err(|source| Error::Bind {
+                        addr: admin_addr,
+                        source,
+                    })?;
+                let admin_app = Deferred::new(standard_stack(ops, &config.server));
+                servers.spawn(admin, admin_app);
+                (Router::new().fallback(starting), None)
+            }
+            None => (ops.clone().fallback(starting), Some(ops)),
+        };
+        let app = Deferred::new(standard_stack(startup, &config.server));
+        servers.spawn(listener, app.clone());
 
         let startup = start(
             builder.version,
-            builder.migrations.is_some() || config.database.url.is_some(),
             builder.migrations,
             builder.routes,
             loaded,
             health.clone(),
         );
         let db = tokio::select! {
-            result = startup => match result {
+            result = startup => match result.and_then(|(routes, db)| {
+                let routes = match ops_on_main {
+                    Some(ops) => merge(ops, routes)?,
+                    None => routes,
+                };
+                Ok((routes, db))
+            }) {
                 Ok((routes, db)) => {
-                    deferred.set(routes);
+                    app.set(standard_stack(routes, &config.server));
+                    if let Some(db) = &db {
+                        let _ = db_slot.set(db.clone());
+                    }
                     health.mark_started();
                     tracing::info!(%addr, elapsed = ?started_at.elapsed(), "ready");
                     db
                 }
                 Err(e) => {
-                    let _ = stop_tx.send(());
-                    let _ = server.await;
+                    servers.stop().await;
+                    telemetry::shutdown();
                     return Err(e);
                 }
             },
             _ = &mut shutdown => {
                 tracing::info!("shutdown requested during startup");
-                let _ = stop_tx.send(());
-                let _ = server.await;
+                servers.stop().await;
+                telemetry::shutdown();
                 return Ok(());
             }
         };
 
-        let mut server = server;
-        let drain = tokio::select! {
-            drain = &mut shutdown => drain,
-            joined = &mut server => {
-                // The server stopped by itself: the accept loop failed.
-                if let Some(db) = &db { db.close().await; }
-                let source = match joined {
-                    Ok(Err(e)) => e,
-                    Ok(Ok(())) => std::io::Error::other("the server stopped unexpectedly"),
-                    Err(e) => std::io::Error::other(e),
-                };
-                return Err(Error::Serve { addr, source });
-            }
-        };
-        drain_and_stop(&config, drain, &health, stop_tx, server, db).await;
+        let drain = shutdown.await;
+        drain_and_stop(&config, drain, &health, servers, db).await;
         Ok(())
     }
+}
+
+/// The service's routes next to the operational ones; a clash is an error, not a panic.
+fn merge(ops: Router, routes: Router) -> Result<Router, Error> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| ops.merge(routes))).map_err(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+            .unwrap_or_default();
+        Error::Routes(
+            format!(
+                "the service's routes clash with the health or metrics endpoints ({why}); \
+                 rename the route or move the endpoints with health.*_path / telemetry.metrics_path"
+            )
+            .into(),
+        )
+    })
 }
 
 /// Opens the database, migrates, and builds the routes.
 async fn start(
     version: &'static str,
-    wants_db: bool,
     migrations: Option<&'static crate::db::Migrations>,
     routes: Option<RoutesFn>,
     loaded: Loaded,
     health: Health,
-) -> Result<(axum::Router, Option<Database>), Error> {
+) -> Result<(Router, Option<Database>), Error> {
     let config = &loaded.config;
+    let wants_db = migrations.is_some() || config.database.url.is_some();
     let db = if wants_db {
         let db = Database::connect(&config.database, &config.service.name).await?;
         if let (Some(migrations), true) = (migrations, config.database.migrate) {
@@ -156,19 +217,18 @@ async fn start(
     let ctx = Context::new(version, loaded, db.clone(), health);
     let routes = match routes {
         Some(f) => f(ctx).await.map_err(Error::Routes)?,
-        None => axum::Router::new(),
+        None => Router::new(),
     };
     Ok((routes, db))
 }
 
 /// Readiness-first shutdown: 503 on readiness, wait for load balancers, stop accepting, let
-/// in-flight requests finish within the deadline, close the pool.
+/// in-flight requests finish within the deadline, close the pool, flush telemetry.
 async fn drain_and_stop(
     config: &Config,
     drain: Drain,
     health: &Health,
-    stop_tx: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    servers: Servers,
     db: Option<Database>,
 ) {
     health.start_draining();
@@ -179,14 +239,15 @@ async fn drain_and_stop(
     tracing::info!(drain_delay = ?delay, "shutting down: readiness is now 503");
     tokio::time::sleep(delay).await;
 
-    let _ = stop_tx.send(());
     let deadline = config.server.shutdown_timeout;
-    let abort = server.abort_handle();
-    match tokio::time::timeout(deadline, server).await {
-        Ok(_) => tracing::info!("all in-flight requests finished"),
+    let aborts: Vec<_> = servers.tasks.iter().map(JoinHandle::abort_handle).collect();
+    match tokio::time::timeout(deadline, servers.stop()).await {
+        Ok(()) => tracing::info!("all in-flight requests finished"),
         Err(_) => {
             tracing::warn!(deadline = ?deadline, "in-flight requests still running at the deadline; dropping them");
-            abort.abort();
+            for abort in aborts {
+                abort.abort();
+            }
         }
     }
     if let Some(db) = db
@@ -197,4 +258,5 @@ async fn drain_and_stop(
         tracing::warn!("database pool did not close in time");
     }
     tracing::info!("stopped");
+    telemetry::shutdown();
 }

@@ -5,6 +5,7 @@ mod context;
 mod deferred;
 mod error;
 mod lifecycle;
+mod ops;
 mod routes;
 
 pub use builder::{Service, ServiceBuilder};

@@ -1,0 +1,51 @@
+//! The operational router: health probes and `/metrics`.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::config::Config;
+use crate::db::Database;
+use crate::health::{self, Health};
+use crate::telemetry::prometheus;
+
+/// What `/metrics` reads at scrape time.
+#[derive(Clone)]
+struct MetricsState {
+    handle: &'static PrometheusHandle,
+    db: Arc<OnceLock<Database>>,
+    service: Arc<str>,
+}
+
+/// Health probes plus, when enabled, `/metrics` (with the pool's gauges once `db` is set).
+pub(crate) fn router(health: Health, config: &Config, db: Arc<OnceLock<Database>>) -> Router {
+    let router = health::router(health, &config.health);
+    let handle = config.telemetry.metrics.then(prometheus::handle).flatten();
+    match handle {
+        Some(handle) => router.route(
+            &config.telemetry.metrics_path,
+            get(metrics).with_state(MetricsState {
+                handle,
+                db,
+                service: config.service.name.as_str().into(),
+            }),
+        ),
+        None => router,
+    }
+}
+
+async fn metrics(State(state): State<MetricsState>) -> impl IntoResponse {
+    let body = prometheus::render(state.handle, state.db.get(), &state.service);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+}

@@ -1,0 +1,127 @@
+//! OpenTelemetry: the tracer provider, W3C propagation, and the ids of a span.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::config::{OtlpProtocol, TelemetryConfig};
+
+/// The installed provider, flushed and shut down when the service stops.
+static PROVIDER: Mutex<Option<SdkTracerProvider>> = Mutex::new(None);
+
+/// Longest a final flush may take at shutdown.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Builds a tracer exporting to the configured OTLP endpoint, or `None` when export is off.
+pub(super) fn tracer(
+    config: &TelemetryConfig,
+    service_name: &str,
+    version: &str,
+) -> Result<Option<SdkTracer>, String> {
+    let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    let Some(endpoint) = config
+        .otlp_endpoint
+        .as_deref()
+        .filter(|_| config.traces && !disabled)
+    else {
+        return Ok(None);
+    };
+    let endpoint = endpoint.trim_end_matches('/');
+    let exporter = match config.otlp_protocol {
+        OtlpProtocol::HttpProtobuf => {
+            let url = if endpoint.ends_with("/v1/traces") {
+                endpoint.to_string()
+            } else {
+                format!("{endpoint}/v1/traces")
+            };
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_endpoint(url)
+                .build()
+        }
+        OtlpProtocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint.to_string())
+            .build(),
+    }
+    .map_err(|e| format!("cannot build the OTLP exporter for {endpoint}: {e}"))?;
+
+    let mut resource = Resource::builder();
+    // OTEL_SERVICE_NAME, read by the SDK's detector, wins over service.name.
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name(service_name.to_string());
+    }
+    resource = resource.with_attribute(KeyValue::new("service.version", version.to_string()));
+    for (key, value) in &config.resource_attributes {
+        resource = resource.with_attribute(KeyValue::new(key.clone(), value.clone()));
+    }
+    let mut builder = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource.build());
+    if let Some(ratio) = config.sample_ratio {
+        builder = builder.with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            ratio,
+        ))));
+    }
+    let provider = builder.build();
+    let tracer = provider.tracer("servicekit");
+    *PROVIDER.lock().unwrap_or_else(|e| e.into_inner()) = Some(provider);
+    Ok(Some(tracer))
+}
+
+/// Flushes pending spans and stops the exporter.
+pub(crate) fn shutdown() {
+    let provider = PROVIDER.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(provider) = provider {
+        // The batch processor's thread blocks on export; keep that off the async runtime.
+        let _ = std::thread::spawn(move || provider.shutdown_with_timeout(FLUSH_TIMEOUT)).join();
+    }
+}
+
+/// Sets `span`'s parent from the W3C `traceparent`/`tracestate` headers, if present.
+pub(crate) fn extract_parent(span: &Span, headers: &HeaderMap) {
+    if !headers.contains_key("traceparent") {
+        return;
+    }
+    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
+    }
+}
+
+/// The W3C trace context of the current span, as `traceparent`/`tracestate` headers.
+///
+/// Empty when tracing is off. [`inject_trace_context`] adds them to an outgoing request.
+pub fn current_trace_context() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    inject_trace_context(&mut headers);
+    headers
+}
+
+/// Adds the current span's `traceparent`/`tracestate` to `headers` (no-op when tracing is off).
+pub fn inject_trace_context(headers: &mut HeaderMap) {
+    let cx = Span::current().context();
+    if cx.span().span_context().is_valid() {
+        TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
+    }
+}
+
+/// The hex trace and span ids of `span`, when it is part of a valid trace.
+pub(super) fn ids_of(span: &Span) -> Option<(String, String)> {
+    let cx: Context = span.context();
+    let otel_span = cx.span();
+    let sc = otel_span.span_context();
+    sc.is_valid()
+        .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+}

@@ -1,0 +1,59 @@
+//! Installing the global `tracing` subscriber.
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+use super::correlation::CorrelationLayer;
+use super::json::JsonFormat;
+use crate::config::{Config, LogFormat, parse_filter};
+
+type Base = tracing_subscriber::layer::Layered<EnvFilter, Registry>;
+type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
+
+/// Installs the global subscriber (logs, and the OpenTelemetry layer when an OTLP endpoint is
+/// configured) and the W3C propagator.
+///
+/// Returns `Ok(false)` and changes nothing when a subscriber is already installed, as in a test
+/// binary that starts several services; the error names what could not be set up.
+pub fn init(config: &Config, version: &str) -> Result<bool, String> {
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    if tracing::dispatcher::has_been_set() {
+        return Ok(false);
+    }
+    let filter = parse_filter(&config.log).map_err(|e| format!("log.level: {e}"))?;
+    let format = match config.log.format {
+        LogFormat::Auto
+            if matches!(
+                config.service.environment.as_str(),
+                "dev" | "test" | "local"
+            ) =>
+        {
+            LogFormat::Pretty
+        }
+        LogFormat::Auto => LogFormat::Json,
+        other => other,
+    };
+    let fmt = tracing_subscriber::fmt::layer();
+    let mut layers: Vec<BoxedLayer> = vec![Box::new(CorrelationLayer)];
+    layers.push(match format {
+        LogFormat::Json => Box::new(fmt.event_format(JsonFormat)),
+        LogFormat::Compact => Box::new(fmt.compact()),
+        LogFormat::Pretty | LogFormat::Auto => Box::new(fmt.pretty()),
+    });
+    if let Some(tracer) = super::otel::tracer(&config.telemetry, &config.service.name, version)? {
+        layers.push(Box::new(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_location(false)
+                .with_threads(false),
+        ));
+    }
+    Ok(tracing_subscriber::registry()
+        .with(filter)
+        .with(layers)
+        .try_init()
+        .is_ok())
+}

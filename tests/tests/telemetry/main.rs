@@ -1,0 +1,5 @@
+//! Telemetry of the real binaries against real peers: OTLP traces (http/protobuf and gRPC),
+//! log correlation, Prometheus metrics checked by the official parser.
+
+mod metrics;
+mod traces;
