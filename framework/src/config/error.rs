@@ -15,7 +15,8 @@ pub struct ConfigProblem {
     pub message: String,
 }
 
-/// Configuration could not be loaded: every invalid value, each with its key and origin.
+/// Configuration could not be loaded: the invalid value found (serde stops at the first one),
+/// with its key and origin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
     problems: Vec<ConfigProblem>,
@@ -65,7 +66,7 @@ impl ConfigError {
         Self { problems }
     }
 
-    /// Every invalid value found.
+    /// The invalid values found (usually one: deserialization stops at the first).
     pub fn problems(&self) -> &[ConfigProblem] {
         &self.problems
     }

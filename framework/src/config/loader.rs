@@ -37,8 +37,8 @@ impl Sources {
     pub(crate) fn load(&self, service_name: &str) -> Result<Loaded, ConfigError> {
         let environment = self.environment();
         let mut figment = Figment::new()
-            .merge(Toml::file(self.dir.join("default.toml")))
-            .merge(Toml::file(self.dir.join(format!("{environment}.toml"))))
+            .merge(toml_file(&self.dir.join("default.toml")))
+            .merge(toml_file(&self.dir.join(format!("{environment}.toml"))))
             .merge(EnvVars::from_process(EnvSet::Conventional))
             .merge(EnvVars::from_process(EnvSet::Prefixed));
         for (key, value) in &self.overrides {
@@ -50,11 +50,24 @@ impl Sources {
         if config.service.name.is_empty() {
             config.service.name = service_name.to_string();
         }
+        if config.service.environment != environment {
+            // A file cannot choose the environment: the environment chooses the files.
+            return Err(ConfigError::invalid(
+                &figment,
+                "service.environment",
+                format!(
+                    "is `{}`, but the files were selected for `{environment}`; set the environment \
+                     with SERVICEKIT_ENV instead of in a file",
+                    config.service.environment
+                ),
+            ));
+        }
         validate(&figment, &config)?;
         Ok(Loaded { config, figment })
     }
 
-    /// The selected environment: an override, else `SERVICEKIT_ENV`, else `dev`.
+    /// The selected environment, which picks `{env}.toml`: an override, else `SERVICEKIT_ENV`,
+    /// else `SERVICEKIT__SERVICE__ENVIRONMENT`, else `dev`.
     fn environment(&self) -> String {
         self.overrides
             .iter()
@@ -62,8 +75,20 @@ impl Sources {
             .find(|(k, _)| k == "service.environment")
             .and_then(|(_, v)| v.as_str().map(str::to_string))
             .or_else(|| std::env::var("SERVICEKIT_ENV").ok())
+            .or_else(|| std::env::var("SERVICEKIT__SERVICE__ENVIRONMENT").ok())
             .filter(|e| !e.is_empty())
             .unwrap_or_else(|| "dev".to_string())
+    }
+}
+
+/// The TOML file at exactly `path`, or nothing when it does not exist. (`Toml::file` would also
+/// search the parent folders for a file of that name, and `Toml::file_exact` fails on a missing
+/// one; an absent optional file is not an error.)
+fn toml_file(path: &std::path::Path) -> Figment {
+    if path.is_file() {
+        Figment::from(Toml::file_exact(path))
+    } else {
+        Figment::new()
     }
 }
 
@@ -115,6 +140,17 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
             return fail(key, "must be an absolute path starting with `/`");
         }
     }
+    let ops_paths = [
+        ("health.live_path", &config.health.live_path),
+        ("health.ready_path", &config.health.ready_path),
+        ("health.startup_path", &config.health.startup_path),
+        ("telemetry.metrics_path", &config.telemetry.metrics_path),
+    ];
+    for (i, (key, path)) in ops_paths.iter().enumerate() {
+        if let Some((other, _)) = ops_paths[..i].iter().find(|(_, p)| p == path) {
+            return fail(key, &format!("`{path}` is already used by {other}"));
+        }
+    }
     if let Err(e) = parse_filter(&config.log) {
         return fail("log.level", &format!("not a valid log filter: {e}"));
     }
@@ -142,8 +178,17 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
             "must be an absolute path starting with `/`",
         );
     }
-    if let Err(e) = config.service.name.parse::<http::HeaderValue>() {
-        return fail("service.name", &format!("must be printable ASCII: {e}"));
+    let name = &config.service.name;
+    if name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        // It names the default SQLite file, so it must be a plain file name.
+        return fail(
+            "service.name",
+            "must use only letters, digits, `-`, `_` and `.`, and not start with `.`",
+        );
     }
     Ok(())
 }
@@ -239,6 +284,45 @@ mod tests {
         let (_dir, mut sources) = sources_with_level("info,[");
         let err = sources_load(&mut sources);
         assert_eq!(err.problems()[0].key, "log.level");
+    }
+
+    #[test]
+    fn a_file_cannot_choose_the_environment() {
+        let (_dir, sources) = sources(&[("default.toml", "[service]\nenvironment = \"prod\"\n")]);
+        let err = sources.load("svc").unwrap_err();
+        assert_eq!(err.problems()[0].key, "service.environment");
+        assert!(err.to_string().contains("SERVICEKIT_ENV"), "{err}");
+    }
+
+    #[test]
+    fn probe_paths_must_differ_and_names_must_be_file_names() {
+        let (_dir, sources) =
+            sources(&[("default.toml", "[health]\nready_path = \"/health/live\"\n")]);
+        let err = sources.load("svc").unwrap_err();
+        assert_eq!(err.problems()[0].key, "health.ready_path");
+        assert!(err.to_string().contains("health.live_path"), "{err}");
+
+        let (_dir, sources) = self::sources(&[("default.toml", "[service]\nname = \"../etc\"\n")]);
+        assert_eq!(
+            sources.load("svc").unwrap_err().problems()[0].key,
+            "service.name"
+        );
+    }
+
+    #[test]
+    fn parent_folders_are_not_searched() {
+        let parent = tempfile::tempdir().unwrap();
+        std::fs::create_dir(parent.path().join("config")).unwrap();
+        std::fs::write(
+            parent.path().join("config/default.toml"),
+            "[server]\nport = 1\n",
+        )
+        .unwrap();
+        let sources = Sources {
+            dir: parent.path().join("child/config"),
+            overrides: Vec::new(),
+        };
+        assert_eq!(sources.load("svc").unwrap().config.server.port, 8080);
     }
 
     fn sources_with_level(level: &str) -> (tempfile::TempDir, Sources) {

@@ -40,7 +40,8 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServiceConfig {
-    /// The service name used in logs and health bodies (default: the builder's name).
+    /// The service name used in logs, metrics, traces and the default SQLite file name
+    /// (default: the builder's name).
     pub name: String,
     /// The deployment environment (`SERVICEKIT_ENV`, default `dev`); selects `config/{env}.toml`.
     pub environment: String,

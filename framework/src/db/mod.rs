@@ -35,7 +35,7 @@ pub enum DbError {
     /// The database stayed unreachable for `database.startup_timeout`.
     #[error(
         "database {url} unreachable after {}: {source}; fix: start the database or correct database.url / DATABASE_URL (database.startup_timeout sets how long to retry)",
-        humantime::format_duration(*waited)
+        humantime::format_duration(Duration::from_millis(u64::try_from(waited.as_millis()).unwrap_or(u64::MAX)))
     )]
     Unreachable {
         /// The URL, password redacted.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Executor, SqlSafeStr};
+use sqlx::{AnyConnection, Connection, Executor, SqlSafeStr};
 
 use super::sql::to_question_marks;
 use super::{DbError, DbKind, redact_url};
@@ -48,7 +48,7 @@ impl Database {
     /// this is checked on every backend so the mistake shows up in development on SQLite. Inside
     /// a handler the panic becomes an opaque 500 and is logged.
     pub fn sql(&self, query: &'static str) -> sqlx::SqlStr {
-        match (to_question_marks(query), self.kind) {
+        match (to_question_marks(query, self.kind), self.kind) {
             (Err(e), _) => panic!("invalid query {query:?}: {e}"),
             (Ok(rewritten), DbKind::MySql) => sqlx::AssertSqlSafe(rewritten).into_sql_str(),
             (Ok(_), _) => query.into_sql_str(),
@@ -71,34 +71,59 @@ impl Database {
         sqlx::any::install_default_drivers();
         let url = resolve_url(config, service_name)?;
         let kind = DbKind::from_url(&url).map_err(DbError::Url)?;
-        let started = Instant::now();
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match options(config, kind).connect(&url).await {
-                Ok(pool) => {
-                    tracing::info!(url = %redact_url(&url), backend = %kind, "database pool open");
-                    return Ok(Self { pool, kind });
-                }
-                Err(source) => {
-                    let waited = started.elapsed();
-                    if waited + backoff > config.startup_timeout {
-                        return Err(DbError::Unreachable {
-                            url: redact_url(&url),
-                            waited,
-                            source,
-                        });
-                    }
-                    tracing::warn!(
-                        url = %redact_url(&url),
-                        error = %source,
-                        retry_in = ?backoff,
-                        "database not reachable yet"
-                    );
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
-                }
-            }
+        wait_until_reachable(&url, config.startup_timeout).await?;
+        let pool = options(config, kind)
+            .connect(&url)
+            .await
+            .map_err(|source| DbError::Unreachable {
+                url: redact_url(&url),
+                waited: Duration::ZERO,
+                source,
+            })?;
+        tracing::info!(url = %redact_url(&url), backend = %kind, "database pool open");
+        Ok(Self { pool, kind })
+    }
+}
+
+/// Opens single connections, with backoff, until one succeeds or `budget` is spent. Each attempt
+/// is bounded by the remaining budget, and the error reported is the database's own (a pool
+/// would only say that it timed out).
+async fn wait_until_reachable(url: &str, budget: Duration) -> Result<(), DbError> {
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let remaining = budget.saturating_sub(started.elapsed());
+        let attempt = tokio::time::timeout(remaining.max(Duration::from_millis(100)), async {
+            let conn = AnyConnection::connect(url).await?;
+            conn.close().await
+        })
+        .await;
+        let source = match attempt {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(_) => sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the connection attempt timed out",
+            )),
+        };
+        let waited = started.elapsed();
+        // A URL sqlx cannot use will not get better by waiting.
+        let permanent = matches!(source, sqlx::Error::Configuration(_));
+        if permanent || waited + backoff >= budget {
+            return Err(DbError::Unreachable {
+                url: redact_url(url),
+                waited,
+                source,
+            });
         }
+        tracing::warn!(
+            url = %redact_url(url),
+            error = %source,
+            retry_in = ?backoff,
+            "database not reachable yet"
+        );
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
     }
 }
 
@@ -127,9 +152,15 @@ fn resolve_url(config: &DatabaseConfig, service_name: &str) -> Result<String, Db
     if let Some(url) = &config.url {
         let url = url.expose_secret();
         // sqlx knows MariaDB as MySQL.
-        return Ok(match url.strip_prefix("mariadb:") {
-            Some(rest) => format!("mysql:{rest}"),
-            None => url.to_string(),
+        // SQLite creates a missing file only in `rwc` mode, as users of embedded databases expect.
+        let sqlite_without_mode = DbKind::from_url(url) == Ok(DbKind::Sqlite)
+            && !url.contains("mode=")
+            && !url.contains(":memory:");
+        return Ok(if sqlite_without_mode {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_string()
         });
     }
     let dir = &config.data_dir;

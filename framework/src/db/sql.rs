@@ -5,6 +5,8 @@
 //! for every service, so this scanner skips quoted strings, quoted identifiers and comments and
 //! replaces each `$N` with `?`.
 
+use super::DbKind;
+
 /// Why a query cannot be rewritten for MySQL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -15,8 +17,11 @@ pub struct PlaceholderOrder {
     found: usize,
 }
 
-/// Rewrites `$1, $2, ...` to `?`, requiring them in ascending order, each once.
-pub(crate) fn to_question_marks(query: &str) -> Result<String, PlaceholderOrder> {
+/// Rewrites `$1, $2, ...` to `?`, requiring them in ascending order, each once. The lexical rules
+/// follow `dialect`: MySQL also has `#` comments and backslash escapes in quoted text;
+/// PostgreSQL (standard-conforming strings) and SQLite have neither.
+pub(crate) fn to_question_marks(query: &str, dialect: DbKind) -> Result<String, PlaceholderOrder> {
+    let mysql = dialect == DbKind::MySql;
     let bytes = query.as_bytes();
     let mut out = String::with_capacity(query.len());
     let mut expected = 1;
@@ -24,9 +29,9 @@ pub(crate) fn to_question_marks(query: &str) -> Result<String, PlaceholderOrder>
     let mut copied = 0;
     while i < bytes.len() {
         match bytes[i] {
-            quote @ (b'\'' | b'"' | b'`') => i = skip_quoted(bytes, i, quote),
+            quote @ (b'\'' | b'"' | b'`') => i = skip_quoted(bytes, i, quote, mysql),
             b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_until(bytes, i, b"\n"),
-            b'#' => i = skip_until(bytes, i, b"\n"),
+            b'#' if mysql => i = skip_until(bytes, i, b"\n"),
             b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_until(bytes, i + 2, b"*/"),
             b'$' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
                 let start = i;
@@ -51,10 +56,10 @@ pub(crate) fn to_question_marks(query: &str) -> Result<String, PlaceholderOrder>
 }
 
 /// Index just past the quoted run starting at `start` (a doubled quote is an escaped quote).
-fn skip_quoted(bytes: &[u8], start: usize, quote: u8) -> usize {
+fn skip_quoted(bytes: &[u8], start: usize, quote: u8, backslash_escapes: bool) -> usize {
     let mut i = start + 1;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && quote != b'`' {
+        if backslash_escapes && bytes[i] == b'\\' && quote != b'`' {
             i += 2;
             continue;
         }
@@ -85,14 +90,15 @@ mod tests {
 
     #[test]
     fn rewrites_numbered_placeholders() {
-        let q = to_question_marks("UPDATE t SET a = $1, b = $2 WHERE id = $3").unwrap();
+        let q =
+            to_question_marks("UPDATE t SET a = $1, b = $2 WHERE id = $3", DbKind::MySql).unwrap();
         assert_eq!(q, "UPDATE t SET a = ?, b = ? WHERE id = ?");
     }
 
     #[test]
     fn leaves_quoted_text_and_comments_alone() {
         let q = "SELECT '$1 it''s', \"$2\", `$3` -- $4\n FROM t /* $5 */ WHERE a = $1 # $6\n";
-        let out = to_question_marks(q).unwrap();
+        let out = to_question_marks(q, DbKind::MySql).unwrap();
         assert_eq!(
             out,
             "SELECT '$1 it''s', \"$2\", `$3` -- $4\n FROM t /* $5 */ WHERE a = ? # $6\n"
@@ -102,13 +108,13 @@ mod tests {
     #[test]
     fn handles_backslash_escapes_and_ten_plus() {
         let q = "SELECT 'a\\'$1', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10";
-        let out = to_question_marks(q).unwrap();
+        let out = to_question_marks(q, DbKind::MySql).unwrap();
         assert_eq!(out, "SELECT 'a\\'$1', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?");
     }
 
     #[test]
     fn rejects_out_of_order_placeholders() {
-        let err = to_question_marks("SELECT $2, $1").unwrap_err();
+        let err = to_question_marks("SELECT $2, $1", DbKind::Sqlite).unwrap_err();
         assert_eq!(
             err,
             PlaceholderOrder {
@@ -119,7 +125,24 @@ mod tests {
     }
 
     #[test]
+    fn postgres_rules_have_no_hash_comments_or_backslash_escapes() {
+        // `#` is an operator in PostgreSQL, a comment in MySQL.
+        let q = "SELECT flags # $1\n FROM t WHERE a = $2";
+        assert!(to_question_marks(q, DbKind::Postgres).is_ok());
+        assert!(to_question_marks(q, DbKind::MySql).is_err());
+        // `\` is an ordinary character in standard SQL strings, an escape in MySQL.
+        let q = "SELECT 'C:\\', $1";
+        let placeholders = |d| to_question_marks(q, d).unwrap().matches('?').count();
+        assert_eq!(placeholders(DbKind::Postgres), 1);
+        assert_eq!(placeholders(DbKind::Sqlite), 1);
+        assert_eq!(placeholders(DbKind::MySql), 0);
+    }
+
+    #[test]
     fn dollar_without_digit_is_text() {
-        assert_eq!(to_question_marks("SELECT $a, $1").unwrap(), "SELECT $a, ?");
+        assert_eq!(
+            to_question_marks("SELECT $a, $1", DbKind::Postgres).unwrap(),
+            "SELECT $a, ?"
+        );
     }
 }

@@ -98,10 +98,21 @@ impl Report {
                 (Status::Warn, _) | (_, Status::Warn) => Status::Warn,
                 _ => Status::Pass,
             });
+        let mut by_name = BTreeMap::new();
+        for (name, report) in checks {
+            // Two checks registered under one name both show, the second as `name#2`.
+            let mut key = name.clone();
+            let mut n = 1;
+            while by_name.contains_key(&key) {
+                n += 1;
+                key = format!("{name}#{n}");
+            }
+            by_name.insert(key, [report]);
+        }
         Self {
             status,
             output: None,
-            checks: checks.into_iter().map(|(k, v)| (k, [v])).collect(),
+            checks: by_name,
         }
     }
 

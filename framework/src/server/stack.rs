@@ -18,7 +18,6 @@ use axum::http::{HeaderName, Request, header};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -65,7 +64,8 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
                     .make_span_with(make_span)
                     .on_request(())
                     .on_response(on_response)
-                    .on_failure(on_failure),
+                    // Server errors are logged by `on_response`, which knows probes from requests.
+                    .on_failure(()),
             )
             .layer(HttpMetricsLayer::new())
             .layer(ProblemLayer::new())
@@ -114,25 +114,36 @@ fn make_span(req: &Request<Body>) -> Span {
     span
 }
 
+/// Marks a response whose request is not worth an INFO line (probes, scrapes).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Quiet;
+
 fn on_response(res: &Response, latency: Duration, span: &Span) {
     let status = res.status().as_u16();
     span.record("http.response.status_code", i64::from(status));
     if res.status().is_server_error() {
         span.record("otel.status_code", "error");
     }
-    tracing::info!(
-        http.response.status_code = status,
-        latency_ms = latency.as_secs_f64() * 1e3,
-        "request finished"
-    );
-}
-
-fn on_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &Span) {
-    tracing::warn!(
-        failure = %class,
-        latency_ms = latency.as_secs_f64() * 1e3,
-        "request failed"
-    );
+    let latency_ms = latency.as_secs_f64() * 1e3;
+    if res.extensions().get::<Quiet>().is_some() {
+        tracing::debug!(
+            http.response.status_code = status,
+            latency_ms,
+            "request finished"
+        );
+    } else if res.status().is_server_error() {
+        tracing::warn!(
+            http.response.status_code = status,
+            latency_ms,
+            "request failed"
+        );
+    } else {
+        tracing::info!(
+            http.response.status_code = status,
+            latency_ms,
+            "request finished"
+        );
+    }
 }
 
 fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {

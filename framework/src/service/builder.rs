@@ -147,7 +147,11 @@ impl ServiceBuilder {
                 Signal::Terminate => Drain::Delayed,
             }
         });
-        prepared.serve(listener, shutdown).await
+        // A second signal during the drain stops waiting for it.
+        let force = Box::pin(async {
+            shutdown_signal().await;
+        });
+        prepared.serve(listener, shutdown, force).await
     }
 
     /// Runs the service on an already bound `listener` until `shutdown` resolves, then drains
@@ -161,7 +165,9 @@ impl ServiceBuilder {
             shutdown.await;
             Drain::Delayed
         });
-        prepared.serve(listener, shutdown).await
+        prepared
+            .serve(listener, shutdown, Box::pin(std::future::pending()))
+            .await
     }
 
     /// Builds a multi-threaded tokio runtime, runs the service and converts the outcome into an

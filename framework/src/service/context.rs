@@ -89,7 +89,9 @@ impl Context {
         self.section("app")
     }
 
-    /// Any configuration section deserialized into `T` (see [`Context::settings`]).
+    /// A configuration section deserialized into `T` (see [`Context::settings`]): one of the
+    /// framework's sections, or a table of the service's own under `[app]`, e.g. `app.payments`.
+    /// Unknown top-level sections are rejected at load time, so typos do not go unnoticed.
     pub fn section<T: DeserializeOwned>(&self, key: &str) -> Result<T, ConfigError> {
         self.inner.loaded.section(key)
     }

@@ -27,8 +27,11 @@ pub enum Error {
     #[error(transparent)]
     Database(#[from] DbError),
     /// The service's route function returned an error.
-    #[error("building the routes failed: {0}")]
+    #[error("the route function failed: {0}")]
     Routes(#[source] BoxError),
+    /// The service stopped, or did not become ready, during startup.
+    #[error("the service did not start: {0}")]
+    Startup(String),
     /// Serving failed.
     #[error("the server on {addr} failed: {source}")]
     Serve {

@@ -84,6 +84,7 @@ impl Prepared {
         self,
         listener: TcpListener,
         mut shutdown: Pin<Box<dyn Future<Output = Drain> + Send>>,
+        force: Pin<Box<dyn Future<Output = ()> + Send>>,
     ) -> Result<(), Error> {
         let started_at = Instant::now();
         let Prepared { builder, loaded } = self;
@@ -170,7 +171,7 @@ impl Prepared {
         };
 
         let drain = shutdown.await;
-        drain_and_stop(&config, drain, &health, servers, db).await;
+        drain_and_stop(&config, drain, &health, servers, db, force).await;
         Ok(())
     }
 }
@@ -230,6 +231,7 @@ async fn drain_and_stop(
     health: &Health,
     servers: Servers,
     db: Option<Database>,
+    force: Pin<Box<dyn Future<Output = ()> + Send>>,
 ) {
     health.start_draining();
     let delay = match drain {
@@ -237,14 +239,20 @@ async fn drain_and_stop(
         Drain::Immediate => Duration::ZERO,
     };
     tracing::info!(drain_delay = ?delay, "shutting down: readiness is now 503");
-    tokio::time::sleep(delay).await;
-
     let deadline = config.server.shutdown_timeout;
     let aborts: Vec<_> = servers.tasks.iter().map(JoinHandle::abort_handle).collect();
-    match tokio::time::timeout(deadline, servers.stop()).await {
+    let drain = async {
+        tokio::time::sleep(delay).await;
+        tokio::time::timeout(deadline, servers.stop()).await
+    };
+    let outcome = tokio::select! {
+        outcome = drain => outcome.map_err(|_| "in-flight requests still running at the deadline; dropping them"),
+        () = force => Err("second signal: stopping without waiting"),
+    };
+    match outcome {
         Ok(()) => tracing::info!("all in-flight requests finished"),
-        Err(_) => {
-            tracing::warn!(deadline = ?deadline, "in-flight requests still running at the deadline; dropping them");
+        Err(why) => {
+            tracing::warn!(deadline = ?deadline, "{why}");
             for abort in aborts {
                 abort.abort();
             }

@@ -5,13 +5,14 @@ use std::sync::{Arc, OnceLock};
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
 use crate::db::Database;
 use crate::health::{self, Health};
+use crate::server::Quiet;
 use crate::telemetry::prometheus;
 
 /// What `/metrics` reads at scrape time.
@@ -25,6 +26,15 @@ struct MetricsState {
 /// Health probes plus, when enabled, `/metrics` (with the pool's gauges once `db` is set).
 pub(crate) fn router(health: Health, config: &Config, db: Arc<OnceLock<Database>>) -> Router {
     let router = health::router(health, &config.health);
+    let router = with_metrics(router, config, db);
+    // Probes and scrapes arrive every few seconds: log them at DEBUG, not INFO.
+    router.layer(axum::middleware::map_response(|mut res: Response| async {
+        res.extensions_mut().insert(Quiet);
+        res
+    }))
+}
+
+fn with_metrics(router: Router, config: &Config, db: Arc<OnceLock<Database>>) -> Router {
     let handle = config.telemetry.metrics.then(prometheus::handle).flatten();
     match handle {
         Some(handle) => router.route(

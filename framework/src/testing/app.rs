@@ -8,6 +8,9 @@ use tokio::task::JoinHandle;
 
 use crate::{Error, ServiceBuilder};
 
+/// Longest a test service may take to start.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A service running in the test process on `127.0.0.1:0`, with its own temporary data folder.
 ///
 /// ```no_run
@@ -46,6 +49,14 @@ impl TestApp {
             .set("log.level", level)
             .set("service.environment", "test");
         let builder = prefer_code_overrides(builder);
+        let startup_path = builder
+            .sources
+            .overrides
+            .iter()
+            .rev()
+            .find(|(key, _)| key == "health.startup_path")
+            .and_then(|(_, value)| value.as_str().map(str::to_string))
+            .unwrap_or_else(|| "/health/startup".to_string());
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|source| Error::Bind {
@@ -70,7 +81,7 @@ impl TestApp {
             task: Some(task),
             _data_dir: data_dir,
         };
-        app.wait_started().await?;
+        app.wait_started(&startup_path).await?;
         Ok(app)
     }
 
@@ -100,14 +111,20 @@ impl TestApp {
         }
     }
 
-    async fn wait_started(&mut self) -> Result<(), Error> {
-        let url = self.url("/health/startup");
+    async fn wait_started(&mut self, startup_path: &str) -> Result<(), Error> {
+        let url = self.url(startup_path);
+        let deadline = std::time::Instant::now() + STARTUP_TIMEOUT;
         loop {
             if let Some(task) = self.task.take_if(|task| task.is_finished()) {
                 return match task.await {
                     Ok(Err(e)) => Err(e),
-                    _ => Err(Error::Routes("the service stopped during startup".into())),
+                    _ => Err(Error::Startup("it stopped before it was ready".into())),
                 };
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(Error::Startup(format!(
+                    "{url} did not answer 200 within {STARTUP_TIMEOUT:?}"
+                )));
             }
             if let Ok(res) = self.client.get(&url).send().await
                 && res.status().is_success()

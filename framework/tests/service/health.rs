@@ -82,7 +82,7 @@ async fn checks_registered_from_the_route_function_count() {
 async fn probe_paths_are_configurable() {
     let builder = Service::builder("paths")
         .set("health.ready_path", "/readyz")
-        .set("health.startup_path", "/health/startup")
+        .set("health.startup_path", "/startupz")
         .routes(|_| async { Router::new() });
     let app = TestApp::spawn(builder).await.unwrap();
 
@@ -95,4 +95,6 @@ async fn probe_paths_are_configurable() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+    let res = app.client().get(app.url("/startupz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
 }

@@ -53,6 +53,33 @@ async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
 }
 
 #[tokio::test]
+async fn a_second_signal_stops_without_waiting_for_the_drain() {
+    let exe = binary("servicekit-tests", "probe-service");
+    let mut service = ServiceProcess::start(&exe, &[("SERVICEKIT__SERVER__DRAIN_DELAY", "60s")]);
+    service
+        .wait_for_status("/health/ready", 200, Duration::from_secs(10))
+        .await
+        .expect("ready");
+
+    service.terminate();
+    service
+        .wait_for_status("/health/ready", 503, Duration::from_secs(2))
+        .await
+        .expect("draining");
+    service.terminate();
+
+    let status = service
+        .wait_exit(Duration::from_secs(10))
+        .expect("exits long before 60s");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        service.stdout().contains("second signal"),
+        "{}",
+        service.stdout()
+    );
+}
+
+#[tokio::test]
 async fn sigterm_under_load_drops_no_request() {
     let exe = binary("student-service", "student-service");
     let mut service = ServiceProcess::start(&exe, &[("SERVICEKIT__SERVER__DRAIN_DELAY", "1s")]);

@@ -88,6 +88,25 @@ async fn exports_server_span(protocol: &str) {
             .as_str()
             .is_some_and(|id| id.len() == 36)
     );
+
+    // A line logged inside the handler's own span carries the request's ids too.
+    let res = reqwest::Client::new()
+        .post(service.url("/students"))
+        .header("x-request-id", "req-created-1")
+        .json(&serde_json::json!({"name": "Ada", "email": "ada@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let logs = service.stdout();
+    let created: Value = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["message"] == "student created")
+        .unwrap_or_else(|| panic!("no 'student created' line in {logs}"));
+    assert_eq!(created["request_id"], "req-created-1");
+    assert_eq!(created["span"], "create");
+    assert_eq!(created["trace_id"].as_str().map(str::len), Some(32));
 }
 
 #[tokio::test]
