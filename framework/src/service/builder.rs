@@ -172,7 +172,13 @@ impl ServiceBuilder {
 
     /// Builds a multi-threaded tokio runtime, runs the service and converts the outcome into an
     /// exit code, printing the error if there is one. This is what `#[microservice]` calls.
+    ///
+    /// Started as `<binary> healthcheck`, it instead probes the running service's liveness
+    /// endpoint on loopback and exits 0 or 1: a Docker `HEALTHCHECK` for images without `curl`.
     pub fn run_main(self) -> ExitCode {
+        if std::env::args().nth(1).as_deref() == Some(super::healthcheck::ARG) {
+            return super::healthcheck::run(&self);
+        }
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

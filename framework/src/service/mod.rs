@@ -4,6 +4,7 @@ mod builder;
 mod context;
 mod deferred;
 mod error;
+mod healthcheck;
 mod lifecycle;
 mod ops;
 mod routes;

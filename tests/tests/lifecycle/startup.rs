@@ -26,3 +26,29 @@ async fn student_service_is_ready_within_a_second_on_sqlite() {
     let logs = service.stdout();
     assert!(logs.contains("data/student-service.db"), "{logs}");
 }
+
+#[tokio::test]
+async fn the_healthcheck_subcommand_probes_the_running_service() {
+    let exe = binary("student-service", "student-service");
+    let service = ServiceProcess::start(&exe, &[]);
+    service
+        .wait_for_status("/health/ready", 200, Duration::from_secs(10))
+        .await
+        .expect("ready");
+    let port = service.url("").rsplit(':').next().unwrap().to_string();
+    let probe = |port: &str| {
+        std::process::Command::new(&exe)
+            .arg("healthcheck")
+            .env("PORT", port)
+            .env_remove("DATABASE_URL")
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("probe runs")
+    };
+
+    assert!(probe(&port).status.success());
+    let closed = servicekit_tests::free_port().to_string();
+    let failed = probe(&closed);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains(&closed));
+}
