@@ -20,6 +20,8 @@ pub(crate) struct Sources {
     pub(crate) dir: PathBuf,
     /// Values set in code (tests, builders); they win over everything else.
     pub(crate) overrides: Vec<(String, serde_json::Value)>,
+    /// Defaults set in code; files and environment win over them.
+    pub(crate) defaults: Vec<(String, serde_json::Value)>,
 }
 
 impl Sources {
@@ -30,13 +32,18 @@ impl Sources {
         Self {
             dir,
             overrides: Vec::new(),
+            defaults: Vec::new(),
         }
     }
 
     /// Builds the layered figment and extracts the framework's sections from it.
     pub(crate) fn load(&self, service_name: &str) -> Result<Loaded, ConfigError> {
         let environment = self.environment();
-        let mut figment = Figment::new()
+        let mut figment = Figment::new();
+        for (key, value) in &self.defaults {
+            figment = figment.merge(Serialized::default(key, value));
+        }
+        figment = figment
             .merge(Toml::file(self.dir.join("default.toml")))
             .merge(Toml::file(self.dir.join(format!("{environment}.toml"))))
             .merge(EnvVars::from_process(EnvSet::Conventional))
@@ -126,6 +133,11 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     }
     if let Err(e) = config.service.name.parse::<http::HeaderValue>() {
         return fail("service.name", &format!("must be printable ASCII: {e}"));
+    }
+    for (name, client) in &config.clients {
+        if let Err((key, message)) = crate::client::validate(client) {
+            return fail(&format!("clients.{name}.{key}"), &message);
+        }
     }
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! The standard middleware stack, outermost first:
 //! sensitive headers -> request id -> trace span -> problem+json -> panic catcher -> timeout ->
-//! body limit -> routes.
+//! caller's deadline -> body limit -> routes.
 //!
 //! The order matters: the request id is set before the span so every log line carries it;
 //! the problem layer sits inside the span so the logged status is the final one, and outside the
-//! panic catcher, timeout and body limit so their answers become problem+json too.
+//! panic catcher, timeout and body limit so their answers become problem+json too. The caller's
+//! deadline ([`DeadlineLayer`](super::DeadlineLayer)) sits inside the configured timeout, so a
+//! handler runs for at most the smaller of `server.request_timeout` and the caller's budget.
 
 use std::time::Duration;
 
@@ -23,7 +25,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use super::ProblemLayer;
+use super::{DeadlineLayer, ProblemLayer};
 use super::problem::Problem;
 use crate::BoxError;
 use crate::config::ServerConfig;
@@ -70,6 +72,7 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
                 timeout_response(&err, timeout)
             }))
             .layer(tower::timeout::TimeoutLayer::new(timeout))
+            .layer(DeadlineLayer::new())
             .layer(RequestBodyLimitLayer::new(config.body_limit))
             .layer(DefaultBodyLimit::disable()),
     )
