@@ -151,6 +151,8 @@ impl Default for RetryConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BreakerConfig {
+    /// Whether the breaker is used at all (default `true`).
+    pub enabled: bool,
     /// Open when at least this fraction of the last `window` calls failed (default `0.5`).
     pub failure_rate: f32,
     /// Number of most recent calls the failure rate is computed over (default `20`).
@@ -169,6 +171,7 @@ pub struct BreakerConfig {
 impl Default for BreakerConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             failure_rate: 0.5,
             window: 20,
             min_calls: 10,

@@ -106,6 +106,12 @@ impl CircuitBreaker {
 
     /// Admits a call, or says how long the breaker stays open.
     pub(crate) fn try_acquire(&self) -> Result<Permit, CircuitOpen> {
+        if !self.inner.config.enabled {
+            return Ok(Permit {
+                generation: u64::MAX,
+                probe: false,
+            });
+        }
         let mut state = self.lock();
         match state.mode {
             Mode::Closed => Ok(Permit {
@@ -249,6 +255,7 @@ mod tests {
         CircuitBreaker::new(
             "test",
             BreakerConfig {
+                enabled: true,
                 failure_rate: 0.5,
                 window: 10,
                 min_calls: 4,
