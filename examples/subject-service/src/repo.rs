@@ -70,9 +70,11 @@ fn duplicate_code(err: sqlx::Error, code: &str) -> WriteError {
 
 /// The subject with `id`, if any.
 pub async fn get(db: &Database, id: &str) -> Result<Option<Subject>, sqlx::Error> {
-    sqlx::query_as(db.sql(
-        "SELECT id, code, title, credits, created_at, updated_at FROM subjects WHERE id = $1",
-    ))
+    sqlx::query_as(
+        db.sql(
+            "SELECT id, code, title, credits, created_at, updated_at FROM subjects WHERE id = $1",
+        ),
+    )
     .bind(id)
     .fetch_optional(db.pool())
     .await
@@ -155,9 +157,9 @@ pub async fn enrol(
         student_id: student_id.to_string(),
         created_at: now_millis(),
     };
-    sqlx::query(db.sql(
-        "INSERT INTO enrolments (subject_id, student_id, created_at) VALUES ($1, $2, $3)",
-    ))
+    sqlx::query(
+        db.sql("INSERT INTO enrolments (subject_id, student_id, created_at) VALUES ($1, $2, $3)"),
+    )
     .bind(&enrolment.subject_id)
     .bind(&enrolment.student_id)
     .bind(enrolment.created_at)

@@ -110,6 +110,12 @@ mod tests {
         let bad = EnrolmentInput {
             student_id: "42".into(),
         };
-        assert!(validate_enrolment(&bad).unwrap_err().detail().unwrap().contains("student_id"));
+        assert!(
+            validate_enrolment(&bad)
+                .unwrap_err()
+                .detail()
+                .unwrap()
+                .contains("student_id")
+        );
     }
 }

@@ -295,7 +295,10 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_address_is_required() {
         assert!(validate(&ClientConfig::new("http://127.0.0.1:1")).is_ok());
-        assert_eq!(validate(&ClientConfig::default()).unwrap_err().0, "base_url");
+        assert_eq!(
+            validate(&ClientConfig::default()).unwrap_err().0,
+            "base_url"
+        );
         let mut c = ClientConfig::new("http://x");
         c.retry.budget_ttl = Duration::from_secs(120);
         assert_eq!(validate(&c).unwrap_err().0, "retry.budget_ttl");

@@ -195,9 +195,10 @@ impl From<ClientError> for Problem {
             ClientError::Transport { .. } => {
                 unavailable("cannot be reached", Duration::from_secs(1))
             }
-            ClientError::Status { status, .. } if status.is_server_error() => {
-                unavailable(&format!("answered {}", status.as_u16()), Duration::from_secs(1))
-            }
+            ClientError::Status { status, .. } if status.is_server_error() => unavailable(
+                &format!("answered {}", status.as_u16()),
+                Duration::from_secs(1),
+            ),
             ClientError::Status { status, .. } => {
                 tracing::warn!(client = %client, %status, "unexpected answer from downstream");
                 Problem::new(StatusCode::BAD_GATEWAY).with_detail(format!(

@@ -109,5 +109,8 @@ pub(crate) fn propagate(headers: &mut HeaderMap, inbound: &Inbound, forward_auth
 
 /// Tells the downstream how long this attempt may take (the remaining budget in ms).
 pub(crate) fn set_deadline(headers: &mut HeaderMap, deadline: Deadline) {
-    headers.insert(HeaderName::from_static(DEADLINE_HEADER), deadline.to_header());
+    headers.insert(
+        HeaderName::from_static(DEADLINE_HEADER),
+        deadline.to_header(),
+    );
 }

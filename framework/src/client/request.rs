@@ -50,7 +50,10 @@ impl RequestBuilder {
         V::Error: Into<BoxError>,
     {
         match (name.try_into(), value.try_into()) {
-            (Ok(name), Ok(value)) => {
+            (Ok(name), Ok(mut value)) => {
+                if name == header::AUTHORIZATION || name == header::PROXY_AUTHORIZATION {
+                    value.set_sensitive(true);
+                }
                 self.headers.append(name, value);
             }
             (Err(e), _) => self.error = Some(e.into()),

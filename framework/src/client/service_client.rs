@@ -98,7 +98,10 @@ impl ServiceClient {
         let breaker = CircuitBreaker::from_config(name.clone(), config);
         let stack = ServiceBuilder::new()
             .layer(DeadlineLayer::new(config.deadline))
-            .layer(RetryLayer::new(RetryPolicy::new(name.clone(), &config.retry)))
+            .layer(RetryLayer::new(RetryPolicy::new(
+                name.clone(),
+                &config.retry,
+            )))
             .layer(BreakerLayer::new(breaker.clone()))
             .layer(BulkheadLayer::new(
                 name.clone(),

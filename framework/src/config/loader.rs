@@ -148,3 +148,50 @@ pub(crate) fn parse_filter(
 ) -> Result<tracing_subscriber::EnvFilter, tracing_subscriber::filter::ParseError> {
     tracing_subscriber::EnvFilter::builder().parse(&log.level)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(dir: &std::path::Path) -> Sources {
+        let mut sources = Sources::new();
+        sources.dir = dir.to_path_buf();
+        sources
+            .defaults
+            .push(("server.port".into(), serde_json::json!(8081)));
+        sources
+    }
+
+    #[test]
+    fn code_defaults_lose_to_files_and_overrides() {
+        if std::env::var_os("PORT").is_some() || std::env::var_os("SERVICEKIT__SERVER__PORT").is_some() {
+            return; // the environment would win over both
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = sources(dir.path()).load("svc").unwrap();
+        assert_eq!(loaded.config.server.port, 8081);
+
+        std::fs::write(dir.path().join("default.toml"), "[server]\nport = 9000\n").unwrap();
+        let loaded = sources(dir.path()).load("svc").unwrap();
+        assert_eq!(loaded.config.server.port, 9000);
+
+        let mut with_override = sources(dir.path());
+        with_override
+            .overrides
+            .push(("server.port".into(), serde_json::json!(9100)));
+        assert_eq!(with_override.load("svc").unwrap().config.server.port, 9100);
+    }
+
+    #[test]
+    fn invalid_client_tables_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("default.toml"),
+            "[clients.billing]\nbase_url = \"ftp://x\"\n",
+        )
+        .unwrap();
+        let err = sources(dir.path()).load("svc").unwrap_err().to_string();
+        assert!(err.contains("clients.billing.base_url"), "{err}");
+        assert!(err.contains("default.toml"), "{err}");
+    }
+}

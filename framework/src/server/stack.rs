@@ -25,8 +25,8 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use super::{DeadlineLayer, ProblemLayer};
 use super::problem::Problem;
+use super::{DeadlineLayer, ProblemLayer};
 use crate::BoxError;
 use crate::config::ServerConfig;
 

@@ -116,11 +116,7 @@ impl Context {
     /// }
     /// ```
     pub fn client(&self, name: &str) -> Result<ServiceClient, ConfigError> {
-        let mut clients = self
-            .inner
-            .clients
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut clients = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(client) = clients.get(name) {
             return Ok(client.clone());
         }
@@ -137,9 +133,8 @@ impl Context {
                 ),
             ));
         };
-        let client = ServiceClient::new(name, config).map_err(|e| {
-            ConfigError::invalid(figment, &format!("{key}.{}", e.key), e.message)
-        })?;
+        let client = ServiceClient::new(name, config)
+            .map_err(|e| ConfigError::invalid(figment, &format!("{key}.{}", e.key), e.message))?;
         clients.insert(name.to_string(), client.clone());
         Ok(client)
     }

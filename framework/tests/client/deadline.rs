@@ -25,7 +25,11 @@ async fn a_call_with_a_100ms_budget_to_a_1s_downstream_returns_in_about_100ms() 
         .await
         .unwrap_err();
 
-    assert!(started.elapsed() < Duration::from_millis(600), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         matches!(
             err,

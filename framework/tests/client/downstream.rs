@@ -43,9 +43,7 @@ impl Downstream {
     pub(crate) async fn start(otherwise: Answer) -> Self {
         let shared = Arc::new(Shared::default());
         *shared.otherwise.lock().unwrap() = Some(otherwise);
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(shared.clone());
+        let app = Router::new().fallback(handle).with_state(shared.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });

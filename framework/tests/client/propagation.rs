@@ -48,7 +48,10 @@ async fn request_id_is_propagated_and_authorization_is_not_by_default() {
     assert_eq!(seen["x-request-id"], "req-42");
     assert!(seen.get("authorization").is_none());
     // The server's own deadline is not invented when the caller sent none.
-    assert!(seen.get("x-request-deadline-ms").is_some(), "the client's own deadline is sent");
+    assert!(
+        seen.get("x-request-deadline-ms").is_some(),
+        "the client's own deadline is sent"
+    );
 }
 
 #[tokio::test]

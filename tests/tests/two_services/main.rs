@@ -138,12 +138,12 @@ async fn enrolment_fails_fast_while_student_service_is_down_and_recovers() {
 
 #[tokio::test]
 async fn a_missing_client_table_names_the_key() {
-    let err = TestApp::spawn(
-        servicekit::Service::builder("needs-a-client").routes(|ctx: servicekit::Context| async move {
+    let err = TestApp::spawn(servicekit::Service::builder("needs-a-client").routes(
+        |ctx: servicekit::Context| async move {
             ctx.client("billing")?;
             Ok::<_, servicekit::BoxError>(servicekit::axum::Router::new())
-        }),
-    )
+        },
+    ))
     .await
     .unwrap_err();
 

@@ -112,7 +112,11 @@ async fn student_service_down_is_a_fast_503(backend: Backend) {
         assert_eq!(res.status(), 503);
         assert!(res.headers().contains_key("retry-after"));
         problem(res).await;
-        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
     // Everything else keeps working.
     assert_eq!(app.create("MATH-5", "Still here", 1).await.status(), 201);

@@ -114,7 +114,10 @@ async fn delete_removes_with_enrolments(backend: Backend) {
     assert_eq!(res.status(), 204);
 
     assert_eq!(app.client().get(&url).send().await.unwrap().status(), 404);
-    assert_eq!(app.client().delete(&url).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.client().delete(&url).send().await.unwrap().status(),
+        404
+    );
     let enrolments = app.url(&format!("/subjects/{subject}/enrolments"));
     let res = app.client().get(&enrolments).send().await.unwrap();
     assert_eq!(res.status(), 404);

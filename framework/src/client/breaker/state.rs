@@ -177,7 +177,8 @@ impl CircuitBreaker {
                 }
                 let calls = state.window.len() as u32;
                 let rate_tripped = calls >= config.min_calls
-                    && f64::from(state.failures) >= f64::from(config.failure_rate) * f64::from(calls);
+                    && f64::from(state.failures)
+                        >= f64::from(config.failure_rate) * f64::from(calls);
                 if failed && (rate_tripped || state.consecutive >= config.consecutive_failures) {
                     self.open(&mut state);
                 }
@@ -204,9 +205,18 @@ impl CircuitBreaker {
     /// Returns a permit whose call says nothing about the downstream (it was never sent).
     pub(crate) fn release(&self, permit: Permit) {
         let mut state = self.lock();
-        if let (true, true, Mode::HalfOpen { in_flight, succeeded }) =
-            (permit.probe, permit.generation == state.generation, state.mode)
-        {
+        if let (
+            true,
+            true,
+            Mode::HalfOpen {
+                in_flight,
+                succeeded,
+            },
+        ) = (
+            permit.probe,
+            permit.generation == state.generation,
+            state.mode,
+        ) {
             state.mode = Mode::HalfOpen {
                 in_flight: in_flight.saturating_sub(1),
                 succeeded,
@@ -240,8 +250,12 @@ impl CircuitBreaker {
         };
         let (label, value) = new.label();
         match new {
-            BreakerState::Open => tracing::warn!(client = %self.inner.name, "circuit breaker opened"),
-            _ => tracing::info!(client = %self.inner.name, state = label, "circuit breaker state changed"),
+            BreakerState::Open => {
+                tracing::warn!(client = %self.inner.name, "circuit breaker opened")
+            }
+            _ => {
+                tracing::info!(client = %self.inner.name, state = label, "circuit breaker state changed")
+            }
         }
         metrics::breaker_state(&self.inner.name, label, value);
     }

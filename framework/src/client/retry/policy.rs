@@ -61,7 +61,9 @@ impl RetryPolicy {
                 base_backoff: config.base_backoff,
                 max_backoff: config.max_backoff,
                 budget: TpsBudget::new(
-                    config.budget_ttl.clamp(Duration::from_secs(1), Duration::from_secs(60)),
+                    config
+                        .budget_ttl
+                        .clamp(Duration::from_secs(1), Duration::from_secs(60)),
                     config.budget_min_per_second,
                     config.budget_percent.clamp(0.0, 1000.0),
                 ),

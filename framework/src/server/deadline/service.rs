@@ -147,7 +147,10 @@ mod tests {
 
         let res = app().oneshot(get_with("/left", None)).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        let res = app().oneshot(get_with("/left", Some("soon"))).await.unwrap();
+        let res = app()
+            .oneshot(get_with("/left", Some("soon")))
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
     }
 }
