@@ -86,11 +86,11 @@ fn breaker(c: &mut Criterion) {
     let ok = service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
     group.bench_function("closed_bare_service", |b| {
         b.to_async(&rt).iter(|| async {
-            ok.clone().oneshot(Request::new(())).await.unwrap();
+            ok.oneshot(Request::new(())).await.unwrap();
         });
     });
     let guarded =
-        BreakerLayer::new(CircuitBreaker::new("bench", BreakerConfig::default())).layer(ok.clone());
+        BreakerLayer::new(CircuitBreaker::new("bench", BreakerConfig::default())).layer(ok);
     group.bench_function("closed_overhead", |b| {
         b.to_async(&rt).iter(|| async {
             guarded.clone().oneshot(Request::new(())).await.unwrap();

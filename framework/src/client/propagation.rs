@@ -98,12 +98,10 @@ pub(crate) fn propagate(headers: &mut HeaderMap, inbound: &Inbound, forward_auth
             .entry(HeaderName::from_static(REQUEST_ID_HEADER))
             .or_insert_with(|| id.clone());
     }
-    if forward_authorization {
-        if let Some(auth) = &inbound.authorization {
-            headers
-                .entry(header::AUTHORIZATION)
-                .or_insert_with(|| auth.clone());
-        }
+    if forward_authorization && let Some(auth) = &inbound.authorization {
+        headers
+            .entry(header::AUTHORIZATION)
+            .or_insert_with(|| auth.clone());
     }
 }
 

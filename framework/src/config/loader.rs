@@ -126,10 +126,10 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     if let Err(e) = parse_filter(&config.log) {
         return fail("log.level", &format!("not a valid log filter: {e}"));
     }
-    if let Some(url) = &config.database.url {
-        if let Err(e) = crate::db::DbKind::from_url(secrecy::ExposeSecret::expose_secret(url)) {
-            return fail("database.url", &e.to_string());
-        }
+    if let Some(url) = &config.database.url
+        && let Err(e) = crate::db::DbKind::from_url(secrecy::ExposeSecret::expose_secret(url))
+    {
+        return fail("database.url", &e.to_string());
     }
     if let Err(e) = config.service.name.parse::<http::HeaderValue>() {
         return fail("service.name", &format!("must be printable ASCII: {e}"));
@@ -164,7 +164,9 @@ mod tests {
 
     #[test]
     fn code_defaults_lose_to_files_and_overrides() {
-        if std::env::var_os("PORT").is_some() || std::env::var_os("SERVICEKIT__SERVER__PORT").is_some() {
+        if std::env::var_os("PORT").is_some()
+            || std::env::var_os("SERVICEKIT__SERVER__PORT").is_some()
+        {
             return; // the environment would win over both
         }
         let dir = tempfile::tempdir().unwrap();

@@ -5,29 +5,29 @@ use servicekit::testing::{TestApp, TestDatabase};
 
 /// The backends every test runs on.
 #[derive(Debug, Clone, Copy)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
     MySql,
 }
 
 /// A running student-service and the database it owns (dropped with it).
-pub struct Spawned {
-    pub app: TestApp,
-    pub db: Option<TestDatabase>,
+pub(crate) struct Spawned {
+    pub(crate) app: TestApp,
+    pub(crate) db: Option<TestDatabase>,
 }
 
 impl Spawned {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.app.url(path)
     }
 
-    pub fn client(&self) -> &reqwest::Client {
+    pub(crate) fn client(&self) -> &reqwest::Client {
         self.app.client()
     }
 
     /// POSTs a student and returns the response.
-    pub async fn create(&self, name: &str, email: &str) -> reqwest::Response {
+    pub(crate) async fn create(&self, name: &str, email: &str) -> reqwest::Response {
         self.client()
             .post(self.url("/students"))
             .json(&serde_json::json!({ "name": name, "email": email }))
@@ -38,7 +38,7 @@ impl Spawned {
 }
 
 /// Starts student-service on `backend` with extra configuration applied by `configure`.
-pub async fn spawn_with(
+pub(crate) async fn spawn_with(
     backend: Backend,
     configure: impl FnOnce(ServiceBuilder) -> ServiceBuilder,
 ) -> Spawned {
@@ -58,12 +58,12 @@ pub async fn spawn_with(
 }
 
 /// Starts student-service on `backend`.
-pub async fn spawn(backend: Backend) -> Spawned {
+pub(crate) async fn spawn(backend: Backend) -> Spawned {
     spawn_with(backend, |b| b).await
 }
 
 /// Reads a problem+json body, checking the media type.
-pub async fn problem(res: reqwest::Response) -> serde_json::Value {
+pub(crate) async fn problem(res: reqwest::Response) -> serde_json::Value {
     assert_eq!(
         res.headers()["content-type"],
         "application/problem+json",
