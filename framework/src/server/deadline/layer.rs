@@ -2,8 +2,12 @@ use tower::Layer;
 
 use super::DeadlineService;
 
-/// Layer that honours the caller's [`DEADLINE_HEADER`](super::DEADLINE_HEADER); see the
-/// [module docs](super).
+/// Layer that honours the caller's [`DEADLINE_HEADER`](super::DEADLINE_HEADER).
+///
+/// With a budget of `0` it answers 504 problem+json without running the handler (the caller
+/// has given up); otherwise it runs the handler under a timeout of that budget (504 when it
+/// elapses) and puts the [`Deadline`](super::Deadline) into the request's extensions for
+/// outgoing calls. Requests without the header pass through.
 ///
 /// ```
 /// use axum::{Router, routing::get};
