@@ -28,6 +28,8 @@
 //!
 //! ## Layout
 //! - [`service`]: the builder, the [`Context`] handed to the route function, the lifecycle;
+//! - [`client`]: [`ServiceClient`](client::ServiceClient), resilient calls to other services
+//!   (deadline, retry with budget, circuit breaker, bulkhead, discovery);
 //! - [`config`]: layered configuration and errors that name the key, its origin and the fix;
 //! - [`db`]: the per-service pool (SQLite by default, PostgreSQL, MySQL/MariaDB) and migrations;
 //! - [`health`]: liveness, readiness (with checks) and startup probes;
@@ -37,6 +39,7 @@
 //!
 //! `docs/architecture.md` describes the request flow and the lifecycle in full.
 
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod health;

@@ -20,6 +20,8 @@ pub(crate) struct Sources {
     pub(crate) dir: PathBuf,
     /// Values set in code (tests, builders); they win over everything else.
     pub(crate) overrides: Vec<(String, serde_json::Value)>,
+    /// Defaults set in code; files and environment win over them.
+    pub(crate) defaults: Vec<(String, serde_json::Value)>,
 }
 
 impl Sources {
@@ -30,13 +32,18 @@ impl Sources {
         Self {
             dir,
             overrides: Vec::new(),
+            defaults: Vec::new(),
         }
     }
 
     /// Builds the layered figment and extracts the framework's sections from it.
     pub(crate) fn load(&self, service_name: &str) -> Result<Loaded, ConfigError> {
         let environment = self.environment();
-        let mut figment = Figment::new()
+        let mut figment = Figment::new();
+        for (key, value) in &self.defaults {
+            figment = figment.merge(Serialized::default(key, value));
+        }
+        figment = figment
             .merge(toml_file(&self.dir.join("default.toml")))
             .merge(toml_file(&self.dir.join(format!("{environment}.toml"))))
             .merge(EnvVars::from_process(EnvSet::Conventional))
@@ -190,6 +197,11 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
             "must use only letters, digits, `-`, `_` and `.`, and not start with `.`",
         );
     }
+    for (name, client) in &config.clients {
+        if let Err((key, message)) = crate::client::validate(client) {
+            return fail(&format!("clients.{name}.{key}"), &message);
+        }
+    }
     Ok(())
 }
 
@@ -212,6 +224,7 @@ mod tests {
         let sources = Sources {
             dir: dir.path().to_path_buf(),
             overrides: Vec::new(),
+            defaults: Vec::new(),
         };
         (dir, sources)
     }
@@ -321,6 +334,7 @@ mod tests {
         let sources = Sources {
             dir: parent.path().join("child/config"),
             overrides: Vec::new(),
+            defaults: Vec::new(),
         };
         assert_eq!(sources.load("svc").unwrap().config.server.port, 8080);
     }
@@ -356,5 +370,52 @@ mod tests {
                 .origin
                 .contains(&dir.path().display().to_string())
         );
+    }
+
+    fn sources_with_default_port(dir: &std::path::Path) -> Sources {
+        let mut sources = Sources::new();
+        sources.dir = dir.to_path_buf();
+        sources
+            .defaults
+            .push(("server.port".into(), serde_json::json!(8081)));
+        sources
+    }
+
+    #[test]
+    fn code_defaults_lose_to_files_and_overrides() {
+        if std::env::var_os("PORT").is_some()
+            || std::env::var_os("SERVICEKIT__SERVER__PORT").is_some()
+        {
+            return; // the environment would win over both
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = sources_with_default_port(dir.path()).load("svc").unwrap();
+        assert_eq!(loaded.config.server.port, 8081);
+
+        std::fs::write(dir.path().join("default.toml"), "[server]\nport = 9000\n").unwrap();
+        let loaded = sources_with_default_port(dir.path()).load("svc").unwrap();
+        assert_eq!(loaded.config.server.port, 9000);
+
+        let mut with_override = sources_with_default_port(dir.path());
+        with_override
+            .overrides
+            .push(("server.port".into(), serde_json::json!(9100)));
+        assert_eq!(with_override.load("svc").unwrap().config.server.port, 9100);
+    }
+
+    #[test]
+    fn invalid_client_tables_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("default.toml"),
+            "[clients.billing]\nbase_url = \"ftp://x\"\n",
+        )
+        .unwrap();
+        let err = sources_with_default_port(dir.path())
+            .load("svc")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("clients.billing.base_url"), "{err}");
+        assert!(err.contains("default.toml"), "{err}");
     }
 }

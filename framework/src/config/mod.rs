@@ -1,13 +1,17 @@
 //! Layered configuration with errors that name the key, its origin and the fix.
 //!
 //! Sources, lowest precedence first:
-//! 1. built-in defaults (the `Default` impls of the sections below);
+//! 1. built-in defaults (the `Default` impls of the sections below), then defaults set in code
+//!    with [`ServiceBuilder::default_value`](crate::ServiceBuilder::default_value);
 //! 2. `config/default.toml` (the folder can be moved with `SERVICEKIT_CONFIG_DIR`);
 //! 3. `config/{env}.toml`, where `env` is `SERVICEKIT_ENV` (default `dev`);
 //! 4. the conventional variables `PORT`, `DATABASE_URL`, `RUST_LOG`, `SERVICEKIT_ENV`,
 //!    `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`;
 //! 5. `SERVICEKIT__SECTION__KEY` variables, e.g. `SERVICEKIT__SERVER__PORT=9000`;
 //! 6. values set in code with [`ServiceBuilder::set`](crate::ServiceBuilder::set).
+//!
+//! Downstream services are configured in `[clients.<name>]` tables
+//! ([`ClientConfig`](crate::client::ClientConfig)).
 //!
 //! The service's own settings live in the `[app]` section and are read with
 //! [`Context::settings`](crate::Context::settings).

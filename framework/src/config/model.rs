@@ -1,5 +1,6 @@
 //! The typed configuration sections every service shares.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -31,6 +32,10 @@ pub struct Config {
     /// `[telemetry]`: OpenTelemetry trace export and Prometheus metrics.
     #[serde(default)]
     pub telemetry: TelemetryConfig,
+    /// `[clients.<name>]`: one table per downstream service, read with
+    /// [`Context::client`](crate::Context::client).
+    #[serde(default)]
+    pub clients: BTreeMap<String, crate::client::ClientConfig>,
     /// `[app]`: the service's own settings, read with [`Context::settings`](crate::Context::settings).
     #[serde(default)]
     pub app: serde_json::Value,

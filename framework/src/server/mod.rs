@@ -1,12 +1,14 @@
 //! The HTTP side: problem+json errors, RED metrics, the standard middleware stack, shutdown
 //! signals.
 
+mod deadline;
 pub mod http_metrics;
 mod problem;
 mod problem_layer;
 mod shutdown;
 mod stack;
 
+pub use deadline::{DEADLINE_HEADER, Deadline, DeadlineLayer, DeadlineService};
 pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use problem_layer::{ProblemLayer, ProblemService};

@@ -1,12 +1,14 @@
 //! The standard middleware stack, outermost first:
 //! sensitive headers -> request id -> trace span (W3C context extracted) -> RED metrics ->
-//! problem+json -> panic catcher -> timeout -> body limit -> routes.
+//! problem+json -> panic catcher -> timeout -> caller's deadline -> body limit -> routes.
 //!
 //! The order matters: the request id is set before the span so every log line carries it;
 //! metrics and the problem layer sit inside the span so the logged and counted status is the
 //! final one, and outside the panic catcher, timeout and body limit so their answers become
-//! problem+json and are counted too. The stack is applied with `Router::layer`, so it runs after
-//! routing and sees the matched route template.
+//! problem+json and are counted too. The caller's deadline
+//! ([`DeadlineLayer`](super::DeadlineLayer)) sits inside the configured timeout, so a handler
+//! runs for at most the smaller of `server.request_timeout` and the caller's budget. The stack is
+//! applied with `Router::layer`, so it runs after routing and sees the matched route template.
 
 use std::time::Duration;
 
@@ -25,7 +27,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use super::problem::Problem;
-use super::{HttpMetricsLayer, ProblemLayer};
+use super::{DeadlineLayer, HttpMetricsLayer, ProblemLayer};
 use crate::BoxError;
 use crate::config::ServerConfig;
 use crate::telemetry;
@@ -74,6 +76,7 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
                 timeout_response(&err, timeout)
             }))
             .layer(tower::timeout::TimeoutLayer::new(timeout))
+            .layer(DeadlineLayer::new())
             .layer(RequestBodyLimitLayer::new(config.body_limit))
             .layer(DefaultBodyLimit::disable()),
     )

@@ -117,6 +117,22 @@ impl ServiceBuilder {
         self
     }
 
+    /// Sets a default in code: it applies unless configuration files or the environment set
+    /// the key (unlike [`ServiceBuilder::set`], which wins over both). For an example service's
+    /// own port, or the usual address of a downstream:
+    ///
+    /// ```
+    /// let builder = servicekit::Service::builder("subject-service")
+    ///     .default_value("server.port", 8081)
+    ///     .default_value("clients.student-service.base_url", "http://127.0.0.1:8080");
+    /// # let _ = builder;
+    /// ```
+    pub fn default_value(mut self, key: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.sources.defaults.push((key.to_string(), value));
+        self
+    }
+
     /// The folder of `default.toml` and `{env}.toml` (default `config`, or
     /// `SERVICEKIT_CONFIG_DIR`).
     pub fn config_dir(mut self, dir: impl Into<PathBuf>) -> Self {

@@ -1,10 +1,12 @@
 //! What a service's route function receives.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 
 use super::NoDatabase;
+use crate::client::ServiceClient;
 use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
@@ -22,6 +24,7 @@ struct Inner {
     loaded: Loaded,
     db: Option<Database>,
     health: Health,
+    clients: Mutex<HashMap<String, ServiceClient>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -47,6 +50,7 @@ impl Context {
                 loaded,
                 db,
                 health,
+                clients: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -99,6 +103,42 @@ impl Context {
     /// The database pool, opened and migrated before the route function runs.
     pub fn db(&self) -> Result<Database, NoDatabase> {
         self.inner.db.clone().ok_or(NoDatabase)
+    }
+
+    /// The client for the downstream `name`, configured by `[clients.<name>]`.
+    ///
+    /// Every call with the same name returns the same client (one breaker, budget and pool per
+    /// downstream). A missing table is an error naming the key to add.
+    ///
+    /// ```no_run
+    /// async fn app(ctx: servicekit::Context) -> Result<axum::Router, servicekit::BoxError> {
+    ///     let students = ctx.client("student-service")?;
+    ///     # let _ = students;
+    ///     Ok(axum::Router::new())
+    /// }
+    /// ```
+    pub fn client(&self, name: &str) -> Result<ServiceClient, ConfigError> {
+        let mut clients = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(name) {
+            return Ok(client.clone());
+        }
+        let figment = &self.inner.loaded.figment;
+        let key = format!("clients.{name}");
+        let Some(config) = self.inner.loaded.config.clients.get(name) else {
+            return Err(ConfigError::invalid(
+                figment,
+                &format!("{key}.base_url"),
+                format!(
+                    "no client `{name}` is configured; add a [{key}] table with base_url = \"http://...\" \
+                     (or SERVICEKIT__CLIENTS__{}__BASE_URL)",
+                    name.to_ascii_uppercase()
+                ),
+            ));
+        };
+        let client = ServiceClient::new(name, config)
+            .map_err(|e| ConfigError::invalid(figment, &format!("{key}.{}", e.key), e.message))?;
+        clients.insert(name.to_string(), client.clone());
+        Ok(client)
     }
 
     /// The health registry: register readiness checks with [`Health::register`].

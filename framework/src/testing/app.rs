@@ -1,5 +1,6 @@
 //! `TestApp`: a real service on a loopback port, for integration tests.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -25,6 +26,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// ```
 #[derive(Debug)]
 pub struct TestApp {
+    addr: SocketAddr,
     base: String,
     client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -38,6 +40,12 @@ impl TestApp {
     /// Tests get no drain delay and an SQLite file in a fresh temporary folder unless they set
     /// `database.url`. Logs are off unless `TEST_LOG` is set (to a filter such as `debug`).
     pub async fn spawn(builder: ServiceBuilder) -> Result<Self, Error> {
+        Self::spawn_at(builder, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// [`TestApp::spawn`] on a given address, e.g. the port of a stopped `TestApp` to start a
+    /// service again where its clients expect it.
+    pub async fn spawn_at(builder: ServiceBuilder, addr: SocketAddr) -> Result<Self, Error> {
         let data_dir = tempfile::tempdir().map_err(|source| Error::Bind {
             addr: "temporary data folder".into(),
             source,
@@ -57,14 +65,14 @@ impl TestApp {
             .find(|(key, _)| key == "health.startup_path")
             .and_then(|(_, value)| value.as_str().map(str::to_string))
             .unwrap_or_else(|| "/health/startup".to_string());
-        let listener = TcpListener::bind("127.0.0.1:0")
+        let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind {
-                addr: "127.0.0.1:0".into(),
+                addr: addr.to_string(),
                 source,
             })?;
         let addr = listener.local_addr().map_err(|source| Error::Bind {
-            addr: "127.0.0.1:0".into(),
+            addr: addr.to_string(),
             source,
         })?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -72,6 +80,7 @@ impl TestApp {
             let _ = stopped.await;
         }));
         let mut app = Self {
+            addr,
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -88,6 +97,11 @@ impl TestApp {
     /// The absolute URL of `path` on this service.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The address the service listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The base URL, `http://127.0.0.1:PORT`.

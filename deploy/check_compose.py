@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Offline checks of deploy/compose.yaml (Docker Compose cannot run in CI).
+
+Checks that the expected services are there and wired together: both services built from
+deploy/docker/Dockerfile with their own SERVICE build argument, the published port equal to
+PORT, a healthcheck using the `healthcheck` subcommand, depends_on conditions that exist and can
+be met, DATABASE_URLs naming databases that the init SQL creates, OTLP endpoints pointing at the
+collector, every bind-mounted file present, and a collector config with an otlp receiver and a
+debug exporter in a traces pipeline.
+
+Usage: check_compose.py [COMPOSE_FILE]   (default: compose.yaml next to this script)
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+
+SERVICES = {"student-service", "subject-service"}
+REQUIRED = SERVICES | {"postgres", "otel-collector"}
+CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent / "compose.yaml"
+    base = path.parent
+    problems: list[str] = []
+
+    def fail(where: str, message: str) -> None:
+        problems.append(f"{path}: {where}: {message}")
+
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        print(f"compose check FAILED: cannot read {path}: {e}", file=sys.stderr)
+        return 1
+    services = (doc or {}).get("services") or {}
+    for name in sorted(REQUIRED - set(services)):
+        fail("services", f"`{name}` is missing")
+
+    # Bind-mounted files exist.
+    for name, svc in services.items():
+        for i, vol in enumerate(svc.get("volumes", []) or []):
+            source = vol.split(":", 1)[0] if isinstance(vol, str) else vol.get("source", "")
+            if source.startswith((".", "/")) and not (base / source).exists():
+                fail(f"{name}.volumes[{i}]", f"bind source {source!r} does not exist")
+
+    # depends_on: known services, valid conditions, healthchecks where health is awaited.
+    for name, svc in services.items():
+        deps = svc.get("depends_on") or {}
+        if isinstance(deps, list):
+            deps = {d: {"condition": "service_started"} for d in deps}
+        for dep, spec in deps.items():
+            if dep not in services:
+                fail(f"{name}.depends_on", f"`{dep}` is not a service")
+                continue
+            cond = (spec or {}).get("condition", "service_started")
+            if cond not in CONDITIONS:
+                fail(f"{name}.depends_on.{dep}", f"unknown condition {cond!r}")
+            if cond == "service_healthy" and not services[dep].get("healthcheck"):
+                fail(f"{name}.depends_on.{dep}", "waits for health, but it has no healthcheck")
+            if "profiles" in services[dep] and "profiles" not in svc:
+                fail(f"{name}.depends_on.{dep}", "depends on a service that is only in a profile")
+
+    # The init SQL creates the databases the services connect to.
+    init_sql = ""
+    for vol in (services.get("postgres") or {}).get("volumes", []) or []:
+        if isinstance(vol, str) and "docker-entrypoint-initdb.d" in vol:
+            source = base / vol.split(":", 1)[0]
+            if source.exists():
+                init_sql += source.read_text()
+    created = set(re.findall(r"CREATE\s+DATABASE\s+\"?(\w+)", init_sql, re.IGNORECASE))
+    pg_image = str((services.get("postgres") or {}).get("image", ""))
+    if not re.match(r"^postgres:16([.-]|$)", pg_image):
+        fail("postgres.image", f"expected PostgreSQL 16, found {pg_image!r}")
+
+    for name in sorted(SERVICES & set(services)):
+        svc = services[name]
+        build = svc.get("build") or {}
+        if not isinstance(build, dict):
+            fail(f"{name}.build", "must give context, dockerfile and args")
+            continue
+        dockerfile = base / build.get("context", ".") / build.get("dockerfile", "Dockerfile")
+        if dockerfile.resolve() != (base / "docker" / "Dockerfile").resolve():
+            fail(f"{name}.build", f"must build deploy/docker/Dockerfile, found {dockerfile}")
+        elif not dockerfile.exists():
+            fail(f"{name}.build", f"{dockerfile} does not exist")
+        args = build.get("args") or {}
+        if args.get("SERVICE") != name:
+            fail(f"{name}.build.args.SERVICE", f"must be {name!r}, found {args.get('SERVICE')!r}")
+        env = svc.get("environment") or {}
+        if isinstance(env, list):
+            env = dict(e.split("=", 1) for e in env)
+        port = str(env.get("PORT", ""))
+        if not port.isdigit():
+            fail(f"{name}.environment.PORT", "must be set to the service's port")
+        elif str(args.get("PORT")) != port:
+            fail(f"{name}.build.args.PORT", f"must equal PORT ({port}), found {args.get('PORT')!r}")
+        published = [str(p).rsplit(":", 1)[-1] for p in svc.get("ports", [])]
+        if port not in published:
+            fail(f"{name}.ports", f"container port {port} (PORT) is not published: {published}")
+        test = (svc.get("healthcheck") or {}).get("test") or []
+        if "healthcheck" not in test:
+            fail(f"{name}.healthcheck", "must run the service's `healthcheck` subcommand")
+        grace = str(svc.get("stop_grace_period", ""))
+        if not re.fullmatch(r"\d+s", grace) or int(grace[:-1]) < 40:
+            fail(f"{name}.stop_grace_period", "must be at least 40s (drain delay + shutdown "
+                 f"timeout + pool close); docker's default is 10s; found {grace!r}")
+        db = urlparse(str(env.get("DATABASE_URL", "")))
+        if db.scheme not in ("postgres", "postgresql") or db.hostname != "postgres":
+            fail(f"{name}.environment.DATABASE_URL", "must point at the postgres service")
+        elif db.path.lstrip("/") not in created:
+            fail(f"{name}.environment.DATABASE_URL",
+                 f"database {db.path.lstrip('/')!r} is not created by the init SQL ({sorted(created)})")
+        otlp = urlparse(str(env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")))
+        if otlp.hostname != "otel-collector":
+            fail(f"{name}.environment.OTEL_EXPORTER_OTLP_ENDPOINT",
+                 "must point at the otel-collector service")
+
+    # The collector's config: otlp in, debug out, for traces.
+    collector = services.get("otel-collector") or {}
+    config = None
+    for vol in collector.get("volumes", []) or []:
+        if isinstance(vol, str) and vol.endswith((".yaml:ro", ".yaml", ".yml:ro", ".yml")):
+            config = base / vol.split(":", 1)[0]
+    if config is None or not config.exists():
+        fail("otel-collector.volumes", "mounts no collector config file")
+    else:
+        try:
+            cfg = yaml.safe_load(config.read_text()) or {}
+        except yaml.YAMLError as e:
+            fail("otel-collector", f"cannot parse {config}: {e}")
+            cfg = {}
+        traces = ((cfg.get("service") or {}).get("pipelines") or {}).get("traces") or {}
+        if "otlp" not in (cfg.get("receivers") or {}) or "otlp" not in traces.get("receivers", []):
+            fail(str(config), "needs an `otlp` receiver in the traces pipeline")
+        if "debug" not in (cfg.get("exporters") or {}) or "debug" not in traces.get("exporters", []):
+            fail(str(config), "needs the `debug` exporter in the traces pipeline")
+        for kind in ("receivers", "processors", "exporters"):
+            for used in traces.get(kind, []):
+                if used not in (cfg.get(kind) or {}):
+                    fail(str(config), f"traces pipeline uses {kind[:-1]} `{used}`, not defined")
+
+    if problems:
+        print(f"compose check FAILED ({len(problems)} problems):", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    print(f"ok  {path} ({', '.join(sorted(services))})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,76 @@
+//! `/subjects/{id}/enrolments` handlers: each student is verified with student-service.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use servicekit::Problem;
+use servicekit::client::Inbound;
+use uuid::Uuid;
+
+use super::AppState;
+use super::subjects::not_found;
+use crate::model::{Enrolment, EnrolmentInput, Enrolments};
+use crate::repo;
+use crate::validation::validate_enrolment;
+
+/// `POST /subjects/{id}/enrolments {"student_id": ...}`: 201 with `Location`.
+///
+/// 404 for an unknown subject, 422 naming `student_id` for a student student-service does not
+/// know, 409 for a second enrolment, 503 (fast, once the breaker is open) when student-service
+/// is unavailable.
+#[tracing::instrument(skip(state, inbound, input))]
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    inbound: Inbound,
+    Json(input): Json<EnrolmentInput>,
+) -> Result<(StatusCode, HeaderMap, Json<Enrolment>), Problem> {
+    let student = validate_enrolment(&input)?;
+    let subject = id.to_string();
+    if repo::get(&state.db, &subject).await?.is_none() {
+        return Err(not_found(id));
+    }
+    if !state.students.exists(student, &inbound).await? {
+        return Err(Problem::validation([(
+            "student_id",
+            format!("student {student} does not exist"),
+        )]));
+    }
+    let enrolment = repo::enrol(&state.db, &subject, &student.to_string()).await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(location) =
+        HeaderValue::from_str(&format!("/subjects/{subject}/enrolments/{student}"))
+    {
+        headers.insert(header::LOCATION, location);
+    }
+    tracing::info!(subject = %subject, student = %student, "student enrolled");
+    Ok((StatusCode::CREATED, headers, Json(enrolment)))
+}
+
+/// `GET /subjects/{id}/enrolments`: every enrolment of the subject.
+#[tracing::instrument(skip(state))]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Enrolments>, Problem> {
+    let subject = id.to_string();
+    if repo::get(&state.db, &subject).await?.is_none() {
+        return Err(not_found(id));
+    }
+    let items = repo::enrolments(&state.db, &subject).await?;
+    Ok(Json(Enrolments { items }))
+}
+
+/// `GET /subjects/{id}/enrolments/{student_id}`: one enrolment (the `Location` of a new one).
+#[tracing::instrument(skip(state))]
+pub(super) async fn get(
+    State(state): State<AppState>,
+    Path((id, student)): Path<(Uuid, Uuid)>,
+) -> Result<Json<Enrolment>, Problem> {
+    repo::enrolment(&state.db, &id.to_string(), &student.to_string())
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            Problem::not_found(format!("student {student} is not enrolled in subject {id}"))
+        })
+}

@@ -1,0 +1,121 @@
+//! `/subjects` handlers.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::Deserialize;
+use servicekit::Problem;
+use uuid::Uuid;
+
+use super::AppState;
+use crate::model::{Page, Subject, SubjectInput};
+use crate::repo::{self, WriteError};
+use crate::validation::validate_subject;
+
+impl From<WriteError> for Problem {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::DuplicateCode(code) => {
+                Problem::conflict(format!("a subject with code {code} already exists"))
+            }
+            WriteError::AlreadyEnrolled(student) => Problem::conflict(format!(
+                "student {student} is already enrolled in this subject"
+            )),
+            WriteError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// The 404 for an unknown subject.
+pub(super) fn not_found(id: Uuid) -> Problem {
+    Problem::not_found(format!("subject {id} does not exist"))
+}
+
+/// `POST /subjects`: 201 with `Location`.
+#[tracing::instrument(skip_all)]
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Json(input): Json<SubjectInput>,
+) -> Result<(StatusCode, HeaderMap, Json<Subject>), Problem> {
+    let valid = validate_subject(input)?;
+    let subject = repo::create(&state.db, &valid).await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/subjects/{}", subject.id)) {
+        headers.insert(header::LOCATION, location);
+    }
+    tracing::info!(id = %subject.id, code = %subject.code, "subject created");
+    Ok((StatusCode::CREATED, headers, Json(subject)))
+}
+
+/// `GET /subjects/{id}`.
+#[tracing::instrument(skip(state))]
+pub(super) async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Subject>, Problem> {
+    repo::get(&state.db, &id.to_string())
+        .await?
+        .map(Json)
+        .ok_or_else(|| not_found(id))
+}
+
+/// Query of `GET /subjects`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    limit: Option<u32>,
+    after: Option<Uuid>,
+}
+
+/// `GET /subjects?limit=N&after=ID`: keyset pagination in creation order.
+#[tracing::instrument(skip(state))]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page>, Problem> {
+    let max = state.settings.max_page_size;
+    let limit = query.limit.unwrap_or(state.settings.default_page_size);
+    if limit == 0 || limit > max {
+        return Err(Problem::validation([(
+            "limit",
+            format!("must be between 1 and {max}"),
+        )]));
+    }
+    let after = query.after.map(|id| id.to_string());
+    // One extra row tells whether there is a next page.
+    let mut items = repo::list(&state.db, after.as_deref(), limit + 1).await?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|s| s.id.clone())
+    } else {
+        None
+    };
+    Ok(Json(Page { items, next }))
+}
+
+/// `PUT /subjects/{id}`: replaces code, title and credits.
+#[tracing::instrument(skip(state, input))]
+pub(super) async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    Json(input): Json<SubjectInput>,
+) -> Result<Json<Subject>, Problem> {
+    let valid = validate_subject(input)?;
+    repo::update(&state.db, &id.to_string(), &valid)
+        .await?
+        .map(Json)
+        .ok_or_else(|| not_found(id))
+}
+
+/// `DELETE /subjects/{id}`: 204; its enrolments go with it.
+#[tracing::instrument(skip(state))]
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, Problem> {
+    if repo::delete(&state.db, &id.to_string()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(id))
+    }
+}

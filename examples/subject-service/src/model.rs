@@ -1,0 +1,103 @@
+//! The subject and enrolment resources and the bodies clients send.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+/// A subject as stored and returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subject {
+    /// UUID v7, so ids sort by creation time.
+    pub id: String,
+    /// Unique code such as `MATH-101`, stored upper-case.
+    pub code: String,
+    /// Display title.
+    pub title: String,
+    /// Credit points.
+    pub credits: i64,
+    /// RFC 3339 creation time.
+    #[serde(serialize_with = "rfc3339")]
+    pub created_at: i64,
+    /// RFC 3339 time of the last update.
+    #[serde(serialize_with = "rfc3339")]
+    pub updated_at: i64,
+}
+
+impl FromRow<'_, AnyRow> for Subject {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            code: row.try_get("code")?,
+            title: row.try_get("title")?,
+            credits: row.try_get("credits")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+/// A student enrolled in a subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enrolment {
+    /// The subject.
+    pub subject_id: String,
+    /// The student, as known to student-service.
+    pub student_id: String,
+    /// RFC 3339 enrolment time.
+    #[serde(serialize_with = "rfc3339")]
+    pub created_at: i64,
+}
+
+impl FromRow<'_, AnyRow> for Enrolment {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            subject_id: row.try_get("subject_id")?,
+            student_id: row.try_get("student_id")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+fn rfc3339<S: serde::Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> {
+    let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(*millis).unwrap_or_default());
+    s.collect_str(&humantime::format_rfc3339_millis(at))
+}
+
+/// The body of `POST /subjects` and `PUT /subjects/{id}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectInput {
+    /// 2 to 20 letters, digits or `-`; compared case-insensitively.
+    pub code: String,
+    /// 1 to 200 characters.
+    pub title: String,
+    /// 1 to 60.
+    pub credits: i64,
+}
+
+/// The body of `POST /subjects/{id}/enrolments`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentInput {
+    /// The student's id in student-service (a UUID).
+    pub student_id: String,
+}
+
+/// One page of `GET /subjects`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    /// The subjects of this page, in creation order.
+    pub items: Vec<Subject>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// `GET /subjects/{id}/enrolments`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Enrolments {
+    /// Every enrolment of the subject, in enrolment order.
+    pub items: Vec<Enrolment>,
+}

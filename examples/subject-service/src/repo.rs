@@ -1,0 +1,203 @@
+//! Storage of subjects and enrolments: portable SQL on SQLite, PostgreSQL and MySQL/MariaDB.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use servicekit::db::Database;
+use sqlx::error::ErrorKind;
+
+use crate::model::{Enrolment, Subject};
+use crate::validation::ValidSubject;
+
+/// Why a write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Another subject has this code.
+    #[error("a subject with code {0} already exists")]
+    DuplicateCode(String),
+    /// The student is already enrolled.
+    #[error("student {0} is already enrolled")]
+    AlreadyEnrolled(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation)
+}
+
+/// Inserts a new subject.
+pub async fn create(db: &Database, input: &ValidSubject) -> Result<Subject, WriteError> {
+    let now = now_millis();
+    let subject = Subject {
+        id: uuid::Uuid::now_v7().to_string(),
+        code: input.code.clone(),
+        title: input.title.clone(),
+        credits: input.credits,
+        created_at: now,
+        updated_at: now,
+    };
+    sqlx::query(db.sql(
+        "INSERT INTO subjects (id, code, title, credits, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    ))
+    .bind(&subject.id)
+    .bind(&subject.code)
+    .bind(&subject.title)
+    .bind(subject.credits)
+    .bind(subject.created_at)
+    .bind(subject.updated_at)
+    .execute(db.pool())
+    .await
+    .map_err(|e| duplicate_code(e, &input.code))?;
+    Ok(subject)
+}
+
+fn duplicate_code(err: sqlx::Error, code: &str) -> WriteError {
+    if is_unique_violation(&err) {
+        WriteError::DuplicateCode(code.to_string())
+    } else {
+        WriteError::Db(err)
+    }
+}
+
+/// The subject with `id`, if any.
+pub async fn get(db: &Database, id: &str) -> Result<Option<Subject>, sqlx::Error> {
+    sqlx::query_as(
+        db.sql(
+            "SELECT id, code, title, credits, created_at, updated_at FROM subjects WHERE id = $1",
+        ),
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Up to `limit` subjects created after the one with id `after`, in creation order.
+pub async fn list(
+    db: &Database,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Subject>, sqlx::Error> {
+    let limit = i64::from(limit);
+    match after {
+        Some(after) => {
+            sqlx::query_as(db.sql(
+                "SELECT id, code, title, credits, created_at, updated_at FROM subjects \
+                 WHERE id > $1 ORDER BY id LIMIT $2",
+            ))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await
+        }
+        None => {
+            sqlx::query_as(db.sql(
+                "SELECT id, code, title, credits, created_at, updated_at FROM subjects \
+                 ORDER BY id LIMIT $1",
+            ))
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await
+        }
+    }
+}
+
+/// Replaces code, title and credits of the subject with `id`; `None` if there is none.
+pub async fn update(
+    db: &Database,
+    id: &str,
+    input: &ValidSubject,
+) -> Result<Option<Subject>, WriteError> {
+    sqlx::query(db.sql(
+        "UPDATE subjects SET code = $1, title = $2, credits = $3, updated_at = $4 WHERE id = $5",
+    ))
+    .bind(&input.code)
+    .bind(&input.title)
+    .bind(input.credits)
+    .bind(now_millis())
+    .bind(id)
+    .execute(db.pool())
+    .await
+    .map_err(|e| duplicate_code(e, &input.code))?;
+    // MySQL counts only changed rows, so an identical update reports 0 rows: read back instead.
+    Ok(get(db, id).await?)
+}
+
+/// Deletes the subject with `id` and its enrolments; `false` if there was no such subject.
+pub async fn delete(db: &Database, id: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(db.sql("DELETE FROM enrolments WHERE subject_id = $1"))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let result = sqlx::query(db.sql("DELETE FROM subjects WHERE id = $1"))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Enrols `student_id` in `subject_id` (which must exist).
+pub async fn enrol(
+    db: &Database,
+    subject_id: &str,
+    student_id: &str,
+) -> Result<Enrolment, WriteError> {
+    let enrolment = Enrolment {
+        subject_id: subject_id.to_string(),
+        student_id: student_id.to_string(),
+        created_at: now_millis(),
+    };
+    sqlx::query(
+        db.sql("INSERT INTO enrolments (subject_id, student_id, created_at) VALUES ($1, $2, $3)"),
+    )
+    .bind(&enrolment.subject_id)
+    .bind(&enrolment.student_id)
+    .bind(enrolment.created_at)
+    .execute(db.pool())
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            WriteError::AlreadyEnrolled(student_id.to_string())
+        } else {
+            WriteError::Db(e)
+        }
+    })?;
+    Ok(enrolment)
+}
+
+/// The enrolments of `subject_id`, in enrolment order.
+pub async fn enrolments(db: &Database, subject_id: &str) -> Result<Vec<Enrolment>, sqlx::Error> {
+    sqlx::query_as(db.sql(
+        "SELECT subject_id, student_id, created_at FROM enrolments \
+         WHERE subject_id = $1 ORDER BY created_at, student_id",
+    ))
+    .bind(subject_id)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// The enrolment of `student_id` in `subject_id`, if any.
+pub async fn enrolment(
+    db: &Database,
+    subject_id: &str,
+    student_id: &str,
+) -> Result<Option<Enrolment>, sqlx::Error> {
+    sqlx::query_as(db.sql(
+        "SELECT subject_id, student_id, created_at FROM enrolments \
+         WHERE subject_id = $1 AND student_id = $2",
+    ))
+    .bind(subject_id)
+    .bind(student_id)
+    .fetch_optional(db.pool())
+    .await
+}

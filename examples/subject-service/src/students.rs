@@ -1,0 +1,40 @@
+//! The one question subject-service asks student-service: does this student exist?
+
+use servicekit::client::{ClientError, Inbound, ServiceClient};
+use uuid::Uuid;
+
+/// student-service, seen through the resilient client of `[clients.student-service]`.
+///
+/// Once student-service requires tokens, attach a service token here with
+/// `ServiceClient::with_token_source`.
+#[derive(Debug, Clone)]
+pub struct Students {
+    client: ServiceClient,
+}
+
+impl Students {
+    /// Wraps the configured client.
+    pub fn new(client: ServiceClient) -> Self {
+        Self { client }
+    }
+
+    /// The client, e.g. to report its breaker state.
+    pub fn client(&self) -> &ServiceClient {
+        &self.client
+    }
+
+    /// Whether student `id` exists: `GET /students/{id}` answering 200 or 404. Any other
+    /// outcome is an error (an unavailable student-service becomes a 503 problem).
+    pub async fn exists(&self, id: Uuid, inbound: &Inbound) -> Result<bool, ClientError> {
+        let res = self
+            .client
+            .get(format!("/students/{id}"))
+            .inbound(inbound)
+            .send()
+            .await?;
+        if res.status() == 404 {
+            return Ok(false);
+        }
+        res.error_for_status().map(|_| true)
+    }
+}

@@ -1,0 +1,121 @@
+//! Input rules; every violated rule is reported, each naming its field.
+
+use servicekit::Problem;
+use uuid::Uuid;
+
+use crate::model::{EnrolmentInput, SubjectInput};
+
+/// Longest accepted title, in characters.
+pub const MAX_TITLE: usize = 200;
+/// Accepted code lengths.
+pub const CODE_LEN: std::ops::RangeInclusive<usize> = 2..=20;
+/// Accepted credit points.
+pub const CREDITS: std::ops::RangeInclusive<i64> = 1..=60;
+
+/// A validated, normalised subject input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidSubject {
+    /// Trimmed, upper-cased code.
+    pub code: String,
+    /// Trimmed title.
+    pub title: String,
+    /// Credit points.
+    pub credits: i64,
+}
+
+/// Checks `input`, returning a 422 problem that lists every invalid field.
+pub fn validate_subject(input: SubjectInput) -> Result<ValidSubject, Problem> {
+    let code = input.code.trim().to_ascii_uppercase();
+    let title = input.title.trim().to_string();
+    let mut errors = Vec::new();
+    if !CODE_LEN.contains(&code.len())
+        || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        errors.push((
+            "code",
+            format!(
+                "must be {} to {} letters, digits or `-`",
+                CODE_LEN.start(),
+                CODE_LEN.end()
+            ),
+        ));
+    }
+    if title.is_empty() {
+        errors.push(("title", "must not be empty".to_string()));
+    } else if title.chars().count() > MAX_TITLE {
+        errors.push(("title", format!("must be at most {MAX_TITLE} characters")));
+    }
+    let credits = Some(input.credits).filter(|c| CREDITS.contains(c));
+    if credits.is_none() {
+        errors.push((
+            "credits",
+            format!("must be between {} and {}", CREDITS.start(), CREDITS.end()),
+        ));
+    }
+    match (errors.is_empty(), credits) {
+        (true, Some(credits)) => Ok(ValidSubject {
+            code,
+            title,
+            credits,
+        }),
+        _ => Err(Problem::validation(errors)),
+    }
+}
+
+/// Checks an enrolment body: `student_id` must be a UUID.
+pub fn validate_enrolment(input: &EnrolmentInput) -> Result<Uuid, Problem> {
+    Uuid::parse_str(input.student_id.trim())
+        .map_err(|_| Problem::validation([("student_id", "must be a student id (a UUID)")]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(code: &str, title: &str, credits: i64) -> SubjectInput {
+        SubjectInput {
+            code: code.into(),
+            title: title.into(),
+            credits,
+        }
+    }
+
+    #[test]
+    fn normalises_valid_input() {
+        let v = validate_subject(input(" math-101 ", " Calculus ", 6)).unwrap();
+        assert_eq!(
+            v,
+            ValidSubject {
+                code: "MATH-101".into(),
+                title: "Calculus".into(),
+                credits: 6
+            }
+        );
+    }
+
+    #[test]
+    fn reports_every_invalid_field() {
+        let p = validate_subject(input("x", "", 0)).unwrap_err();
+        let detail = p.detail().unwrap();
+        for field in ["code:", "title:", "credits:"] {
+            assert!(detail.contains(field), "{detail}");
+        }
+        assert!(validate_subject(input("A B", "t", 1)).is_err());
+        assert!(validate_subject(input("AB", "t", 61)).is_err());
+        assert!(validate_subject(input("AB", "t", i64::MAX)).is_err());
+    }
+
+    #[test]
+    fn student_id_must_be_a_uuid() {
+        let bad = EnrolmentInput {
+            student_id: "42".into(),
+        };
+        assert!(
+            validate_enrolment(&bad)
+                .unwrap_err()
+                .detail()
+                .unwrap()
+                .contains("student_id")
+        );
+    }
+}

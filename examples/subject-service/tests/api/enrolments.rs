@@ -1,0 +1,123 @@
+//! Enrolments, verified with student-service through the resilient client.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{Backend, problem, spawn, spawn_with};
+use crate::on_every_backend;
+
+on_every_backend!(
+    enrol_then_list,
+    unknown_student_is_422_naming_student_id,
+    duplicate_enrolment_is_409,
+    unknown_subject_is_404,
+    student_service_down_is_a_fast_503,
+);
+
+async fn enrol_then_list(backend: Backend) {
+    let app = spawn(backend).await;
+    let subject = app.subject("MATH-1").await;
+    let ada = app.student("ada@example.org").await;
+    let alan = app.student("alan@example.org").await;
+
+    let res = app.enrol(&subject, &ada).await;
+
+    assert_eq!(res.status(), 201);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("/subjects/{subject}/enrolments/{ada}"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["student_id"], ada.as_str());
+    let fetched: Value = app
+        .client()
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fetched, body);
+    assert_eq!(app.enrol(&subject, &alan).await.status(), 201);
+    let list: Value = app
+        .client()
+        .get(app.url(&format!("/subjects/{subject}/enrolments")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["student_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&ada.as_str()) && ids.contains(&alan.as_str()));
+}
+
+async fn unknown_student_is_422_naming_student_id(backend: Backend) {
+    let app = spawn(backend).await;
+    let subject = app.subject("MATH-2").await;
+
+    let res = app
+        .enrol(&subject, "01930000-0000-7000-8000-000000000000")
+        .await;
+
+    assert_eq!(res.status(), 422);
+    assert_eq!(problem(res).await["errors"][0]["field"], "student_id");
+    let res = app.enrol(&subject, "not-a-uuid").await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(problem(res).await["errors"][0]["field"], "student_id");
+}
+
+async fn duplicate_enrolment_is_409(backend: Backend) {
+    let app = spawn(backend).await;
+    let subject = app.subject("MATH-3").await;
+    let student = app.student("dup@example.org").await;
+    assert_eq!(app.enrol(&subject, &student).await.status(), 201);
+
+    let res = app.enrol(&subject, &student).await;
+
+    assert_eq!(res.status(), 409);
+    problem(res).await;
+}
+
+async fn unknown_subject_is_404(backend: Backend) {
+    let app = spawn(backend).await;
+    let student = app.student("nosubject@example.org").await;
+
+    let res = app
+        .enrol("01930000-0000-7000-8000-000000000000", &student)
+        .await;
+
+    assert_eq!(res.status(), 404);
+    problem(res).await;
+}
+
+async fn student_service_down_is_a_fast_503(backend: Backend) {
+    let mut app = spawn_with(backend, |b| {
+        b.set("clients.student-service.breaker.consecutive_failures", 2)
+    })
+    .await;
+    let subject = app.subject("MATH-4").await;
+    let student = app.student("down@example.org").await;
+    app.students.take().unwrap().shutdown().await.unwrap();
+
+    for _ in 0..3 {
+        let started = Instant::now();
+        let res = app.enrol(&subject, &student).await;
+        assert_eq!(res.status(), 503);
+        assert!(res.headers().contains_key("retry-after"));
+        problem(res).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    // Everything else keeps working.
+    assert_eq!(app.create("MATH-5", "Still here", 1).await.status(), 201);
+}

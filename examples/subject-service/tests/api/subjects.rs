@@ -1,0 +1,197 @@
+//! `/subjects` CRUD, validation and error mapping.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, problem, spawn};
+use crate::on_every_backend;
+
+on_every_backend!(
+    create_then_get,
+    list_pages_in_creation_order,
+    update_replaces_fields,
+    delete_removes_with_enrolments,
+    duplicate_code_is_409,
+    invalid_input_is_422_naming_fields,
+    unknown_ids_are_404,
+);
+
+async fn create_then_get(backend: Backend) {
+    let app = spawn(backend).await;
+
+    let res = app.create(" math-101 ", "Calculus", 6).await;
+
+    assert_eq!(res.status(), 201);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/subjects/{}", created["id"].as_str().unwrap())
+    );
+    assert_eq!(created["code"], "MATH-101");
+    assert_eq!(created["title"], "Calculus");
+    assert_eq!(created["credits"], 6);
+    assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
+    let fetched: Value = app
+        .client()
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fetched, created);
+}
+
+async fn list_pages_in_creation_order(backend: Backend) {
+    let app = spawn(backend).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(app.subject(&format!("S-{i}")).await);
+    }
+
+    let mut seen = Vec::new();
+    let mut url = app.url("/subjects?limit=2");
+    loop {
+        let page: Value = app
+            .client()
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item["id"].as_str().unwrap().to_string());
+        }
+        match page["next"].as_str() {
+            Some(next) => url = app.url(&format!("/subjects?limit=2&after={next}")),
+            None => break,
+        }
+    }
+
+    assert_eq!(seen, ids, "every subject once, in creation order");
+    let res = app
+        .client()
+        .get(app.url("/subjects?limit=0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(problem(res).await["errors"][0]["field"], "limit");
+}
+
+async fn update_replaces_fields(backend: Backend) {
+    let app = spawn(backend).await;
+    let id = app.subject("PHYS-1").await;
+    let url = app.url(&format!("/subjects/{id}"));
+
+    for _ in 0..2 {
+        // The same values twice are still a 200 (MySQL reports 0 changed rows).
+        let res = app
+            .client()
+            .put(&url)
+            .json(&json!({"code": "phys-2", "title": "Mechanics", "credits": 8}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let updated: Value = res.json().await.unwrap();
+        assert_eq!(updated["code"], "PHYS-2");
+        assert_eq!(updated["credits"], 8);
+    }
+}
+
+async fn delete_removes_with_enrolments(backend: Backend) {
+    let app = spawn(backend).await;
+    let subject = app.subject("CHEM-1").await;
+    let student = app.student("del@example.org").await;
+    assert_eq!(app.enrol(&subject, &student).await.status(), 201);
+    let url = app.url(&format!("/subjects/{subject}"));
+
+    let res = app.client().delete(&url).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+
+    assert_eq!(app.client().get(&url).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.client().delete(&url).send().await.unwrap().status(),
+        404
+    );
+    let enrolments = app.url(&format!("/subjects/{subject}/enrolments"));
+    let res = app.client().get(&enrolments).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+async fn duplicate_code_is_409(backend: Backend) {
+    let app = spawn(backend).await;
+    app.subject("BIO-1").await;
+
+    let res = app.create("bio-1", "Other", 3).await;
+
+    assert_eq!(res.status(), 409);
+    assert!(
+        problem(res).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("BIO-1")
+    );
+    let other = app.subject("BIO-2").await;
+    let res = app
+        .client()
+        .put(app.url(&format!("/subjects/{other}")))
+        .json(&json!({"code": "BIO-1", "title": "x", "credits": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+}
+
+async fn invalid_input_is_422_naming_fields(backend: Backend) {
+    let app = spawn(backend).await;
+
+    let res = app.create("x", " ", 0).await;
+
+    assert_eq!(res.status(), 422);
+    let body = problem(res).await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["code", "title", "credits"]);
+    let res = app
+        .client()
+        .post(app.url("/subjects"))
+        .json(&json!({"code": "AB"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    problem(res).await;
+}
+
+async fn unknown_ids_are_404(backend: Backend) {
+    let app = spawn(backend).await;
+    let url = app.url("/subjects/01930000-0000-7000-8000-000000000000");
+
+    let res = app.client().get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    problem(res).await;
+    let res = app
+        .client()
+        .put(&url)
+        .json(&json!({"code": "AB", "title": "x", "credits": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = app
+        .client()
+        .get(app.url("/subjects/not-a-uuid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}

@@ -1,0 +1,15 @@
+//! Outermost layer: the whole call, retries and backoff included, must finish by a deadline.
+//!
+//! The deadline is `now + deadline` from the configuration, or the request's own
+//! [`Deadline`](crate::server::Deadline) extension (an incoming request's budget, passed on by
+//! [`RequestBuilder::inbound`](crate::client::RequestBuilder::inbound)) when that is earlier.
+//! The effective deadline is written back into the extensions so the inner layers see it:
+//! retry does not sleep past it and the attempt timeout never exceeds it.
+
+mod error;
+mod layer;
+mod service;
+
+pub use error::DeadlineExceeded;
+pub use layer::DeadlineLayer;
+pub use service::DeadlineService;

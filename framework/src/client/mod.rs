@@ -1,0 +1,60 @@
+//! Resilient calls to other services: [`ServiceClient`], one per downstream.
+//!
+//! Each call goes through a fixed stack of tower layers, outermost first:
+//!
+//! | layer | does | fails with |
+//! |---|---|---|
+//! | [`deadline`] | the whole call, retries included, ends by `deadline` or the inbound request's deadline, whichever is earlier | [`DeadlineExceeded`](deadline::DeadlineExceeded) |
+//! | [`retry`] | retries safe requests on transient failures, with backoff, `Retry-After` and a retry budget | the last attempt's outcome |
+//! | [`breaker`] | fails fast while the downstream is failing | [`CircuitOpen`](breaker::CircuitOpen) |
+//! | [`bulkhead`] | caps attempts in flight | [`BulkheadFull`](bulkhead::BulkheadFull) |
+//! | [`timeout`] | caps each attempt | [`AttemptTimedOut`](timeout::AttemptTimedOut) |
+//! | [`transport`] | picks an instance (discovery, balancing, outlier ejection) and sends with reqwest | [`TransportError`](transport::TransportError) |
+//!
+//! Why this order: the deadline bounds everything the caller waits for, backoff included. Retry
+//! sits outside the breaker so that every attempt is counted by the breaker and an open breaker
+//! stops the retries at once. The bulkhead sits inside the breaker so that calls rejected by an
+//! open breaker take no slot, and outside the attempt timeout so that a slot is held for at most
+//! one attempt. The attempt timeout is innermost so that a slow attempt can be retried, and it
+//! covers reading the body.
+//!
+//! Errors are boxed between layers, as in tower, and classified into [`ClientError`] at the
+//! end; returned from a handler it becomes a problem+json answer (`503` with `Retry-After`
+//! when the downstream is unavailable).
+//!
+//! Outgoing calls carry the inbound request's id, its remaining deadline
+//! (`x-request-deadline-ms`, honoured by the server's [`DeadlineLayer`]) and a token from a
+//! [`TokenSource`] or, when configured, the caller's own `Authorization`.
+//!
+//! Metrics go through the `metrics` facade; see [`metrics`] for the names.
+//! `docs/client.md` lists every configuration key with its default and the reason for it.
+//!
+//! [`DeadlineLayer`]: crate::server::DeadlineLayer
+
+pub mod breaker;
+pub mod bulkhead;
+mod config;
+mod credentials;
+pub mod deadline;
+mod discovery;
+mod error;
+pub mod metrics;
+mod propagation;
+mod request;
+mod response;
+pub mod retry;
+mod service_client;
+pub mod timeout;
+pub mod transport;
+
+pub use config::{
+    Balance, BreakerConfig, BulkheadConfig, ClientConfig, Discovery, EjectionConfig, RetryConfig,
+};
+pub use credentials::TokenSource;
+pub use error::ClientError;
+pub use propagation::Inbound;
+pub use request::RequestBuilder;
+pub use response::ClientResponse;
+pub use service_client::{InvalidClientConfig, ServiceClient};
+
+pub(crate) use config::validate;

@@ -1,0 +1,112 @@
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{Request, Response};
+use tower::{Service, ServiceExt};
+
+use super::RetryPolicy;
+use crate::BoxError;
+use crate::client::metrics;
+use crate::server::Deadline;
+
+/// Service that retries failed attempts; see [`RetryLayer`](super::RetryLayer).
+#[derive(Debug, Clone)]
+pub struct Retry<S> {
+    inner: S,
+    policy: RetryPolicy,
+}
+
+impl<S> Retry<S> {
+    /// Retries calls to `inner` by `policy`.
+    pub fn new(inner: S, policy: RetryPolicy) -> Self {
+        Self { inner, policy }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B> Service<Request<Bytes>> for Retry<S>
+where
+    S: Service<Request<Bytes>, Response = Response<B>> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<B>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Response<B>, BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Each attempt drives its own clone of the inner service ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        let inner = self.inner.clone();
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            policy.deposit();
+            if policy.max_attempts() == 1 || !RetryPolicy::is_repeatable(&req) {
+                return inner.oneshot(req).await.map_err(Into::into);
+            }
+            let deadline = req.extensions().get::<Deadline>().copied();
+            let mut attempt = 1;
+            loop {
+                let result = inner
+                    .clone()
+                    .oneshot(clone_request(&req))
+                    .await
+                    .map_err(Into::into);
+                if attempt >= policy.max_attempts() {
+                    return result;
+                }
+                let Some(reason) = RetryPolicy::reason(&result) else {
+                    return result;
+                };
+                let Some(wait) = policy.wait(&result, attempt, deadline.is_some()) else {
+                    return result;
+                };
+                if deadline.is_some_and(|d| wait >= d.remaining()) {
+                    tracing::debug!(client = policy.name(), ?wait, "no time left to retry");
+                    return result;
+                }
+                if !policy.withdraw() {
+                    tracing::debug!(client = policy.name(), "retry budget spent");
+                    metrics::budget_exhausted(policy.name());
+                    return result;
+                }
+                metrics::retry(policy.name(), reason.label());
+                tracing::debug!(
+                    client = policy.name(),
+                    attempt,
+                    reason = reason.label(),
+                    ?wait,
+                    "retrying"
+                );
+                drop(result);
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        })
+    }
+}
+
+/// A copy of `req` for one attempt: the body is reference-counted, so this is cheap.
+fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
+    let mut copy = Request::new(req.body().clone());
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.version_mut() = req.version();
+    *copy.headers_mut() = req.headers().clone();
+    *copy.extensions_mut() = req.extensions().clone();
+    copy
+}

@@ -1,0 +1,191 @@
+//! [`ServiceClient`]: one per downstream, the middleware stack built from its configuration.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
+
+use super::breaker::{BreakerLayer, BreakerState, CircuitBreaker};
+use super::bulkhead::BulkheadLayer;
+use super::config::{ClientConfig, validate};
+use super::deadline::DeadlineLayer;
+use super::discovery::Instances;
+use super::retry::{RetryLayer, RetryPolicy};
+use super::timeout::AttemptTimeoutLayer;
+use super::transport::Transport;
+use super::{RequestBuilder, TokenSource};
+use crate::BoxError;
+
+/// The middleware stack every call goes through.
+pub(crate) type Stack = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, BoxError>;
+
+/// A resilient HTTP client for one downstream service.
+///
+/// Every call goes through, outermost first: deadline -> retry -> circuit breaker -> bulkhead
+/// -> attempt timeout -> transport (instance choice, reqwest). Cloning is cheap and shares
+/// everything: the connection pool, the breaker, the budget, the bulkhead.
+///
+/// Services get theirs with [`Context::client`](crate::Context::client), configured by
+/// `[clients.<name>]`; it can also be built directly:
+///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// use servicekit::client::{ClientConfig, ServiceClient};
+///
+/// let students = ServiceClient::new("student-service", &ClientConfig::new("http://127.0.0.1:8080"))?;
+/// let res = students.get("/students/42").send().await?;
+/// if res.status() == 404 { /* ... */ }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ServiceClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: Arc<str>,
+    stack: Stack,
+    breaker: CircuitBreaker,
+    forward_authorization: bool,
+    token: Option<Arc<dyn TokenSource>>,
+}
+
+impl std::fmt::Debug for ServiceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceClient")
+            .field("name", &self.inner.name)
+            .field("breaker", &self.breaker_state())
+            .field("token_source", &self.inner.token.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A client configuration that cannot be used; the message names the key below
+/// `[clients.<name>]`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("clients.{client}.{key}: {message}")]
+pub struct InvalidClientConfig {
+    /// The downstream.
+    pub client: String,
+    /// The key below `[clients.<name>]`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ServiceClient {
+    /// Builds the client for the downstream `name` from its configuration.
+    ///
+    /// With `discovery = "dns"`, call this inside a tokio runtime so that the refresh task can
+    /// start.
+    pub fn new(name: &str, config: &ClientConfig) -> Result<Self, InvalidClientConfig> {
+        let invalid = |key: &str, message: String| InvalidClientConfig {
+            client: name.to_string(),
+            key: key.to_string(),
+            message,
+        };
+        validate(config).map_err(|(key, message)| invalid(key, message))?;
+        let name: Arc<str> = Arc::from(name);
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| invalid("connect_timeout", e.to_string()))?;
+        let instances = Instances::from_config(name.clone(), config)
+            .map_err(|message| invalid("base_url", message))?;
+        let breaker = CircuitBreaker::from_config(name.clone(), config);
+        let stack = ServiceBuilder::new()
+            .layer(DeadlineLayer::new(config.deadline))
+            .layer(RetryLayer::new(RetryPolicy::new(
+                name.clone(),
+                &config.retry,
+            )))
+            .layer(BreakerLayer::new(breaker.clone()))
+            .layer(BulkheadLayer::new(
+                name.clone(),
+                config.bulkhead.max_concurrent as usize,
+                config.bulkhead.max_wait,
+            ))
+            .layer(AttemptTimeoutLayer::new(config.attempt_timeout))
+            .service(Transport::new(http, instances));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                name,
+                stack: BoxCloneSyncService::new(stack),
+                breaker,
+                forward_authorization: config.forward_authorization,
+                token: None,
+            }),
+        })
+    }
+
+    /// This client with `source` supplying the `Authorization` of every call (a service
+    /// token). The copy shares the stack, breaker and pool with `self`.
+    #[must_use]
+    pub fn with_token_source(&self, source: impl TokenSource) -> Self {
+        self.with_token_source_arc(Arc::new(source))
+    }
+
+    /// [`ServiceClient::with_token_source`] for a source that is already shared.
+    #[must_use]
+    pub fn with_token_source_arc(&self, source: Arc<dyn TokenSource>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                name: self.inner.name.clone(),
+                stack: self.inner.stack.clone(),
+                breaker: self.inner.breaker.clone(),
+                forward_authorization: self.inner.forward_authorization,
+                token: Some(source),
+            }),
+        }
+    }
+
+    /// The downstream's name, as in `[clients.<name>]` and the metrics' `client` label.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The circuit breaker's current state.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.inner.breaker.state()
+    }
+
+    /// Starts a request with `method` to `path` (absolute, with any query: `/students?limit=5`).
+    pub fn request(&self, method: Method, path: impl Into<String>) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), method, path.into())
+    }
+
+    /// Starts a `GET` request.
+    pub fn get(&self, path: impl Into<String>) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    /// Starts a `POST` request (not retried unless it carries an idempotency key).
+    pub fn post(&self, path: impl Into<String>) -> RequestBuilder {
+        self.request(Method::POST, path)
+    }
+
+    /// Starts a `PUT` request.
+    pub fn put(&self, path: impl Into<String>) -> RequestBuilder {
+        self.request(Method::PUT, path)
+    }
+
+    /// Starts a `DELETE` request.
+    pub fn delete(&self, path: impl Into<String>) -> RequestBuilder {
+        self.request(Method::DELETE, path)
+    }
+
+    pub(crate) fn stack(&self) -> Stack {
+        self.inner.stack.clone()
+    }
+
+    pub(crate) fn token_source(&self) -> Option<&Arc<dyn TokenSource>> {
+        self.inner.token.as_ref()
+    }
+
+    pub(crate) fn forwards_authorization(&self) -> bool {
+        self.inner.forward_authorization
+    }
+}

@@ -1,0 +1,84 @@
+use std::fmt;
+
+use crate::BoxError;
+
+/// One attempt could not be sent or its answer not read.
+#[derive(Debug)]
+pub struct TransportError {
+    kind: Kind,
+    source: Option<BoxError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    NoInstance,
+    Connect,
+    Send,
+    Body,
+    Url,
+}
+
+impl TransportError {
+    pub(crate) fn no_instance() -> Self {
+        Self {
+            kind: Kind::NoInstance,
+            source: None,
+        }
+    }
+
+    pub(crate) fn url(source: url::ParseError) -> Self {
+        Self {
+            kind: Kind::Url,
+            source: Some(source.into()),
+        }
+    }
+
+    pub(crate) fn send(source: reqwest::Error) -> Self {
+        let kind = if source.is_connect() {
+            Kind::Connect
+        } else {
+            Kind::Send
+        };
+        Self {
+            kind,
+            source: Some(source.into()),
+        }
+    }
+
+    pub(crate) fn body(source: reqwest::Error) -> Self {
+        Self {
+            kind: Kind::Body,
+            source: Some(source.into()),
+        }
+    }
+
+    /// No connection could be made (or no instance was known): the request was not sent.
+    pub fn is_connect(&self) -> bool {
+        matches!(self.kind, Kind::Connect | Kind::NoInstance)
+    }
+
+    /// Another attempt may succeed (everything but a malformed URL).
+    pub fn is_retryable(&self) -> bool {
+        self.kind != Kind::Url
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            Kind::NoInstance => "no instance is known",
+            Kind::Connect => "connection failed",
+            Kind::Send => "sending the request failed",
+            Kind::Body => "reading the answer failed",
+            Kind::Url => "invalid request URL",
+        })
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}

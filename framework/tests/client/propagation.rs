@@ -1,0 +1,84 @@
+//! What outgoing calls carry: request id, authorization, token source.
+
+use futures_util::future::BoxFuture;
+use servicekit::BoxError;
+use servicekit::axum::Router;
+use servicekit::axum::extract::State;
+use servicekit::axum::http::HeaderValue;
+use servicekit::axum::routing::get;
+use servicekit::client::{Inbound, ServiceClient, TokenSource};
+use servicekit::config::ServerConfig;
+use servicekit::{Problem, server};
+use tokio::net::TcpListener;
+
+use crate::downstream::{Answer, Downstream, client, config};
+
+async fn proxy(State(client): State<ServiceClient>, inbound: Inbound) -> Result<String, Problem> {
+    Ok(client.get("/x").inbound(&inbound).send().await?.text())
+}
+
+async fn serve(client: ServiceClient) -> String {
+    let app = server::standard_stack(
+        Router::new().route("/proxy", get(proxy)).with_state(client),
+        &ServerConfig::default(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { servicekit::axum::serve(listener, app).await });
+    format!("http://{addr}/proxy")
+}
+
+async fn call(url: &str) {
+    let res = reqwest::Client::new()
+        .get(url)
+        .header("x-request-id", "req-42")
+        .header("authorization", "Bearer caller")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn request_id_is_propagated_and_authorization_is_not_by_default() {
+    let down = Downstream::start(Answer::Status(200)).await;
+    call(&serve(client(&config(&down.url()))).await).await;
+
+    let seen = &down.seen()[0];
+    assert_eq!(seen["x-request-id"], "req-42");
+    assert!(seen.get("authorization").is_none());
+    // The server's own deadline is not invented when the caller sent none.
+    assert!(
+        seen.get("x-request-deadline-ms").is_some(),
+        "the client's own deadline is sent"
+    );
+}
+
+#[tokio::test]
+async fn authorization_is_forwarded_when_configured() {
+    let down = Downstream::start(Answer::Status(200)).await;
+    let mut c = config(&down.url());
+    c.forward_authorization = true;
+    call(&serve(client(&c)).await).await;
+
+    assert_eq!(down.seen()[0]["authorization"], "Bearer caller");
+}
+
+struct ServiceToken;
+
+impl TokenSource for ServiceToken {
+    fn authorization(&self) -> BoxFuture<'_, Result<HeaderValue, BoxError>> {
+        Box::pin(async { Ok(HeaderValue::from_static("Bearer service")) })
+    }
+}
+
+#[tokio::test]
+async fn a_token_source_wins_over_forwarding() {
+    let down = Downstream::start(Answer::Status(200)).await;
+    let mut c = config(&down.url());
+    c.forward_authorization = true;
+    let client = client(&c).with_token_source(ServiceToken);
+    call(&serve(client).await).await;
+
+    assert_eq!(down.seen()[0]["authorization"], "Bearer service");
+}

@@ -1,0 +1,167 @@
+//! student-service and subject-service together, in-process on loopback ports: enrolment goes
+//! through the resilient client; when student-service stops, enrolment answers 503 quickly
+//! while the rest of subject-service works; when it comes back on the same port, enrolment
+//! recovers without restarting subject-service.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use servicekit::testing::TestApp;
+
+/// student-service on a database file that outlives one process, so a restart keeps students.
+fn students(db_file: &std::path::Path) -> servicekit::ServiceBuilder {
+    student_service::service().set(
+        "database.url",
+        format!("sqlite://{}?mode=rwc", db_file.display()),
+    )
+}
+
+async fn enrol(subjects: &TestApp, subject: &str, student: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let res = subjects
+        .client()
+        .post(subjects.url(&format!("/subjects/{subject}/enrolments")))
+        .json(&json!({ "student_id": student }))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    if status >= 400 {
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+    }
+    (status, started.elapsed())
+}
+
+async fn create(app: &TestApp, path: &str, body: Value) -> String {
+    let res = app
+        .client()
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "POST {path}");
+    let body: Value = res.json().await.unwrap();
+    body["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn enrolment_fails_fast_while_student_service_is_down_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_file = dir.path().join("students.db");
+    let student_app = TestApp::spawn(students(&db_file)).await.unwrap();
+    let addr = student_app.addr();
+    let subject_app = TestApp::spawn(
+        subject_service::service()
+            .set("clients.student-service.base_url", student_app.base_url())
+            .set("clients.student-service.breaker.cooldown", "300ms"),
+    )
+    .await
+    .unwrap();
+    let ada = create(
+        &student_app,
+        "/students",
+        json!({"name": "Ada", "email": "ada@example.org"}),
+    )
+    .await;
+    let alan = create(
+        &student_app,
+        "/students",
+        json!({"name": "Alan", "email": "alan@example.org"}),
+    )
+    .await;
+    let subject = create(
+        &subject_app,
+        "/subjects",
+        json!({"code": "CS-101", "title": "Programming", "credits": 6}),
+    )
+    .await;
+
+    // Both up: enrolment works.
+    assert_eq!(enrol(&subject_app, &subject, &ada).await.0, 201);
+
+    // student-service stops: 503 quickly, and the rest of subject-service keeps working.
+    student_app.shutdown().await.unwrap();
+    for _ in 0..5 {
+        let (status, elapsed) = enrol(&subject_app, &subject, &alan).await;
+        assert_eq!(status, 503);
+        assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    }
+    let other = create(
+        &subject_app,
+        "/subjects",
+        json!({"code": "CS-102", "title": "Algorithms", "credits": 6}),
+    )
+    .await;
+    let res = subject_app
+        .client()
+        .get(subject_app.url(&format!("/subjects/{other}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = subject_app
+        .client()
+        .get(subject_app.url(&format!("/subjects/{subject}/enrolments")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // student-service is back on the same port: enrolment recovers once the breaker lets a
+    // probe through, without restarting subject-service.
+    let student_app = TestApp::spawn_at(students(&db_file), addr).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = enrol(&subject_app, &subject, &alan).await;
+        if status == 201 {
+            break;
+        }
+        assert_eq!(status, 503);
+        assert!(Instant::now() < deadline, "enrolment did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let list: Value = subject_app
+        .client()
+        .get(subject_app.url(&format!("/subjects/{subject}/enrolments")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+
+    subject_app.shutdown().await.unwrap();
+    student_app.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_client_table_names_the_key() {
+    let err = TestApp::spawn(servicekit::Service::builder("needs-a-client").routes(
+        |ctx: servicekit::Context| async move {
+            ctx.client("billing")?;
+            Ok::<_, servicekit::BoxError>(servicekit::axum::Router::new())
+        },
+    ))
+    .await
+    .unwrap_err();
+
+    let message = err.to_string();
+    assert!(message.contains("clients.billing"), "{message}");
+}
+
+#[tokio::test]
+async fn an_invalid_client_setting_fails_startup_naming_key_and_origin() {
+    let err = TestApp::spawn(
+        subject_service::service().set("clients.student-service.retry.max_attempts", 0),
+    )
+    .await
+    .unwrap_err();
+
+    let message = err.to_string();
+    assert!(
+        message.contains("clients.student-service.retry.max_attempts"),
+        "{message}"
+    );
+}
