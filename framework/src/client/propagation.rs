@@ -1,8 +1,9 @@
 //! What an outgoing call carries over from the request being handled: the request id, the
 //! caller's `Authorization` (when forwarding is on) and the remaining deadline.
 //!
-//! [`propagate`] is the one place where context is copied onto outgoing headers; W3C
-//! `traceparent`/`tracestate` injection goes there with the observability work.
+//! [`propagate`] copies the inbound context onto outgoing headers; the W3C
+//! `traceparent`/`tracestate` of the call's client span are injected next to it, in
+//! `RequestBuilder::send`.
 
 use std::convert::Infallible;
 
@@ -91,7 +92,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Inbound {
 
 /// Copies the inbound context onto an outgoing call's headers: the request id always, the
 /// caller's `Authorization` only when `forward_authorization` is set and the call has none of
-/// its own. Trace context (`traceparent`) will be injected here too.
+/// its own.
 pub(crate) fn propagate(headers: &mut HeaderMap, inbound: &Inbound, forward_authorization: bool) {
     if let Some(id) = &inbound.request_id {
         headers

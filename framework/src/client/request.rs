@@ -1,6 +1,7 @@
 //! Building and sending one call.
 
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, header};
@@ -115,7 +116,33 @@ impl RequestBuilder {
         let started = Instant::now();
         let client = self.client.clone();
         let method = self.method.clone();
-        let result = self.send_inner().await;
+        // One client span per call, named `{METHOD} {client}` (the path may hold ids); its
+        // context is what `traceparent` carries to the downstream.
+        let span = tracing::info_span!(
+            "client request",
+            otel.name = %format!("{} {}", method, client.name()),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = %method,
+            server.service = %client.name(),
+            url.path = %self.path,
+            http.response.status_code = tracing::field::Empty,
+        );
+        let result = self.send_inner().instrument(span.clone()).await;
+        match &result {
+            Ok(res) => {
+                span.record(
+                    "http.response.status_code",
+                    i64::from(res.status().as_u16()),
+                );
+                if res.status().is_server_error() {
+                    span.record("otel.status_code", "error");
+                }
+            }
+            Err(_) => {
+                span.record("otel.status_code", "error");
+            }
+        }
         let outcome = match &result {
             Ok(res) if res.status().is_server_error() => "http_5xx",
             Ok(_) => "ok",
@@ -144,6 +171,7 @@ impl RequestBuilder {
         if let Some(inbound) = &self.inbound {
             propagate(&mut headers, inbound, self.client.forwards_authorization());
         }
+        crate::telemetry::inject_trace_context(&mut headers);
         if let Some(source) = self.client.token_source() {
             let mut value = source
                 .authorization()

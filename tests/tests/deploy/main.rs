@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use servicekit::config::{DatabaseConfig, HealthConfig, ServerConfig, TelemetryConfig};
 
-/// subject-service's default port (`subject_service::DEFAULT_PORT`).
-const SUBJECT_SERVICE_PORT: u16 = 8081;
+/// subject-service's default port.
+const SUBJECT_SERVICE_PORT: u16 = subject_service::DEFAULT_PORT;
 
-/// The name of subject-service's student-service client (`subject_service::STUDENT_SERVICE`):
-/// its `[clients.<name>]` table, and so its environment variable.
-const STUDENT_CLIENT: &str = "student-service";
+/// The name of subject-service's student-service client: its `[clients.<name>]` table, and so
+/// its environment variable.
+const STUDENT_CLIENT: &str = subject_service::STUDENT_SERVICE;
 
 /// The longest the database pool may take to close after the in-flight requests (step 5 of the
 /// shutdown in docs/health-and-shutdown.md; `POOL_CLOSE_TIMEOUT` in the framework).
@@ -32,11 +32,11 @@ struct Svc {
 fn services() -> [Svc; 2] {
     [
         Svc {
-            name: "student-service",
+            name: student_service::NAME,
             port: ServerConfig::default().port,
         },
         Svc {
-            name: "subject-service",
+            name: subject_service::NAME,
             port: SUBJECT_SERVICE_PORT,
         },
     ]

@@ -1,0 +1,117 @@
+//! One trace across subject-service -> student-service, exported by both real binaries.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use servicekit_tests::{OtlpReceiver, ServiceProcess, binary};
+
+#[tokio::test]
+async fn an_enrolment_is_one_trace_across_both_services() {
+    let receiver = OtlpReceiver::start(None);
+    let endpoint = format!("http://127.0.0.1:{}", receiver.http_port);
+    let otel = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ];
+    let students = ServiceProcess::start(&binary("student-service", "student-service"), &otel);
+    let students_url = students.url("");
+    let mut subject_env = otel.to_vec();
+    subject_env.push((
+        "SERVICEKIT__CLIENTS__STUDENT-SERVICE__BASE_URL",
+        &students_url,
+    ));
+    let subjects =
+        ServiceProcess::start(&binary("subject-service", "subject-service"), &subject_env);
+    for service in [&students, &subjects] {
+        service
+            .wait_for_status("/health/ready", 200, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("not ready: {}", service.stderr()));
+    }
+    let client = reqwest::Client::new();
+    let student: Value = client
+        .post(students.url("/students"))
+        .json(&serde_json::json!({"name": "Ada", "email": "ada@example.org"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subject: Value = client
+        .post(subjects.url("/subjects"))
+        .json(&serde_json::json!({"code": "CS-101", "title": "Programming", "credits": 6}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let res = client
+        .post(subjects.url(&format!(
+            "/subjects/{}/enrolments",
+            subject["id"].as_str().unwrap()
+        )))
+        .json(&serde_json::json!({"student_id": student["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        201,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+
+    let enrol = receiver
+        .wait_for(Duration::from_secs(15), |s| {
+            s["name"] == "POST /subjects/{id}/enrolments" && s["kind"] == 2
+        })
+        .await
+        .unwrap_or_else(|| panic!("no enrolment span: {:?}", receiver.spans()));
+    let trace = enrol["trace_id"].as_str().unwrap().to_string();
+    let lookup = receiver
+        .wait_for(Duration::from_secs(15), |s| {
+            s["trace_id"] == trace.as_str() && s["name"] == "GET /students/{id}"
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "student lookup not in the same trace: {:?}",
+                receiver.spans()
+            )
+        });
+    let call = receiver
+        .wait_for(Duration::from_secs(15), |s| {
+            s["trace_id"] == trace.as_str() && s["kind"] == 3
+        })
+        .await
+        .expect("client span exported");
+
+    assert_eq!(enrol["service"], "subject-service");
+    assert_eq!(enrol["attributes"]["http.response.status_code"], 201);
+    assert_eq!(lookup["service"], "student-service");
+    assert_eq!(lookup["kind"], 2, "server span");
+    assert_eq!(lookup["attributes"]["http.response.status_code"], 200);
+    assert_eq!(call["service"], "subject-service");
+    assert_eq!(call["name"], "GET student-service");
+    assert_eq!(
+        lookup["parent_span_id"], call["span_id"],
+        "student span is a child of the call"
+    );
+    let call_parent = call["parent_span_id"].as_str().unwrap();
+    let spans = receiver.spans();
+    let mut ancestor = spans
+        .iter()
+        .find(|s| s["span_id"] == call_parent)
+        .expect("the call's parent is exported");
+    // Walk up from the call to the enrolment server span.
+    while ancestor["span_id"] != enrol["span_id"] {
+        let parent = ancestor["parent_span_id"].as_str().unwrap();
+        ancestor = spans
+            .iter()
+            .find(|s| s["span_id"] == parent)
+            .unwrap_or_else(|| panic!("broken chain at {ancestor}"));
+    }
+}
