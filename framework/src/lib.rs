@@ -28,15 +28,17 @@
 //!
 //! ## Layout
 //! - [`service`]: the builder, the [`Context`] handed to the route function, the lifecycle;
+//! - [`auth`]: JWT verification (JWKS, OIDC discovery), scopes and roles, outgoing tokens;
 //! - [`config`]: layered configuration and errors that name the key, its origin and the fix;
 //! - [`db`]: the per-service pool (SQLite by default, PostgreSQL, MySQL/MariaDB) and migrations;
 //! - [`health`]: liveness, readiness (with checks) and startup probes;
 //! - [`server`]: problem+json errors, the middleware stack, shutdown signals;
 //! - [`telemetry`]: the `tracing` subscriber;
-//! - `testing` (feature): `TestApp` and `TestDatabase` for integration tests.
+//! - `testing` (feature): `TestApp`, `TestDatabase` and `TestIssuer` for integration tests.
 //!
 //! `docs/architecture.md` describes the request flow and the lifecycle in full.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod health;

@@ -124,6 +124,9 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
             return fail("database.url", &e.to_string());
         }
     }
+    if let Err(e) = crate::auth::validate_config(&config.auth) {
+        return fail(&e.key, &e.message);
+    }
     if let Err(e) = config.service.name.parse::<http::HeaderValue>() {
         return fail("service.name", &format!("must be printable ASCII: {e}"));
     }

@@ -28,6 +28,9 @@ pub struct Config {
     /// `[log]`: log level and output format.
     #[serde(default)]
     pub log: LogConfig,
+    /// `[auth]`: bearer token verification and outgoing token sources (see `docs/auth.md`).
+    #[serde(default)]
+    pub auth: crate::auth::AuthConfig,
     /// `[app]`: the service's own settings, read with [`Context::settings`](crate::Context::settings).
     #[serde(default)]
     pub app: serde_json::Value,

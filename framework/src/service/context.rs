@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use super::NoDatabase;
+use crate::auth::{AuthLayer, AuthRuntime, TokenSource, UnknownClient};
 use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
@@ -22,6 +23,7 @@ struct Inner {
     loaded: Loaded,
     db: Option<Database>,
     health: Health,
+    auth: AuthRuntime,
 }
 
 impl std::fmt::Debug for Context {
@@ -30,6 +32,7 @@ impl std::fmt::Debug for Context {
             .field("name", &self.name())
             .field("version", &self.version())
             .field("db", &self.inner.db.as_ref().map(Database::kind))
+            .field("auth", &self.inner.auth)
             .finish_non_exhaustive()
     }
 }
@@ -40,6 +43,7 @@ impl Context {
         loaded: Loaded,
         db: Option<Database>,
         health: Health,
+        auth: AuthRuntime,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -47,6 +51,7 @@ impl Context {
                 loaded,
                 db,
                 health,
+                auth,
             }),
         }
     }
@@ -102,5 +107,29 @@ impl Context {
     /// The health registry: register readiness checks with [`Health::register`].
     pub fn health(&self) -> &Health {
         &self.inner.health
+    }
+
+    /// The auth layer built from `[auth]` at startup (its key readiness check is registered).
+    /// Apply it to the service's routes; health probes stay public. Without `[auth]` issuers it
+    /// lets every request through (and a WARN was logged at startup).
+    ///
+    /// ```no_run
+    /// use axum::{Router, routing::get};
+    /// use servicekit::auth::require_scope;
+    ///
+    /// async fn app(ctx: servicekit::Context) -> Router {
+    ///     Router::new()
+    ///         .route("/students", get(|| async { "[]" }))
+    ///         .route_layer(require_scope("students:read"))
+    ///         .layer(ctx.auth())
+    /// }
+    /// ```
+    pub fn auth(&self) -> AuthLayer {
+        self.inner.auth.layer.clone()
+    }
+
+    /// The outgoing token source configured as `[auth.clients.NAME]` (client credentials).
+    pub fn token_source(&self, name: &str) -> Result<Arc<dyn TokenSource>, UnknownClient> {
+        self.inner.auth.token_source(name)
     }
 }

@@ -8,7 +8,8 @@ use tokio::net::TcpListener;
 use super::builder::{RoutesFn, ServiceBuilder};
 use super::deferred::Deferred;
 use super::{Context, Error};
-use crate::config::{Config, Loaded};
+use crate::auth::AuthRuntime;
+use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::{self, Health};
 use crate::server::standard_stack;
@@ -153,7 +154,10 @@ async fn start(
     } else {
         None
     };
-    let ctx = Context::new(version, loaded, db.clone(), health);
+    let auth = AuthRuntime::start(&config.auth, &config.service.name, &health)
+        .await
+        .map_err(|e| ConfigError::invalid(&loaded.figment, &e.key, e.message))?;
+    let ctx = Context::new(version, loaded, db.clone(), health, auth);
     let routes = match routes {
         Some(f) => f(ctx).await.map_err(Error::Routes)?,
         None => axum::Router::new(),
