@@ -85,6 +85,74 @@ mod tests {
         assert_eq!(cache.len(), 0, "expired entry removed");
     }
 
+    /// A recorder that hands out one shared atomic per counter name.
+    #[derive(Default)]
+    struct Counting {
+        counters: std::sync::Mutex<
+            std::collections::HashMap<String, std::sync::Arc<std::sync::atomic::AtomicU64>>,
+        >,
+    }
+
+    impl Counting {
+        fn value(&self, name: &str) -> u64 {
+            let counters = self.counters.lock().unwrap();
+            counters
+                .get(name)
+                .map_or(0, |c| c.load(std::sync::atomic::Ordering::SeqCst))
+        }
+    }
+
+    impl metrics::Recorder for Counting {
+        fn describe_counter(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> Counter {
+            let mut counters = self.counters.lock().unwrap();
+            let atomic = counters.entry(key.name().to_string()).or_default().clone();
+            Counter::from_arc(atomic)
+        }
+        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+            metrics::Gauge::noop()
+        }
+        fn register_histogram(
+            &self,
+            _: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Histogram {
+            metrics::Histogram::noop()
+        }
+    }
+
+    #[test]
+    fn hits_and_misses_are_counted() {
+        let recorder = Counting::default();
+        let cache = metrics::with_local_recorder(&recorder, || TokenCache::new(10));
+        assert!(cache.get("t", 1).is_none());
+        cache.insert("t", principal(100));
+        assert!(cache.get("t", 1).is_some());
+        assert!(cache.get("t", 2).is_some());
+        assert_eq!(recorder.value(CACHE_HITS), 2);
+        assert_eq!(recorder.value(CACHE_MISSES), 1);
+    }
+
     #[test]
     fn capacity_bounds_entries_and_zero_disables() {
         let cache = TokenCache::new(4);
