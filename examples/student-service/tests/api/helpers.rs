@@ -1,33 +1,49 @@
-//! Spawning student-service on port 0 against a fresh database of each backend.
+//! Spawning student-service on port 0 against a fresh database of each backend, trusting a
+//! fresh `TestIssuer`, with a client that sends a real token.
 
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use servicekit::ServiceBuilder;
-use servicekit::testing::{TestApp, TestDatabase};
+use servicekit::testing::{TestApp, TestDatabase, TestIssuer};
 
 /// The backends every test runs on.
 #[derive(Debug, Clone, Copy)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
     MySql,
 }
 
-/// A running student-service and the database it owns (dropped with it).
-pub struct Spawned {
-    pub app: TestApp,
-    pub db: Option<TestDatabase>,
+/// A running student-service, the database it owns (dropped with it) and its token issuer.
+pub(crate) struct Spawned {
+    pub(crate) app: TestApp,
+    pub(crate) db: Option<TestDatabase>,
+    pub(crate) issuer: TestIssuer,
+    /// Sends a token with `students:read students:write`.
+    client: reqwest::Client,
 }
 
 impl Spawned {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.app.url(path)
     }
 
-    pub fn client(&self) -> &reqwest::Client {
+    /// A client whose requests carry a token granting read and write.
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// A client that sends no token.
+    pub(crate) fn anonymous(&self) -> &reqwest::Client {
         self.app.client()
     }
 
+    /// A token from the service's issuer with `scope` (space-delimited).
+    pub(crate) fn token(&self, scope: &str) -> String {
+        bearer_token(&self.issuer, scope)
+    }
+
     /// POSTs a student and returns the response.
-    pub async fn create(&self, name: &str, email: &str) -> reqwest::Response {
+    pub(crate) async fn create(&self, name: &str, email: &str) -> reqwest::Response {
         self.client()
             .post(self.url("/students"))
             .json(&serde_json::json!({ "name": name, "email": email }))
@@ -37,8 +53,25 @@ impl Spawned {
     }
 }
 
-/// Starts student-service on `backend` with extra configuration applied by `configure`.
-pub async fn spawn_with(
+/// A real signed RS256 token from `issuer` granting `scope`.
+pub(crate) fn bearer_token(issuer: &TestIssuer, scope: &str) -> String {
+    issuer.token().subject("test-teacher").scope(scope).sign()
+}
+
+/// A client sending `Authorization: Bearer <token>` on every request.
+fn client_with(token: &str) -> reqwest::Client {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).expect("header-safe token");
+    value.set_sensitive(true);
+    let headers = HeaderMap::from_iter([(AUTHORIZATION, value)]);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client builds")
+}
+
+/// Starts student-service on `backend`, trusting a new `TestIssuer`, with extra configuration
+/// applied by `configure` (which may override `auth`).
+pub(crate) async fn spawn_with(
     backend: Backend,
     configure: impl FnOnce(ServiceBuilder) -> ServiceBuilder,
 ) -> Spawned {
@@ -47,23 +80,30 @@ pub async fn spawn_with(
         Backend::Postgres => Some(TestDatabase::postgres().await.expect("test PostgreSQL")),
         Backend::MySql => Some(TestDatabase::mysql().await.expect("test MariaDB/MySQL")),
     };
-    let mut builder = configure(student_service::service());
+    let issuer = TestIssuer::start().await;
+    let mut builder = configure(student_service::service().set("auth", issuer.auth_config()));
     if let Some(db) = &db {
         builder = builder.set("database.url", db.url());
     }
     let app = TestApp::spawn(builder)
         .await
         .expect("student-service starts");
-    Spawned { app, db }
+    let client = client_with(&bearer_token(&issuer, "students:read students:write"));
+    Spawned {
+        app,
+        db,
+        issuer,
+        client,
+    }
 }
 
 /// Starts student-service on `backend`.
-pub async fn spawn(backend: Backend) -> Spawned {
+pub(crate) async fn spawn(backend: Backend) -> Spawned {
     spawn_with(backend, |b| b).await
 }
 
 /// Reads a problem+json body, checking the media type.
-pub async fn problem(res: reqwest::Response) -> serde_json::Value {
+pub(crate) async fn problem(res: reqwest::Response) -> serde_json::Value {
     assert_eq!(
         res.headers()["content-type"],
         "application/problem+json",
