@@ -82,3 +82,35 @@ pub struct UnknownClient {
     name: String,
     known: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn without_issuers_auth_is_disabled() {
+        let health = Health::new(Duration::from_secs(1));
+        let auth = AuthRuntime::start(&AuthConfig::default(), "svc", &health)
+            .await
+            .unwrap();
+        assert!(!auth.layer.is_enabled());
+        let err = auth.token_source("students").err().unwrap().to_string();
+        assert!(err.contains("[auth.clients.students]"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn issuers_enable_it_with_the_service_as_realm() {
+        let config: AuthConfig = serde_json::from_value(serde_json::json!({
+            "algorithms": ["HS256"],
+            "issuers": [{"issuer": "i", "audiences": ["a"],
+                         "hs_secret": "0123456789abcdef0123456789abcdef"}],
+            "clients": {"students": {"token_url": "http://127.0.0.1:9/token", "client_id": "me"}},
+        }))
+        .unwrap();
+        let health = Health::new(Duration::from_secs(1));
+        let auth = AuthRuntime::start(&config, "svc", &health).await.unwrap();
+        assert_eq!(auth.layer.verifier().unwrap().realm(), "svc");
+        assert!(auth.token_source("students").is_ok());
+    }
+}

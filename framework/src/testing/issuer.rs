@@ -442,3 +442,49 @@ impl TokenBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn mints_tokens_and_rotates_keys() {
+        let issuer = TestIssuer::start().await;
+        let token = issuer.token().alg(Algorithm::ES256).sign();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some("es256-1"));
+
+        let kid = issuer.rotate(Algorithm::ES256);
+        assert_eq!(issuer.current_kid(Algorithm::ES256), Some(kid.clone()));
+        issuer.retire("es256-1");
+        let jwks: Value = reqwest::get(issuer.jwks_url())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        assert!(kids.contains(&kid.as_str()));
+        assert!(!kids.contains(&"es256-1"));
+        assert_eq!(issuer.jwks_requests(), 1);
+        // Retired keys still sign, so tests can check their rejection.
+        let old = issuer.token().alg(Algorithm::ES256).kid("es256-1").sign();
+        assert_eq!(
+            jsonwebtoken::decode_header(&old).unwrap().kid.as_deref(),
+            Some("es256-1")
+        );
+    }
+
+    #[tokio::test]
+    async fn can_pretend_to_be_down() {
+        let issuer = TestIssuer::start().await;
+        issuer.set_available(false);
+        let res = reqwest::get(issuer.jwks_url()).await.unwrap();
+        assert_eq!(res.status(), 503);
+    }
+}

@@ -31,3 +31,37 @@ impl HealthCheck for KeysCheck {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::keys::{KeySet, Source, VerifyKey};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn fails_until_every_store_has_keys() {
+        let fixed = Arc::new(KeyStore::fixed(
+            "a",
+            KeySet {
+                keys: vec![VerifyKey::hmac(b"s")],
+            },
+        ));
+        let check = KeysCheck {
+            stores: vec![fixed.clone()],
+        };
+        assert_eq!(check.name(), "auth");
+        assert!(check.check().await.is_ok());
+
+        let remote = Arc::new(KeyStore::remote(
+            "https://b.example",
+            Source::Jwks("http://127.0.0.1:9/jwks".into()),
+            reqwest::Client::new(),
+            Duration::ZERO,
+        ));
+        let check = KeysCheck {
+            stores: vec![fixed, remote],
+        };
+        let err = check.check().await.unwrap_err();
+        assert!(err.contains("https://b.example"), "{err}");
+    }
+}
