@@ -73,10 +73,10 @@ impl TrustedIssuer {
         if !audience_ok {
             return Err(AuthError::WrongAudience);
         }
-        if let Some(expected) = &self.token_use {
-            if claims.get("token_use").and_then(Value::as_str) != Some(expected.as_str()) {
-                return Err(AuthError::WrongTokenUse);
-            }
+        if let Some(expected) = &self.token_use
+            && claims.get("token_use").and_then(Value::as_str) != Some(expected.as_str())
+        {
+            return Err(AuthError::WrongTokenUse);
         }
         Ok(())
     }

@@ -119,10 +119,10 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     if let Err(e) = parse_filter(&config.log) {
         return fail("log.level", &format!("not a valid log filter: {e}"));
     }
-    if let Some(url) = &config.database.url {
-        if let Err(e) = crate::db::DbKind::from_url(secrecy::ExposeSecret::expose_secret(url)) {
-            return fail("database.url", &e.to_string());
-        }
+    if let Some(url) = &config.database.url
+        && let Err(e) = crate::db::DbKind::from_url(secrecy::ExposeSecret::expose_secret(url))
+    {
+        return fail("database.url", &e.to_string());
     }
     if let Err(e) = crate::auth::validate_config(&config.auth) {
         return fail(&e.key, &e.message);

@@ -29,7 +29,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, Clone)]
 pub struct Problem {
     status: StatusCode,
-    body: Body,
+    // Boxed so that `Result<T, Problem>` stays small (clippy::result_large_err).
+    body: Box<Body>,
     headers: HeaderMap,
 }
 
@@ -61,14 +62,14 @@ impl Problem {
     pub fn new(status: StatusCode) -> Self {
         Self {
             status,
-            body: Body {
+            body: Box::new(Body {
                 type_: Cow::Borrowed("about:blank"),
                 title: Cow::Borrowed(status.canonical_reason().unwrap_or("Error")),
                 status: status.as_u16(),
                 detail: None,
                 instance: None,
                 extensions: Map::new(),
-            },
+            }),
             headers: HeaderMap::new(),
         }
     }

@@ -193,13 +193,12 @@ async fn drain_and_stop(
             abort.abort();
         }
     }
-    if let Some(db) = db {
-        if tokio::time::timeout(POOL_CLOSE_TIMEOUT, db.close())
+    if let Some(db) = db
+        && tokio::time::timeout(POOL_CLOSE_TIMEOUT, db.close())
             .await
             .is_err()
-        {
-            tracing::warn!("database pool did not close in time");
-        }
+    {
+        tracing::warn!("database pool did not close in time");
     }
     tracing::info!("stopped");
 }

@@ -103,19 +103,19 @@ impl TestApp {
     async fn wait_started(&mut self) -> Result<(), Error> {
         let url = self.url("/health/startup");
         loop {
-            if let Some(task) = &self.task {
-                if task.is_finished() {
-                    let task = self.task.take().expect("checked above");
-                    return match task.await {
-                        Ok(Err(e)) => Err(e),
-                        _ => Err(Error::Routes("the service stopped during startup".into())),
-                    };
-                }
+            if let Some(task) = &self.task
+                && task.is_finished()
+            {
+                let task = self.task.take().expect("checked above");
+                return match task.await {
+                    Ok(Err(e)) => Err(e),
+                    _ => Err(Error::Routes("the service stopped during startup".into())),
+                };
             }
-            if let Ok(res) = self.client.get(&url).send().await {
-                if res.status().is_success() {
-                    return Ok(());
-                }
+            if let Ok(res) = self.client.get(&url).send().await
+                && res.status().is_success()
+            {
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -107,7 +107,7 @@ impl VerifyKey {
                 if block.contains("PRIVATE KEY") {
                     return Err("is a private key; configure the public key".to_string());
                 }
-                let attempts: [(AlgorithmFamily, fn(&[u8]) -> _); 3] = [
+                let attempts: [(AlgorithmFamily, PemParser); 3] = [
                     (AlgorithmFamily::Rsa, DecodingKey::from_rsa_pem),
                     (AlgorithmFamily::Ec, DecodingKey::from_ec_pem),
                     (AlgorithmFamily::Ed, DecodingKey::from_ed_pem),
@@ -129,6 +129,9 @@ impl VerifyKey {
     }
 }
 
+/// A jsonwebtoken constructor of a public key from PEM.
+type PemParser = fn(&[u8]) -> jsonwebtoken::errors::Result<DecodingKey>;
+
 /// Splits PEM text into its `BEGIN`/`END` blocks.
 fn pem_blocks(text: &str) -> Vec<String> {
     let mut blocks = Vec::new();
@@ -141,10 +144,10 @@ fn pem_blocks(text: &str) -> Vec<String> {
             block.push_str(line);
             block.push('\n');
         }
-        if line.starts_with("-----END ") {
-            if let Some(block) = current.take() {
-                blocks.push(block);
-            }
+        if line.starts_with("-----END ")
+            && let Some(block) = current.take()
+        {
+            blocks.push(block);
         }
     }
     blocks

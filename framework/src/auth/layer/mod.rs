@@ -5,6 +5,8 @@
 //! with 401 (or 503 while no key could ever be loaded) as problem+json with an RFC 6750
 //! `WWW-Authenticate` challenge. Tokens are never logged.
 
+// The brief's layout (tower's `timeout/{layer,service}.rs`) inside a module itself named `layer`.
+#[allow(clippy::module_inception)]
 mod layer;
 mod service;
 

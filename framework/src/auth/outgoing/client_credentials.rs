@@ -218,12 +218,10 @@ impl ClientCredentials {
         }
         let token: TokenResponse = serde_json::from_slice(&body)
             .map_err(|e| format!("token endpoint {url} sent an unexpected body: {e}"))?;
-        if let Some(kind) = &token.token_type {
-            if !kind.eq_ignore_ascii_case("bearer") {
-                return Err(
-                    format!("token endpoint {url} issued a `{kind}` token, not Bearer").into(),
-                );
-            }
+        if let Some(kind) = &token.token_type
+            && !kind.eq_ignore_ascii_case("bearer")
+        {
+            return Err(format!("token endpoint {url} issued a `{kind}` token, not Bearer").into());
         }
         let lifetime = token
             .expires_in
