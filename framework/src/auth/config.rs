@@ -187,8 +187,8 @@ impl AuthConfigError {
 pub(crate) fn validate(config: &AuthConfig) -> Result<(), AuthConfigError> {
     if config.enabled == Some(true) && config.issuers.is_empty() {
         return Err(AuthConfigError::new(
-            "auth.issuers",
-            "auth.enabled is true but no issuer is configured; add [[auth.issuers]]",
+            "auth.enabled",
+            "is true but no issuer is configured: add [[auth.issuers]] (docs/auth.md)",
         ));
     }
     if config.algorithms.is_empty() {
@@ -297,6 +297,15 @@ mod tests {
         assert!(config.is_enabled());
         config.enabled = Some(false);
         assert!(!config.is_enabled());
+    }
+
+    #[test]
+    fn enabled_without_issuers_names_the_switch() {
+        let config = AuthConfig {
+            enabled: Some(true),
+            ..AuthConfig::default()
+        };
+        assert_eq!(validate(&config).unwrap_err().key, "auth.enabled");
     }
 
     #[test]
