@@ -107,9 +107,9 @@ def main(argv: list[str]) -> int:
         if "healthcheck" not in test:
             fail(f"{name}.healthcheck", "must run the service's `healthcheck` subcommand")
         grace = str(svc.get("stop_grace_period", ""))
-        if not re.fullmatch(r"\d+s", grace) or int(grace[:-1]) < 40:
-            fail(f"{name}.stop_grace_period", "must be at least 40s (drain delay + shutdown "
-                 f"timeout + pool close); docker's default is 10s; found {grace!r}")
+        if not re.fullmatch(r"\d+s", grace) or int(grace[:-1]) < 45:
+            fail(f"{name}.stop_grace_period", "must be at least 45s (drain delay + shutdown "
+                 f"timeout + pool close + trace flush); docker's default is 10s; found {grace!r}")
         db = urlparse(str(env.get("DATABASE_URL", "")))
         if db.scheme not in ("postgres", "postgresql") or db.hostname != "postgres":
             fail(f"{name}.environment.DATABASE_URL", "must point at the postgres service")

@@ -28,6 +28,7 @@
 //!
 //! ## Layout
 //! - [`service`]: the builder, the [`Context`] handed to the route function, the lifecycle;
+//! - [`auth`]: JWT verification (JWKS, OIDC discovery), scopes and roles, outgoing tokens;
 //! - [`client`]: [`ServiceClient`](client::ServiceClient), resilient calls to other services
 //!   (deadline, retry with budget, circuit breaker, bulkhead, discovery);
 //! - [`config`]: layered configuration and errors that name the key, its origin and the fix;
@@ -35,10 +36,11 @@
 //! - [`health`]: liveness, readiness (with checks) and startup probes;
 //! - [`server`]: problem+json errors, the middleware stack, shutdown signals;
 //! - [`telemetry`]: the `tracing` subscriber;
-//! - `testing` (feature): `TestApp` and `TestDatabase` for integration tests.
+//! - `testing` (feature): `TestApp`, `TestDatabase` and `TestIssuer` for integration tests.
 //!
 //! `docs/architecture.md` describes the request flow and the lifecycle in full.
 
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod db;

@@ -1,5 +1,6 @@
 //! The names most services need: `use servicekit::prelude::*;`.
 
+pub use crate::auth::{Claims, Principal, require_scope};
 pub use crate::db::Database;
 pub use crate::health::{HealthCheck, check_fn};
 #[cfg(feature = "macros")]

@@ -39,6 +39,9 @@ impl Default for Settings {
 }
 
 /// Builds the routes: called by servicekit once the database is migrated.
+///
+/// Requests are authenticated when `[auth]` names an issuer (reads need `students:read`,
+/// writes `students:write`); without it the service is open and logs a WARN at startup.
 pub async fn app(ctx: Context) -> Result<Router, BoxError> {
     let settings: Settings = ctx.settings()?;
     if settings.default_page_size == 0 || settings.default_page_size > settings.max_page_size {
@@ -52,7 +55,7 @@ pub async fn app(ctx: Context) -> Result<Router, BoxError> {
         db: ctx.db()?,
         settings,
     };
-    Ok(api::router(state))
+    Ok(api::router(state, ctx.auth()))
 }
 
 /// The whole service as a builder, for tests and for embedding.

@@ -166,6 +166,9 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     {
         return fail("database.url", &e.to_string());
     }
+    if let Err(e) = crate::auth::validate_config(&config.auth) {
+        return fail(&e.key, &e.message);
+    }
     if let Some(ratio) = config.telemetry.sample_ratio
         && !(0.0..=1.0).contains(&ratio)
     {

@@ -36,6 +36,9 @@ pub struct Config {
     /// [`Context::client`](crate::Context::client).
     #[serde(default)]
     pub clients: BTreeMap<String, crate::client::ClientConfig>,
+    /// `[auth]`: bearer token verification and outgoing token sources (see `docs/auth.md`).
+    #[serde(default)]
+    pub auth: crate::auth::AuthConfig,
     /// `[app]`: the service's own settings, read with [`Context::settings`](crate::Context::settings).
     #[serde(default)]
     pub app: serde_json::Value,

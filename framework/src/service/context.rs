@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::NoDatabase;
 use crate::client::ServiceClient;
+use crate::auth::{AuthLayer, AuthRuntime, TokenSource, UnknownClient};
 use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
@@ -25,6 +26,7 @@ struct Inner {
     db: Option<Database>,
     health: Health,
     clients: Mutex<HashMap<String, ServiceClient>>,
+    auth: AuthRuntime,
 }
 
 impl std::fmt::Debug for Context {
@@ -33,6 +35,7 @@ impl std::fmt::Debug for Context {
             .field("name", &self.name())
             .field("version", &self.version())
             .field("db", &self.inner.db.as_ref().map(Database::kind))
+            .field("auth", &self.inner.auth)
             .finish_non_exhaustive()
     }
 }
@@ -43,6 +46,7 @@ impl Context {
         loaded: Loaded,
         db: Option<Database>,
         health: Health,
+        auth: AuthRuntime,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -51,6 +55,7 @@ impl Context {
                 db,
                 health,
                 clients: Mutex::new(HashMap::new()),
+                auth,
             }),
         }
     }
@@ -144,5 +149,29 @@ impl Context {
     /// The health registry: register readiness checks with [`Health::register`].
     pub fn health(&self) -> &Health {
         &self.inner.health
+    }
+
+    /// The auth layer built from `[auth]` at startup (its key readiness check is registered).
+    /// Apply it to the service's routes; health probes stay public. Without `[auth]` issuers it
+    /// lets every request through (and a WARN was logged at startup).
+    ///
+    /// ```no_run
+    /// use axum::{Router, routing::get};
+    /// use servicekit::auth::require_scope;
+    ///
+    /// async fn app(ctx: servicekit::Context) -> Router {
+    ///     Router::new()
+    ///         .route("/students", get(|| async { "[]" }))
+    ///         .route_layer(require_scope("students:read"))
+    ///         .layer(ctx.auth())
+    /// }
+    /// ```
+    pub fn auth(&self) -> AuthLayer {
+        self.inner.auth.layer.clone()
+    }
+
+    /// The outgoing token source configured as `[auth.clients.NAME]` (client credentials).
+    pub fn token_source(&self, name: &str) -> Result<Arc<dyn TokenSource>, UnknownClient> {
+        self.inner.auth.token_source(name)
     }
 }

@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 use super::builder::{RoutesFn, ServiceBuilder};
 use super::deferred::{Deferred, starting};
 use super::{Context, Error, ops};
-use crate::config::{Config, Loaded};
+use crate::auth::AuthRuntime;
+use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
 use crate::server::standard_stack;
@@ -215,7 +216,10 @@ async fn start(
     } else {
         None
     };
-    let ctx = Context::new(version, loaded, db.clone(), health);
+    let auth = AuthRuntime::start(&config.auth, &config.service.name, &health)
+        .await
+        .map_err(|e| ConfigError::invalid(&loaded.figment, &e.key, e.message))?;
+    let ctx = Context::new(version, loaded, db.clone(), health, auth);
     let routes = match routes {
         Some(f) => f(ctx).await.map_err(Error::Routes)?,
         None => Router::new(),

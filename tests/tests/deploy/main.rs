@@ -24,6 +24,10 @@ const STUDENT_CLIENT: &str = subject_service::STUDENT_SERVICE;
 /// shutdown in docs/health-and-shutdown.md; `POOL_CLOSE_TIMEOUT` in the framework).
 const POOL_CLOSE: Duration = Duration::from_secs(5);
 
+/// The longest the final flush of buffered spans may take, after the pool has closed
+/// (`FLUSH_TIMEOUT` in the framework's OTLP exporter).
+const TRACE_FLUSH: Duration = Duration::from_secs(5);
+
 struct Svc {
     name: &'static str,
     port: u16,
@@ -42,10 +46,11 @@ fn services() -> [Svc; 2] {
     ]
 }
 
-/// SIGTERM to exit with the defaults: drain delay, in-flight deadline, pool close.
+/// SIGTERM to exit at worst, with the defaults: drain delay, in-flight deadline, pool close,
+/// trace flush.
 fn shutdown_budget() -> Duration {
     let server = ServerConfig::default();
-    server.drain_delay + server.shutdown_timeout + POOL_CLOSE
+    server.drain_delay + server.shutdown_timeout + POOL_CLOSE + TRACE_FLUSH
 }
 
 fn repo() -> PathBuf {
@@ -184,7 +189,7 @@ fn kubernetes_deployments_match_the_service_defaults() {
         assert!(
             secs(grace) >= shutdown_budget(),
             "{file}: terminationGracePeriodSeconds {grace} is shorter than drain_delay + \
-             shutdown_timeout + pool close ({:?})",
+             shutdown_timeout + pool close + trace flush ({:?})",
             shutdown_budget()
         );
         // The service drains by itself on SIGTERM; a preStop sleep would eat into the grace
@@ -466,7 +471,7 @@ fn ecs_task_definitions_match_the_service_defaults() {
         assert!(
             secs(stop) >= shutdown_budget(),
             "{file}: stopTimeout {stop} is shorter than drain_delay + shutdown_timeout + pool \
-             close ({:?})",
+             close + trace flush ({:?})",
             shutdown_budget()
         );
 

@@ -3,7 +3,8 @@
 mod students;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post, put};
+use servicekit::auth::{AuthLayer, require_scope};
 use servicekit::db::Database;
 
 use crate::Settings;
@@ -17,15 +18,24 @@ pub struct AppState {
     pub settings: Settings,
 }
 
-/// The `/students` routes.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/students", get(students::list).post(students::create))
+/// The scope needed to read students.
+pub const READ_SCOPE: &str = "students:read";
+/// The scope needed to create, update and delete students.
+pub const WRITE_SCOPE: &str = "students:write";
+
+/// The `/students` routes: reads need [`READ_SCOPE`], writes [`WRITE_SCOPE`], every request a
+/// token verified by `auth` (which lets everything through when `[auth]` is not configured).
+pub fn router(state: AppState, auth: AuthLayer) -> Router {
+    let reads = Router::new()
+        .route("/students", get(students::list))
+        .route("/students/{id}", get(students::get))
+        .route_layer(require_scope(READ_SCOPE));
+    let writes = Router::new()
+        .route("/students", post(students::create))
         .route(
             "/students/{id}",
-            get(students::get)
-                .put(students::update)
-                .delete(students::delete),
+            put(students::update).delete(students::delete),
         )
-        .with_state(state)
+        .route_layer(require_scope(WRITE_SCOPE));
+    reads.merge(writes).with_state(state).layer(auth)
 }

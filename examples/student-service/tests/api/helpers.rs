@@ -1,7 +1,9 @@
-//! Spawning student-service on port 0 against a fresh database of each backend.
+//! Spawning student-service on port 0 against a fresh database of each backend, trusting a
+//! fresh `TestIssuer`, with a client that sends a real token.
 
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use servicekit::ServiceBuilder;
-use servicekit::testing::{TestApp, TestDatabase};
+use servicekit::testing::{TestApp, TestDatabase, TestIssuer};
 
 /// The backends every test runs on.
 #[derive(Debug, Clone, Copy)]
@@ -11,10 +13,13 @@ pub(crate) enum Backend {
     MySql,
 }
 
-/// A running student-service and the database it owns (dropped with it).
+/// A running student-service, the database it owns (dropped with it) and its token issuer.
 pub(crate) struct Spawned {
     pub(crate) app: TestApp,
     pub(crate) db: Option<TestDatabase>,
+    pub(crate) issuer: TestIssuer,
+    /// Sends a token with `students:read students:write`.
+    client: reqwest::Client,
 }
 
 impl Spawned {
@@ -22,8 +27,19 @@ impl Spawned {
         self.app.url(path)
     }
 
+    /// A client whose requests carry a token granting read and write.
     pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// A client that sends no token.
+    pub(crate) fn anonymous(&self) -> &reqwest::Client {
         self.app.client()
+    }
+
+    /// A token from the service's issuer with `scope` (space-delimited).
+    pub(crate) fn token(&self, scope: &str) -> String {
+        bearer_token(&self.issuer, scope)
     }
 
     /// POSTs a student and returns the response.
@@ -37,7 +53,24 @@ impl Spawned {
     }
 }
 
-/// Starts student-service on `backend` with extra configuration applied by `configure`.
+/// A real signed RS256 token from `issuer` granting `scope`.
+pub(crate) fn bearer_token(issuer: &TestIssuer, scope: &str) -> String {
+    issuer.token().subject("test-teacher").scope(scope).sign()
+}
+
+/// A client sending `Authorization: Bearer <token>` on every request.
+fn client_with(token: &str) -> reqwest::Client {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).expect("header-safe token");
+    value.set_sensitive(true);
+    let headers = HeaderMap::from_iter([(AUTHORIZATION, value)]);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client builds")
+}
+
+/// Starts student-service on `backend`, trusting a new `TestIssuer`, with extra configuration
+/// applied by `configure` (which may override `auth`).
 pub(crate) async fn spawn_with(
     backend: Backend,
     configure: impl FnOnce(ServiceBuilder) -> ServiceBuilder,
@@ -47,14 +80,21 @@ pub(crate) async fn spawn_with(
         Backend::Postgres => Some(TestDatabase::postgres().await.expect("test PostgreSQL")),
         Backend::MySql => Some(TestDatabase::mysql().await.expect("test MariaDB/MySQL")),
     };
-    let mut builder = configure(student_service::service());
+    let issuer = TestIssuer::start().await;
+    let mut builder = configure(student_service::service().set("auth", issuer.auth_config()));
     if let Some(db) = &db {
         builder = builder.set("database.url", db.url());
     }
     let app = TestApp::spawn(builder)
         .await
         .expect("student-service starts");
-    Spawned { app, db }
+    let client = client_with(&bearer_token(&issuer, "students:read students:write"));
+    Spawned {
+        app,
+        db,
+        issuer,
+        client,
+    }
 }
 
 /// Starts student-service on `backend`.

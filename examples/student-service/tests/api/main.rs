@@ -1,5 +1,6 @@
 //! student-service API tests: every test runs on SQLite, PostgreSQL and MariaDB.
 
+mod auth;
 mod health;
 mod helpers;
 mod students;

@@ -1,0 +1,9 @@
+//! Auth end to end: real services on port 0, real tokens from `TestIssuer` and from the
+//! `oidc-provider` npm package, through the real verification path.
+
+mod client_credentials;
+mod helpers;
+mod keys;
+mod oidc_provider;
+mod rejections;
+mod scopes;

@@ -1,0 +1,155 @@
+//! Scopes and roles per route, handler-level checks, typed claims, pass-through, open probes.
+
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
+use servicekit::testing::TestIssuer;
+
+use crate::helpers::{challenge, get_with, problem, spawn, spawn_with_auth};
+
+#[tokio::test]
+async fn missing_scope_is_403_insufficient_scope() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn(&issuer).await;
+    let reader = issuer.token().scope("students:read").sign();
+
+    assert_eq!(get_with(&app, "/students", &reader).await.status(), 200);
+    let res = app
+        .client()
+        .post(app.url("/students"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(res.status(), 403);
+    let challenge = challenge(&res);
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains("scope=\"students:write\""),
+        "{challenge}"
+    );
+    let body = problem(res).await;
+    assert_eq!(body["status"], 403);
+    assert_eq!(body["scope"], "students:write");
+    // `scp` arrays count as scopes too.
+    let writer = issuer
+        .token()
+        .claim("scp", json!(["students:write"]))
+        .sign();
+    let res = app
+        .client()
+        .post(app.url("/students"))
+        .bearer_auth(&writer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // A token with no scope at all cannot read.
+    let none = issuer.token().sign();
+    assert_eq!(get_with(&app, "/students", &none).await.status(), 403);
+}
+
+#[tokio::test]
+async fn roles_and_handler_level_checks() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn(&issuer).await;
+
+    let plain = issuer.token().sign();
+    assert_eq!(get_with(&app, "/admin", &plain).await.status(), 403);
+    let admin = issuer
+        .token()
+        .claim("cognito:groups", json!(["admins"]))
+        .sign();
+    assert_eq!(get_with(&app, "/admin", &admin).await.status(), 200);
+
+    let res = get_with(&app, "/grades", &plain).await;
+    assert_eq!(res.status(), 403);
+    assert!(challenge(&res).contains("scope=\"grades:read\""));
+    let grader = issuer.token().scope("grades:read").sign();
+    assert_eq!(get_with(&app, "/grades", &grader).await.status(), 200);
+}
+
+#[tokio::test]
+async fn typed_claims_and_pass_through() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn(&issuer).await;
+
+    let token = issuer.token().claim("tenant", "t-42").sign();
+    let res = get_with(&app, "/tenant", &token).await;
+    assert_eq!(res.text().await.unwrap(), "t-42");
+    let res = get_with(&app, "/tenant", &issuer.token().sign()).await;
+    assert_eq!(res.status(), 401, "claims that do not fit the type");
+
+    let res = get_with(&app, "/forward", &token).await;
+    assert_eq!(res.text().await.unwrap(), format!("Bearer {token}"));
+}
+
+#[tokio::test]
+async fn probes_stay_public_and_unknown_paths_need_a_token() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn(&issuer).await;
+    for path in ["/health/live", "/health/ready", "/health/startup"] {
+        let res = app.client().get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+    }
+    let body: Value = app
+        .client()
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["checks"]["auth"][0]["status"], "pass");
+    let res = app.client().get(app.url("/students")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn cognito_access_tokens_use_client_id_and_token_use() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn_with_auth(json!({
+        "algorithms": ["RS256"],
+        "issuers": [{"issuer": issuer.issuer(), "audiences": ["cognito-app-client"],
+                     "discovery": true, "token_use": "access", "client_id_audience": true}],
+    }))
+    .await;
+    let access = issuer
+        .token()
+        .without_claim("aud")
+        .claim("client_id", "cognito-app-client")
+        .claim("token_use", "access")
+        .claim("cognito:groups", json!(["teachers"]))
+        .alg(Algorithm::RS256)
+        .sign();
+    let res = get_with(&app, "/me", &access).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["roles"], json!(["teachers"]));
+    assert_eq!(body["client_id"], "cognito-app-client");
+
+    let id_token = issuer
+        .token()
+        .audience("cognito-app-client")
+        .claim("token_use", "id")
+        .sign();
+    assert_eq!(get_with(&app, "/me", &id_token).await.status(), 401);
+}
+
+#[tokio::test]
+async fn without_auth_config_everything_is_open() {
+    let app = servicekit::testing::TestApp::spawn(
+        servicekit::Service::builder("open").routes(crate::helpers::routes),
+    )
+    .await
+    .unwrap();
+    // Scope requirements pass; handlers that need a principal still say 401.
+    let res = app.client().get(app.url("/students")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app.client().get(app.url("/me")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+}
