@@ -34,7 +34,6 @@
 pub mod breaker;
 pub mod bulkhead;
 mod config;
-mod credentials;
 pub mod deadline;
 mod discovery;
 mod error;
@@ -50,7 +49,8 @@ pub mod transport;
 pub use config::{
     Balance, BreakerConfig, BulkheadConfig, ClientConfig, Discovery, EjectionConfig, RetryConfig,
 };
-pub use credentials::TokenSource;
+/// The hook through which outgoing calls get a service token (defined in [`auth`](crate::auth)).
+pub use crate::auth::TokenSource;
 pub use error::ClientError;
 pub use propagation::Inbound;
 pub use request::RequestBuilder;
