@@ -1,5 +1,6 @@
 //! Layered loading: defaults < `config/default.toml` < `config/{env}.toml` < environment.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use figment::Figment;
@@ -33,8 +34,15 @@ impl Sources {
         }
     }
 
-    /// Builds the layered figment and extracts the framework's sections from it.
+    /// Builds the layered figment and extracts the framework's sections from it, without
+    /// resolving secret references (the service resolves them with `config::resolve::load`).
+    #[cfg(test)]
     pub(crate) fn load(&self, service_name: &str) -> Result<Loaded, ConfigError> {
+        Self::extract(self.figment(), service_name)
+    }
+
+    /// The layered sources, lowest precedence first.
+    pub(crate) fn figment(&self) -> Figment {
         let environment = self.environment();
         let mut figment = Figment::new()
             .merge(Toml::file(self.dir.join("default.toml")))
@@ -44,6 +52,11 @@ impl Sources {
         for (key, value) in &self.overrides {
             figment = figment.merge(Serialized::default(key, value));
         }
+        figment
+    }
+
+    /// Extracts the framework's sections from `figment` and checks the rules serde cannot.
+    pub(crate) fn extract(figment: Figment, service_name: &str) -> Result<Loaded, ConfigError> {
         let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError::from_figment(&figment, e, ""))?;
@@ -51,7 +64,11 @@ impl Sources {
             config.service.name = service_name.to_string();
         }
         validate(&figment, &config)?;
-        Ok(Loaded { config, figment })
+        Ok(Loaded {
+            config,
+            figment,
+            secret_refs: BTreeMap::new(),
+        })
     }
 
     /// The selected environment: an override, else `SERVICEKIT_ENV`, else `dev`.
@@ -72,6 +89,8 @@ impl Sources {
 pub(crate) struct Loaded {
     pub(crate) config: Config,
     pub(crate) figment: Figment,
+    /// The keys whose value came from a secret, and the reference each one was.
+    pub(crate) secret_refs: BTreeMap<String, String>,
 }
 
 impl Loaded {

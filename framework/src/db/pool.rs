@@ -1,5 +1,6 @@
 //! Opening the pool: URL selection, the SQLite default, and retry while the database starts.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
@@ -7,8 +8,9 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Executor, SqlSafeStr};
 
+use super::rotation::Rotation;
 use super::sql::to_question_marks;
-use super::{DbError, DbKind, redact_url};
+use super::{DbError, DbKind, configured_url, redact_url};
 use crate::config::DatabaseConfig;
 
 /// A service's connection pool and the backend it talks to.
@@ -26,8 +28,10 @@ use crate::config::DatabaseConfig;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Database {
-    pool: AnyPool,
-    kind: DbKind,
+    pub(super) pool: AnyPool,
+    pub(super) kind: DbKind,
+    /// Credential rotation state shared by all clones (see `rotation.rs`).
+    pub(super) rotation: Arc<Rotation>,
 }
 
 impl Database {
@@ -57,7 +61,12 @@ impl Database {
 
     /// Runs `SELECT 1` on a pooled connection: the readiness check.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        self.pool.execute("SELECT 1").await.map(|_| ())
+        let result = self.pool.execute("SELECT 1").await.map(|_| ());
+        if let Err(e) = &result {
+            // Refused credentials make the pool fetch its secrets again at once.
+            self.rotation.observe(e);
+        }
+        result
     }
 
     /// Closes the pool, waiting for checked-out connections to be returned.
@@ -73,11 +82,16 @@ impl Database {
         let kind = DbKind::from_url(&url).map_err(DbError::Url)?;
         let started = Instant::now();
         let mut backoff = Duration::from_millis(100);
+        let rotation = Arc::new(Rotation::default());
         loop {
-            match options(config, kind).connect(&url).await {
+            match options(config, kind, &rotation).connect(&url).await {
                 Ok(pool) => {
                     tracing::info!(url = %redact_url(&url), backend = %kind, "database pool open");
-                    return Ok(Self { pool, kind });
+                    return Ok(Self {
+                        pool,
+                        kind,
+                        rotation,
+                    });
                 }
                 Err(source) => {
                     let waited = started.elapsed();
@@ -102,12 +116,13 @@ impl Database {
     }
 }
 
-fn options(config: &DatabaseConfig, kind: DbKind) -> AnyPoolOptions {
+fn options(config: &DatabaseConfig, kind: DbKind, rotation: &Arc<Rotation>) -> AnyPoolOptions {
     let options = AnyPoolOptions::new()
         .max_connections(config.max_connections)
         .min_connections(config.min_connections)
         .acquire_timeout(config.acquire_timeout)
         .idle_timeout(Some(config.idle_timeout));
+    let options = rotation.install(options);
     if kind != DbKind::Sqlite {
         return options;
     }
@@ -124,13 +139,8 @@ fn options(config: &DatabaseConfig, kind: DbKind) -> AnyPoolOptions {
 
 /// The configured URL, or the default SQLite file (whose folder is created).
 fn resolve_url(config: &DatabaseConfig, service_name: &str) -> Result<String, DbError> {
-    if let Some(url) = &config.url {
-        let url = url.expose_secret();
-        // sqlx knows MariaDB as MySQL.
-        return Ok(match url.strip_prefix("mariadb:") {
-            Some(rest) => format!("mysql:{rest}"),
-            None => url.to_string(),
-        });
+    if let Some(url) = configured_url(config)? {
+        return Ok(for_sqlx(url.expose_secret()));
     }
     let dir = &config.data_dir;
     std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
@@ -139,4 +149,12 @@ fn resolve_url(config: &DatabaseConfig, service_name: &str) -> Result<String, Db
     })?;
     let file = dir.join(format!("{service_name}.db"));
     Ok(format!("sqlite://{}?mode=rwc", file.display()))
+}
+
+/// `url` as sqlx wants it: sqlx knows MariaDB as MySQL.
+pub(super) fn for_sqlx(url: &str) -> String {
+    match url.strip_prefix("mariadb:") {
+        Some(rest) => format!("mysql:{rest}"),
+        None => url.to_string(),
+    }
 }

@@ -5,11 +5,9 @@ use zeroize::Zeroize;
 
 use super::{Secret, SecretError, SecretErrorKind, SecretRef};
 
-/// Parses `secret` as a JSON object. The error says what is wrong without showing the text.
-pub(crate) fn parse_object(
-    secret: &Secret,
-) -> Result<serde_json::Map<String, Value>, &'static str> {
-    match serde_json::from_slice::<Value>(secret.expose_bytes()) {
+/// Parses `bytes` as a JSON object. The error says what is wrong without showing the text.
+pub(crate) fn parse_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, &'static str> {
+    match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(mut other) => {
             wipe(&mut other);
@@ -28,7 +26,7 @@ pub(crate) fn select(
     provider: &str,
 ) -> Result<Secret, SecretError> {
     let fail = |kind, message: String| SecretError::new(kind, reference, provider, message);
-    let mut map = parse_object(secret).map_err(|why| {
+    let mut map = parse_object(secret.expose_bytes()).map_err(|why| {
         fail(
             SecretErrorKind::InvalidValue,
             format!("the secret {why}, so `#{key}` cannot select a field of it"),

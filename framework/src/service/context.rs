@@ -8,6 +8,7 @@ use super::NoDatabase;
 use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
+use crate::secrets::Secrets;
 
 /// The context handed to a service's route function: configuration, database, health registry.
 ///
@@ -22,6 +23,7 @@ struct Inner {
     loaded: Loaded,
     db: Option<Database>,
     health: Health,
+    secrets: Secrets,
 }
 
 impl std::fmt::Debug for Context {
@@ -40,6 +42,7 @@ impl Context {
         loaded: Loaded,
         db: Option<Database>,
         health: Health,
+        secrets: Secrets,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -47,6 +50,7 @@ impl Context {
                 loaded,
                 db,
                 health,
+                secrets,
             }),
         }
     }
@@ -102,5 +106,32 @@ impl Context {
     /// The health registry: register readiness checks with [`Health::register`].
     pub fn health(&self) -> &Health {
         &self.inner.health
+    }
+
+    /// The service's secrets: fetch more with [`Secrets::get`], follow rotation with
+    /// [`Secrets::subscribe`]. Secrets fetched here are refreshed with the configured ones.
+    ///
+    /// ```no_run
+    /// async fn app(ctx: servicekit::Context) -> Result<axum::Router, servicekit::BoxError> {
+    ///     // `auth.hs_key = "aws-sm://prod/jwt#hs256"` in the configuration:
+    ///     if let Some(reference) = ctx.secret_reference("auth.hs_key") {
+    ///         let mut key = ctx.secrets().subscribe(reference).await?;
+    ///         tokio::spawn(async move {
+    ///             while key.changed().await.is_ok() {
+    ///                 let _new_key = key.borrow_and_update().clone();
+    ///             }
+    ///         });
+    ///     }
+    ///     Ok(axum::Router::new())
+    /// }
+    /// ```
+    pub fn secrets(&self) -> &Secrets {
+        &self.inner.secrets
+    }
+
+    /// The secret reference a configuration key was set to (`database.secret` →
+    /// `aws-sm://prod/student-db`), if its value came from a secret.
+    pub fn secret_reference(&self, key: &str) -> Option<&str> {
+        self.inner.loaded.secret_refs.get(key).map(String::as_str)
     }
 }

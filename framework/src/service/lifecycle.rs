@@ -7,10 +7,12 @@ use tokio::net::TcpListener;
 
 use super::builder::{RoutesFn, ServiceBuilder};
 use super::deferred::Deferred;
+use super::secret_tasks::SecretTasks;
 use super::{Context, Error};
 use crate::config::{Config, Loaded};
 use crate::db::Database;
 use crate::health::{self, Health};
+use crate::secrets::Secrets;
 use crate::server::standard_stack;
 
 /// Whether the drain delay applies to a shutdown.
@@ -29,13 +31,21 @@ const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct Prepared {
     builder: ServiceBuilder,
     loaded: Loaded,
+    secrets: Secrets,
 }
 
-/// Loads configuration (failing with every invalid key) and installs logging.
-pub(crate) fn prepare(builder: ServiceBuilder) -> Result<Prepared, Error> {
-    let loaded = builder.sources.load(&builder.name)?;
+/// Loads configuration, resolving secret references (failing with every invalid key), installs
+/// logging and logs the effective configuration with secrets redacted.
+pub(crate) async fn prepare(builder: ServiceBuilder) -> Result<Prepared, Error> {
+    let (loaded, secrets) =
+        crate::config::load(&builder.sources, &builder.name, &builder.secret_providers).await?;
     crate::telemetry::init(&loaded.config.log, &loaded.config.service.environment);
-    Ok(Prepared { builder, loaded })
+    tracing::info!(config = %crate::config::report(&loaded), "effective configuration");
+    Ok(Prepared {
+        builder,
+        loaded,
+        secrets,
+    })
 }
 
 impl Prepared {
@@ -50,7 +60,11 @@ impl Prepared {
         mut shutdown: Pin<Box<dyn Future<Output = Drain> + Send>>,
     ) -> Result<(), Error> {
         let started_at = Instant::now();
-        let Prepared { builder, loaded } = self;
+        let Prepared {
+            builder,
+            loaded,
+            secrets,
+        } = self;
         let config = loaded.config.clone();
         let addr = listener.local_addr().map_err(|source| Error::Bind {
             addr: format!("{}:{}", config.server.host, config.server.port),
@@ -69,6 +83,7 @@ impl Prepared {
         for check in builder.checks {
             health.register_arc(check);
         }
+        let mut secret_tasks = SecretTasks::start(&secrets);
         let deferred = Deferred::default();
         let app = standard_stack(
             health::router(health.clone(), &config.health).fallback_service(deferred.clone()),
@@ -85,11 +100,14 @@ impl Prepared {
 
         let startup = start(
             builder.version,
-            builder.migrations.is_some() || config.database.url.is_some(),
+            builder.migrations.is_some()
+                || config.database.url.is_some()
+                || config.database.secret.is_some(),
             builder.migrations,
             builder.routes,
             loaded,
             health.clone(),
+            &mut secret_tasks,
         );
         let db = tokio::select! {
             result = startup => match result {
@@ -128,6 +146,7 @@ impl Prepared {
             }
         };
         drain_and_stop(&config, drain, &health, stop_tx, server, db).await;
+        drop(secret_tasks);
         Ok(())
     }
 }
@@ -140,6 +159,7 @@ async fn start(
     routes: Option<RoutesFn>,
     loaded: Loaded,
     health: Health,
+    secret_tasks: &mut SecretTasks,
 ) -> Result<(axum::Router, Option<Database>), Error> {
     let config = &loaded.config;
     let db = if wants_db {
@@ -149,15 +169,23 @@ async fn start(
             tracing::info!(backend = %db.kind(), "migrations applied");
         }
         health.register(db.clone());
+        secret_tasks.follow_database(&db, &loaded);
         Some(db)
     } else {
         None
     };
-    let ctx = Context::new(version, loaded, db.clone(), health);
+    let ctx = Context::new(
+        version,
+        loaded,
+        db.clone(),
+        health.clone(),
+        secret_tasks.secrets(),
+    );
     let routes = match routes {
         Some(f) => f(ctx).await.map_err(Error::Routes)?,
         None => axum::Router::new(),
     };
+    secret_tasks.register_check(&health);
     Ok((routes, db))
 }
 

@@ -6,6 +6,7 @@ mod deferred;
 mod error;
 mod lifecycle;
 mod routes;
+mod secret_tasks;
 
 pub use builder::{Service, ServiceBuilder};
 pub use context::Context;
