@@ -10,5 +10,7 @@ mod client;
 mod errors;
 mod provider;
 
+/// The AWS SDK for Secrets Manager, for [`AwsSecretsManager::from_client`] and tests.
+pub use aws_sdk_secretsmanager as sdk;
 pub use client::AwsSecretsManagerBuilder;
 pub use provider::AwsSecretsManager;
