@@ -107,6 +107,16 @@ impl Database {
         let _ = sqlx::Connection::close(probe).await;
         self.pool.set_connect_options(options);
         self.rotation.mark_rotated();
+        // A connect that began with the old options can complete after the mark and would
+        // look new. sqlx bounds every connect by the acquire timeout, so mark again once that
+        // has passed: such a connection retires too (and connections opened in between are
+        // replaced once more, which is cheap).
+        let rotation = Arc::clone(&self.rotation);
+        let settle = self.pool.options().get_acquire_timeout();
+        tokio::spawn(async move {
+            tokio::time::sleep(settle).await;
+            rotation.mark_rotated();
+        });
         tracing::info!(url = %redact_url(&url), "database credentials rotated; older connections retire as they finish");
         Ok(())
     }
