@@ -59,9 +59,7 @@ pub(crate) async fn load(
             Err(e) => problems.push(ConfigProblem {
                 origin: origin_of(&figment, &key),
                 key,
-                message: format!(
-                    "{e}; fix: create the secret or correct the reference (docs/secrets.md)"
-                ),
+                message: format!("{e} (docs/secrets.md)"),
             }),
         }
     }
