@@ -68,7 +68,12 @@ impl Rotation {
 /// authorization), as PostgreSQL (28P01, 28000) and MySQL/MariaDB (28000 for error 1045) report.
 pub(crate) fn is_auth_error(error: &sqlx::Error) -> bool {
     match error {
-        sqlx::Error::Database(e) => e.code().is_some_and(|code| code.starts_with("28")),
+        sqlx::Error::Database(e) => {
+            e.code().is_some_and(|code| code.starts_with("28"))
+                // MySQL's "access denied" (1045), should its packet lack the SQLSTATE.
+                || e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                    .is_some_and(|e| e.number() == 1045)
+        }
         _ => false,
     }
 }
