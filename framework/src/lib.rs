@@ -32,6 +32,7 @@
 //! - [`client`]: [`ServiceClient`](client::ServiceClient), resilient calls to other services
 //!   (deadline, retry with budget, circuit breaker, bulkhead, discovery);
 //! - [`config`]: layered configuration and errors that name the key, its origin and the fix;
+//! - [`secrets`]: secret references (`env://`, `file://`, `aws-sm://`), cache, refresh, [`secrets::Secret`];
 //! - [`db`]: the per-service pool (SQLite by default, PostgreSQL, MySQL/MariaDB) and migrations;
 //! - [`health`]: liveness, readiness (with checks) and startup probes;
 //! - [`server`]: problem+json errors, the middleware stack, shutdown signals;
@@ -46,6 +47,7 @@ pub mod config;
 pub mod db;
 pub mod health;
 pub mod prelude;
+pub mod secrets;
 pub mod server;
 pub mod service;
 pub mod telemetry;

@@ -46,11 +46,11 @@ mod service_client;
 pub mod timeout;
 pub mod transport;
 
+/// The hook through which outgoing calls get a service token (defined in [`auth`](crate::auth)).
+pub use crate::auth::TokenSource;
 pub use config::{
     Balance, BreakerConfig, BulkheadConfig, ClientConfig, Discovery, EjectionConfig, RetryConfig,
 };
-/// The hook through which outgoing calls get a service token (defined in [`auth`](crate::auth)).
-pub use crate::auth::TokenSource;
 pub use error::ClientError;
 pub use propagation::Inbound;
 pub use request::RequestBuilder;

@@ -66,6 +66,23 @@ impl ConfigError {
         Self { problems }
     }
 
+    /// An error listing `problems` (at least one).
+    pub(crate) fn from_problems(problems: Vec<ConfigProblem>) -> Self {
+        Self { problems }
+    }
+
+    /// The same error with every occurrence of each of `values` replaced by `[redacted]`, so
+    /// that a message quoting a value (serde's "invalid type: string ...") cannot show a
+    /// secret that was resolved into the configuration.
+    pub(crate) fn redacting(mut self, values: &[&str]) -> Self {
+        for problem in &mut self.problems {
+            for value in values.iter().filter(|v| !v.is_empty()) {
+                problem.message = problem.message.replace(value, crate::secrets::REDACTED);
+            }
+        }
+        self
+    }
+
     /// The invalid values found (usually one: deserialization stops at the first).
     pub fn problems(&self) -> &[ConfigProblem] {
         &self.problems
@@ -100,6 +117,10 @@ pub(crate) fn origin_of(figment: &Figment, key: &str) -> String {
 }
 
 fn describe<K: AsRef<str>>(md: &Metadata, path: &[K]) -> String {
+    // A resolved secret reference names itself and where the reference was set.
+    if md.name.starts_with("secret `") {
+        return md.name.to_string();
+    }
     if let Some(file) = md.source.as_ref().and_then(|s| s.file_path()) {
         return format!("file `{}`", file.display());
     }

@@ -1,5 +1,6 @@
 //! Layered loading: defaults < `config/default.toml` < `config/{env}.toml` < environment.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use figment::Figment;
@@ -36,8 +37,15 @@ impl Sources {
         }
     }
 
-    /// Builds the layered figment and extracts the framework's sections from it.
+    /// Builds the layered figment and extracts the framework's sections from it, without
+    /// resolving secret references (the service resolves them with `config::resolve::load`).
+    #[cfg(test)]
     pub(crate) fn load(&self, service_name: &str) -> Result<Loaded, ConfigError> {
+        Self::extract(self.figment(), service_name, &self.environment())
+    }
+
+    /// The layered sources, lowest precedence first.
+    pub(crate) fn figment(&self) -> Figment {
         let environment = self.environment();
         let mut figment = Figment::new();
         for (key, value) in &self.defaults {
@@ -51,6 +59,15 @@ impl Sources {
         for (key, value) in &self.overrides {
             figment = figment.merge(Serialized::default(key, value));
         }
+        figment
+    }
+
+    /// Extracts the framework's sections from `figment` and checks the rules serde cannot.
+    pub(crate) fn extract(
+        figment: Figment,
+        service_name: &str,
+        environment: &str,
+    ) -> Result<Loaded, ConfigError> {
         let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError::from_figment(&figment, e, ""))?;
@@ -70,12 +87,16 @@ impl Sources {
             ));
         }
         validate(&figment, &config)?;
-        Ok(Loaded { config, figment })
+        Ok(Loaded {
+            config,
+            figment,
+            secret_refs: BTreeMap::new(),
+        })
     }
 
     /// The selected environment, which picks `{env}.toml`: an override, else `SERVICEKIT_ENV`,
     /// else `SERVICEKIT__SERVICE__ENVIRONMENT`, else `dev`.
-    fn environment(&self) -> String {
+    pub(crate) fn environment(&self) -> String {
         self.overrides
             .iter()
             .rev()
@@ -104,6 +125,8 @@ fn toml_file(path: &std::path::Path) -> Figment {
 pub(crate) struct Loaded {
     pub(crate) config: Config,
     pub(crate) figment: Figment,
+    /// The keys whose value came from a secret, and the reference each one was.
+    pub(crate) secret_refs: BTreeMap<String, String>,
 }
 
 impl Loaded {

@@ -12,6 +12,10 @@
 //!
 //! Downstream services are configured in `[clients.<name>]` tables
 //! ([`ClientConfig`](crate::client::ClientConfig)).
+//! Any string value may be a secret reference (`env://NAME`, `file:///run/secrets/x`,
+//! `aws-sm://prod/student-db#password`), resolved when the configuration loads; see
+//! [`secrets`](crate::secrets). The effective configuration is logged once at startup, with
+//! secrets shown as `[redacted]` and their reference.
 //!
 //! The service's own settings live in the `[app]` section and are read with
 //! [`Context::settings`](crate::Context::settings).
@@ -20,6 +24,9 @@ mod env;
 mod error;
 mod loader;
 mod model;
+mod report;
+mod resolve;
+mod walk;
 
 pub use error::{ConfigError, ConfigProblem};
 pub use loader::CONFIG_DIR_VAR;
@@ -29,3 +36,5 @@ pub use model::{
 };
 
 pub(crate) use loader::{Loaded, Sources, parse_filter};
+pub(crate) use report::report;
+pub(crate) use resolve::load;

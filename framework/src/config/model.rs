@@ -39,6 +39,9 @@ pub struct Config {
     /// `[auth]`: bearer token verification and outgoing token sources (see `docs/auth.md`).
     #[serde(default)]
     pub auth: crate::auth::AuthConfig,
+    /// `[secrets]`: refresh and staleness of referenced secrets, the AWS client.
+    #[serde(default)]
+    pub secrets: crate::secrets::SecretsConfig,
     /// `[app]`: the service's own settings, read with [`Context::settings`](crate::Context::settings).
     #[serde(default)]
     pub app: serde_json::Value,
@@ -110,6 +113,13 @@ pub struct DatabaseConfig {
     /// Database URL (`DATABASE_URL` sets it too): `postgres://`, `mysql://`, `mariadb://` or
     /// `sqlite://`. Unset means an SQLite file `{data_dir}/{service name}.db`.
     pub url: Option<SecretString>,
+    /// Replaces the password of `database.url`, usually a secret reference such as
+    /// `aws-sm://prod/student-db#password`.
+    pub password: Option<SecretString>,
+    /// A JSON secret as RDS and the AWS rotation functions write it (`engine`, `host`, `port`,
+    /// `username`, `password`, `dbname`), usually `aws-sm://prod/student-db`; the URL is built
+    /// from it and follows its rotation. Excludes `database.url`.
+    pub secret: Option<SecretString>,
     /// Folder for the default SQLite file, created if missing (default `data`).
     pub data_dir: PathBuf,
     /// Largest number of pooled connections (default `10`).
@@ -133,6 +143,8 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
             url: None,
+            password: None,
+            secret: None,
             data_dir: PathBuf::from("data"),
             max_connections: 10,
             min_connections: 0,

@@ -5,18 +5,25 @@
 //! [`Migrations`] keeps one migration set per backend.
 
 mod check;
+mod credentials;
+mod follow;
 mod kind;
 mod migrations;
 mod pool;
+mod rotation;
 mod sql;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use credentials::CredentialsError;
 pub use kind::{DbKind, UnsupportedScheme, redact_url};
 pub use migrations::{EmbeddedMigration, Migrations};
 pub use pool::Database;
 pub use sql::PlaceholderOrder;
+
+pub(crate) use credentials::configured_url;
+pub(crate) use follow::{DbSecretRefs, follow_secrets};
 
 /// Opening the pool or migrating failed.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +31,19 @@ pub enum DbError {
     /// `database.url` has a scheme servicekit does not know.
     #[error("database.url: {0}")]
     Url(#[source] UnsupportedScheme),
+    /// `database.url`, `database.password` and `database.secret` do not make a URL.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// New credentials were refused; the pool keeps using the current ones.
+    #[error(
+        "new database credentials for {url} rejected: {source}; the pool keeps the current ones"
+    )]
+    Rotation {
+        /// The new URL, password redacted.
+        url: String,
+        /// The connection error.
+        source: sqlx::Error,
+    },
     /// The folder for the default SQLite file could not be created.
     #[error("cannot create database.data_dir `{}`: {source}; fix: make it writable or set database.data_dir", dir.display())]
     DataDir {

@@ -1,5 +1,6 @@
 //! Opening the pool: URL selection, the SQLite default, and retry while the database starts.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
@@ -7,8 +8,9 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, Connection, Executor, SqlSafeStr};
 
+use super::rotation::Rotation;
 use super::sql::to_question_marks;
-use super::{DbError, DbKind, redact_url};
+use super::{DbError, DbKind, configured_url, redact_url};
 use crate::config::DatabaseConfig;
 
 /// A service's connection pool and the backend it talks to.
@@ -26,8 +28,10 @@ use crate::config::DatabaseConfig;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Database {
-    pool: AnyPool,
-    kind: DbKind,
+    pub(super) pool: AnyPool,
+    pub(super) kind: DbKind,
+    /// Credential rotation state shared by all clones (see `rotation.rs`).
+    pub(super) rotation: Arc<Rotation>,
 }
 
 impl Database {
@@ -57,7 +61,12 @@ impl Database {
 
     /// Runs `SELECT 1` on a pooled connection: the readiness check.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        self.pool.execute("SELECT 1").await.map(|_| ())
+        let result = self.pool.execute("SELECT 1").await.map(|_| ());
+        if let Err(e) = &result {
+            // Refused credentials make the pool fetch its secrets again at once.
+            self.rotation.observe(e);
+        }
+        result
     }
 
     /// Closes the pool, waiting for checked-out connections to be returned.
@@ -72,7 +81,8 @@ impl Database {
         let url = resolve_url(config, service_name)?;
         let kind = DbKind::from_url(&url).map_err(DbError::Url)?;
         wait_until_reachable(&url, config.startup_timeout).await?;
-        let pool = options(config, kind)
+        let rotation = Arc::new(Rotation::default());
+        let pool = options(config, kind, &rotation)
             .connect(&url)
             .await
             .map_err(|source| DbError::Unreachable {
@@ -81,7 +91,11 @@ impl Database {
                 source,
             })?;
         tracing::info!(url = %redact_url(&url), backend = %kind, "database pool open");
-        Ok(Self { pool, kind })
+        Ok(Self {
+            pool,
+            kind,
+            rotation,
+        })
     }
 }
 
@@ -127,12 +141,13 @@ async fn wait_until_reachable(url: &str, budget: Duration) -> Result<(), DbError
     }
 }
 
-fn options(config: &DatabaseConfig, kind: DbKind) -> AnyPoolOptions {
+fn options(config: &DatabaseConfig, kind: DbKind, rotation: &Arc<Rotation>) -> AnyPoolOptions {
     let options = AnyPoolOptions::new()
         .max_connections(config.max_connections)
         .min_connections(config.min_connections)
         .acquire_timeout(config.acquire_timeout)
         .idle_timeout(Some(config.idle_timeout));
+    let options = rotation.install(options);
     if kind != DbKind::Sqlite {
         return options;
     }
@@ -149,19 +164,8 @@ fn options(config: &DatabaseConfig, kind: DbKind) -> AnyPoolOptions {
 
 /// The configured URL, or the default SQLite file (whose folder is created).
 fn resolve_url(config: &DatabaseConfig, service_name: &str) -> Result<String, DbError> {
-    if let Some(url) = &config.url {
-        let url = url.expose_secret();
-        // sqlx knows MariaDB as MySQL.
-        // SQLite creates a missing file only in `rwc` mode, as users of embedded databases expect.
-        let sqlite_without_mode = DbKind::from_url(url) == Ok(DbKind::Sqlite)
-            && !url.contains("mode=")
-            && !url.contains(":memory:");
-        return Ok(if sqlite_without_mode {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}mode=rwc")
-        } else {
-            url.to_string()
-        });
+    if let Some(url) = configured_url(config)? {
+        return Ok(for_sqlx(url.expose_secret()));
     }
     let dir = &config.data_dir;
     std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
@@ -170,4 +174,17 @@ fn resolve_url(config: &DatabaseConfig, service_name: &str) -> Result<String, Db
     })?;
     let file = dir.join(format!("{service_name}.db"));
     Ok(format!("sqlite://{}?mode=rwc", file.display()))
+}
+
+/// `url` as sqlx wants it: sqlx knows MariaDB as MySQL.
+pub(super) fn for_sqlx(url: &str) -> String {
+    // SQLite creates a missing file only in `rwc` mode, as users of embedded databases expect.
+    let sqlite_without_mode = DbKind::from_url(url) == Ok(DbKind::Sqlite)
+        && !url.contains("mode=")
+        && !url.contains(":memory:");
+    if sqlite_without_mode {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        return format!("{url}{sep}mode=rwc");
+    }
+    url.to_string()
 }

@@ -16,6 +16,7 @@ use crate::BoxError;
 use crate::config::Sources;
 use crate::db::Migrations;
 use crate::health::HealthCheck;
+use crate::secrets::SecretProvider;
 use crate::server::{Signal, shutdown_signal};
 
 /// The entry point of a servicekit service; see [`Service::builder`].
@@ -51,6 +52,7 @@ pub struct ServiceBuilder {
     pub(crate) routes: Option<RoutesFn>,
     pub(crate) sources: Sources,
     pub(crate) checks: Vec<Arc<dyn HealthCheck>>,
+    pub(crate) secret_providers: Vec<Arc<dyn SecretProvider>>,
 }
 
 impl std::fmt::Debug for ServiceBuilder {
@@ -73,6 +75,7 @@ impl Service {
             routes: None,
             sources: Sources::new(),
             checks: Vec::new(),
+            secret_providers: Vec::new(),
         }
     }
 }
@@ -146,9 +149,25 @@ impl ServiceBuilder {
         self
     }
 
+    /// Adds a provider for secret references in configuration values; it replaces the built-in
+    /// provider of the same scheme (`env`, `file`, `aws-sm`).
+    ///
+    /// ```
+    /// use servicekit::secrets::aws::AwsSecretsManager;
+    ///
+    /// let builder = servicekit::Service::builder("svc").secret_provider(
+    ///     AwsSecretsManager::builder().region("eu-west-1").build(),
+    /// );
+    /// # let _ = builder;
+    /// ```
+    pub fn secret_provider(mut self, provider: impl SecretProvider) -> Self {
+        self.secret_providers.push(Arc::new(provider));
+        self
+    }
+
     /// Runs the service: binds `server.host:server.port` and stops on SIGTERM or Ctrl-C.
     pub async fn run(self) -> Result<(), Error> {
-        let prepared = lifecycle::prepare(self)?;
+        let prepared = lifecycle::prepare(self).await?;
         let addr = format!(
             "{}:{}",
             prepared.config().server.host,
@@ -176,7 +195,7 @@ impl ServiceBuilder {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let prepared = lifecycle::prepare(self)?;
+        let prepared = lifecycle::prepare(self).await?;
         let shutdown = Box::pin(async move {
             shutdown.await;
             Drain::Delayed

@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use serde::de::DeserializeOwned;
 
 use super::NoDatabase;
-use crate::client::ServiceClient;
 use crate::auth::{AuthLayer, AuthRuntime, TokenSource, UnknownClient};
+use crate::client::ServiceClient;
 use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
+use crate::secrets::Secrets;
 
 /// The context handed to a service's route function: configuration, database, health registry.
 ///
@@ -27,6 +28,7 @@ struct Inner {
     health: Health,
     clients: Mutex<HashMap<String, ServiceClient>>,
     auth: AuthRuntime,
+    secrets: Secrets,
 }
 
 impl std::fmt::Debug for Context {
@@ -47,6 +49,7 @@ impl Context {
         db: Option<Database>,
         health: Health,
         auth: AuthRuntime,
+        secrets: Secrets,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -56,6 +59,7 @@ impl Context {
                 health,
                 clients: Mutex::new(HashMap::new()),
                 auth,
+                secrets,
             }),
         }
     }
@@ -173,5 +177,32 @@ impl Context {
     /// The outgoing token source configured as `[auth.clients.NAME]` (client credentials).
     pub fn token_source(&self, name: &str) -> Result<Arc<dyn TokenSource>, UnknownClient> {
         self.inner.auth.token_source(name)
+    }
+
+    /// The service's secrets: fetch more with [`Secrets::get`], follow rotation with
+    /// [`Secrets::subscribe`]. Secrets fetched here are refreshed with the configured ones.
+    ///
+    /// ```no_run
+    /// async fn app(ctx: servicekit::Context) -> Result<axum::Router, servicekit::BoxError> {
+    ///     // `auth.hs_key = "aws-sm://prod/jwt#hs256"` in the configuration:
+    ///     if let Some(reference) = ctx.secret_reference("auth.hs_key") {
+    ///         let mut key = ctx.secrets().subscribe(reference).await?;
+    ///         tokio::spawn(async move {
+    ///             while key.changed().await.is_ok() {
+    ///                 let _new_key = key.borrow_and_update().clone();
+    ///             }
+    ///         });
+    ///     }
+    ///     Ok(axum::Router::new())
+    /// }
+    /// ```
+    pub fn secrets(&self) -> &Secrets {
+        &self.inner.secrets
+    }
+
+    /// The secret reference a configuration key was set to (`database.secret` →
+    /// `aws-sm://prod/student-db`), if its value came from a secret.
+    pub fn secret_reference(&self, key: &str) -> Option<&str> {
+        self.inner.loaded.secret_refs.get(key).map(String::as_str)
     }
 }

@@ -9,26 +9,31 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::ServiceBuilder;
+use crate::config::{HealthConfig, ServerConfig};
 
 /// The command-line argument that selects the probe instead of the service.
 pub(crate) const ARG: &str = "healthcheck";
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Loads the configuration as the service would and GETs its liveness path on loopback.
+/// Reads the port and liveness path from the configuration layers (only those keys: no secret
+/// is resolved and no other value validated, so a probe every few seconds costs no remote call)
+/// and GETs the liveness path on loopback.
 pub(crate) fn run(builder: &ServiceBuilder) -> ExitCode {
-    let config = match builder.sources.load(&builder.name) {
-        Ok(loaded) => loaded.config,
-        Err(e) => {
-            eprintln!("healthcheck: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let port = config.server.admin_port.unwrap_or(config.server.port);
-    match probe(port, &config.health.live_path) {
+    let figment = builder.sources.figment();
+    let server = ServerConfig::default();
+    let port = figment
+        .extract_inner::<u16>("server.admin_port")
+        .ok()
+        .or_else(|| figment.extract_inner::<u16>("server.port").ok())
+        .unwrap_or(server.port);
+    let live_path = figment
+        .extract_inner::<String>("health.live_path")
+        .unwrap_or_else(|_| HealthConfig::default().live_path);
+    match probe(port, &live_path) {
         Ok(status) if (200..300).contains(&status) => ExitCode::SUCCESS,
         Ok(status) => {
-            eprintln!("healthcheck: {} answered {status}", config.health.live_path);
+            eprintln!("healthcheck: {live_path} answered {status}");
             ExitCode::FAILURE
         }
         Err(e) => {

@@ -12,11 +12,13 @@ use tokio::task::JoinHandle;
 
 use super::builder::{RoutesFn, ServiceBuilder};
 use super::deferred::{Deferred, starting};
+use super::secret_tasks::SecretTasks;
 use super::{Context, Error, ops};
 use crate::auth::AuthRuntime;
 use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
+use crate::secrets::Secrets;
 use crate::server::standard_stack;
 use crate::telemetry;
 
@@ -36,17 +38,25 @@ const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct Prepared {
     builder: ServiceBuilder,
     loaded: Loaded,
+    secrets: Secrets,
 }
 
-/// Loads configuration (failing with every invalid key) and installs telemetry.
-pub(crate) fn prepare(builder: ServiceBuilder) -> Result<Prepared, Error> {
-    let loaded = builder.sources.load(&builder.name)?;
+/// Loads configuration, resolving secret references (failing with the invalid key), installs
+/// telemetry and logs the effective configuration with secrets redacted.
+pub(crate) async fn prepare(builder: ServiceBuilder) -> Result<Prepared, Error> {
+    let (loaded, secrets) =
+        crate::config::load(&builder.sources, &builder.name, &builder.secret_providers).await?;
     telemetry::init(&loaded.config, builder.version).map_err(Error::Telemetry)?;
     if loaded.config.telemetry.metrics {
         // Installed before anything records, so that no early metric is lost.
         let _ = telemetry::prometheus::handle();
     }
-    Ok(Prepared { builder, loaded })
+    tracing::info!(config = %crate::config::report(&loaded), "effective configuration");
+    Ok(Prepared {
+        builder,
+        loaded,
+        secrets,
+    })
 }
 
 /// The servers of one service: the main listener and, optionally, the admin listener.
@@ -88,7 +98,11 @@ impl Prepared {
         force: Pin<Box<dyn Future<Output = ()> + Send>>,
     ) -> Result<(), Error> {
         let started_at = Instant::now();
-        let Prepared { builder, loaded } = self;
+        let Prepared {
+            builder,
+            loaded,
+            secrets,
+        } = self;
         let config = loaded.config.clone();
         let addr = listener.local_addr().map_err(|source| Error::Bind {
             addr: format!("{}:{}", config.server.host, config.server.port),
@@ -109,6 +123,7 @@ impl Prepared {
         for check in builder.checks {
             health.register_arc(check);
         }
+        let mut secret_tasks = SecretTasks::start(&secrets);
         let db_slot = Arc::new(OnceLock::new());
         let ops = ops::router(health.clone(), &config, db_slot.clone());
         let mut servers = Servers {
@@ -139,6 +154,7 @@ impl Prepared {
             builder.routes,
             loaded,
             health.clone(),
+            &mut secret_tasks,
         );
         let db = tokio::select! {
             result = startup => match result.and_then(|(routes, db)| {
@@ -173,6 +189,7 @@ impl Prepared {
 
         let drain = shutdown.await;
         drain_and_stop(&config, drain, &health, servers, db, force).await;
+        drop(secret_tasks);
         Ok(())
     }
 }
@@ -202,9 +219,11 @@ async fn start(
     routes: Option<RoutesFn>,
     loaded: Loaded,
     health: Health,
+    secret_tasks: &mut SecretTasks,
 ) -> Result<(Router, Option<Database>), Error> {
     let config = &loaded.config;
-    let wants_db = migrations.is_some() || config.database.url.is_some();
+    let wants_db =
+        migrations.is_some() || config.database.url.is_some() || config.database.secret.is_some();
     let db = if wants_db {
         let db = Database::connect(&config.database, &config.service.name).await?;
         if let (Some(migrations), true) = (migrations, config.database.migrate) {
@@ -212,6 +231,7 @@ async fn start(
             tracing::info!(backend = %db.kind(), "migrations applied");
         }
         health.register(db.clone());
+        secret_tasks.follow_database(&db, &loaded);
         Some(db)
     } else {
         None
@@ -219,11 +239,19 @@ async fn start(
     let auth = AuthRuntime::start(&config.auth, &config.service.name, &health)
         .await
         .map_err(|e| ConfigError::invalid(&loaded.figment, &e.key, e.message))?;
-    let ctx = Context::new(version, loaded, db.clone(), health, auth);
+    let ctx = Context::new(
+        version,
+        loaded,
+        db.clone(),
+        health.clone(),
+        auth,
+        secret_tasks.secrets(),
+    );
     let routes = match routes {
         Some(f) => f(ctx).await.map_err(Error::Routes)?,
         None => Router::new(),
     };
+    secret_tasks.register_check(&health);
     Ok((routes, db))
 }
 

@@ -8,6 +8,7 @@ mod healthcheck;
 mod lifecycle;
 mod ops;
 mod routes;
+mod secret_tasks;
 
 pub use builder::{Service, ServiceBuilder};
 pub use context::Context;

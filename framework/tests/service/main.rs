@@ -4,3 +4,4 @@ mod errors;
 mod health;
 mod lifecycle;
 mod request_id;
+mod secrets;

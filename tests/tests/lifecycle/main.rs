@@ -2,5 +2,6 @@
 
 mod config_errors;
 mod database;
+mod secrets;
 mod shutdown;
 mod startup;
