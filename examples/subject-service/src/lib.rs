@@ -59,12 +59,19 @@ pub async fn app(ctx: Context) -> Result<Router, BoxError> {
         )
         .into());
     }
+    // Calls to student-service carry a service token when `[auth.clients.student-service]`
+    // configures client credentials; otherwise the caller's own token is forwarded
+    // (`clients.student-service.forward_authorization`, on by default here).
+    let mut client = ctx.client(STUDENT_SERVICE)?;
+    if let Ok(token) = ctx.token_source(STUDENT_SERVICE) {
+        client = client.with_token_source_arc(token);
+    }
     let state = api::AppState {
         db: ctx.db()?,
         settings,
-        students: students::Students::new(ctx.client(STUDENT_SERVICE)?),
+        students: students::Students::new(client),
     };
-    Ok(api::router(state))
+    Ok(api::router(state, ctx.auth()))
 }
 
 /// The whole service as a builder, for `main`, tests and embedding.
@@ -79,6 +86,10 @@ pub fn service() -> ServiceBuilder {
         .default_value(
             &format!("clients.{STUDENT_SERVICE}.base_url"),
             DEFAULT_STUDENT_SERVICE_URL,
+        )
+        .default_value(
+            &format!("clients.{STUDENT_SERVICE}.forward_authorization"),
+            true,
         )
         .routes(app)
 }

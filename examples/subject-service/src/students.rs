@@ -3,10 +3,8 @@
 use servicekit::client::{ClientError, Inbound, ServiceClient};
 use uuid::Uuid;
 
-/// student-service, seen through the resilient client of `[clients.student-service]`.
-///
-/// Once student-service requires tokens, attach a service token here with
-/// `ServiceClient::with_token_source`.
+/// student-service, seen through the resilient client of `[clients.student-service]` (with a
+/// service token or the caller's token attached by [`app`](crate::app)).
 #[derive(Debug, Clone)]
 pub struct Students {
     client: ServiceClient,

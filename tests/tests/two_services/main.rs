@@ -165,3 +165,80 @@ async fn an_invalid_client_setting_fails_startup_naming_key_and_origin() {
         "{message}"
     );
 }
+
+/// With auth on in both services, subject-service calls student-service with its own service
+/// token (OAuth2 client credentials from the issuer), not with the end user's token: a user
+/// allowed to enrol (`subjects:write`) but not to read students still enrols; a user without
+/// a token is refused by subject-service itself.
+#[tokio::test]
+async fn enrolment_uses_a_service_token_from_client_credentials() {
+    let issuer = servicekit::testing::TestIssuer::start().await;
+    issuer.add_client("subject-service", "subject-service-secret-0123456789");
+    let student_app = TestApp::spawn(student_service::service().set("auth", issuer.auth_config()))
+        .await
+        .unwrap();
+    let mut auth = issuer.auth_config();
+    auth["clients"] = json!({
+        "student-service": {
+            "token_url": issuer.token_url(),
+            "client_id": "subject-service",
+            "client_secret": "subject-service-secret-0123456789",
+            "scopes": ["students:read"],
+        }
+    });
+    let subject_app = TestApp::spawn(
+        subject_service::service()
+            .set("clients.student-service.base_url", student_app.base_url())
+            .set("auth", auth),
+    )
+    .await
+    .unwrap();
+    let bearer = |scope: &str| format!("Bearer {}", issuer.token().scope(scope).sign());
+    let student: Value = student_app
+        .client()
+        .post(student_app.url("/students"))
+        .header("authorization", bearer("students:write"))
+        .json(&json!({"name": "Ada", "email": "ada@example.org"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subject: Value = subject_app
+        .client()
+        .post(subject_app.url("/subjects"))
+        .header("authorization", bearer("subjects:write"))
+        .json(&json!({"code": "CS-1", "title": "Programming", "credits": 6}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = subject_app.url(&format!(
+        "/subjects/{}/enrolments",
+        subject["id"].as_str().unwrap()
+    ));
+
+    let anonymous = subject_app
+        .client()
+        .post(&url)
+        .json(&json!({"student_id": student["id"]}))
+        .send()
+        .await
+        .unwrap();
+    let enrolled = subject_app
+        .client()
+        .post(&url)
+        .header("authorization", bearer("subjects:write"))
+        .json(&json!({"student_id": student["id"]}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    assert_eq!(enrolled.status(), 201, "{}", enrolled.text().await.unwrap());
+    assert_eq!(issuer.token_requests(), 1, "one service token, cached");
+}

@@ -4,7 +4,8 @@ mod enrolments;
 mod subjects;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post, put};
+use servicekit::auth::{AuthLayer, require_scope};
 use servicekit::db::Database;
 
 use crate::Settings;
@@ -21,23 +22,30 @@ pub struct AppState {
     pub students: Students,
 }
 
-/// The `/subjects` and enrolment routes.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/subjects", get(subjects::list).post(subjects::create))
-        .route(
-            "/subjects/{id}",
-            get(subjects::get)
-                .put(subjects::update)
-                .delete(subjects::delete),
-        )
-        .route(
-            "/subjects/{id}/enrolments",
-            get(enrolments::list).post(enrolments::create),
-        )
+/// The scope needed to read subjects and enrolments.
+pub const READ_SCOPE: &str = "subjects:read";
+/// The scope needed to change subjects and enrol students.
+pub const WRITE_SCOPE: &str = "subjects:write";
+
+/// The `/subjects` and enrolment routes: reads need [`READ_SCOPE`], writes [`WRITE_SCOPE`],
+/// every request a token verified by `auth` (everything passes when `[auth]` is not configured).
+pub fn router(state: AppState, auth: AuthLayer) -> Router {
+    let reads = Router::new()
+        .route("/subjects", get(subjects::list))
+        .route("/subjects/{id}", get(subjects::get))
+        .route("/subjects/{id}/enrolments", get(enrolments::list))
         .route(
             "/subjects/{id}/enrolments/{student_id}",
             get(enrolments::get),
         )
-        .with_state(state)
+        .route_layer(require_scope(READ_SCOPE));
+    let writes = Router::new()
+        .route("/subjects", post(subjects::create))
+        .route(
+            "/subjects/{id}",
+            put(subjects::update).delete(subjects::delete),
+        )
+        .route("/subjects/{id}/enrolments", post(enrolments::create))
+        .route_layer(require_scope(WRITE_SCOPE));
+    reads.merge(writes).with_state(state).layer(auth)
 }
