@@ -1,0 +1,4 @@
+CREATE TABLE items (
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    name VARCHAR(200) NOT NULL
+);
