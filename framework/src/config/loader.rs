@@ -74,6 +74,10 @@ impl Sources {
         if config.service.name.is_empty() {
             config.service.name = service_name.to_string();
         }
+        if config.service.environment.is_empty() {
+            // `SERVICEKIT_ENV=` (set but empty) selects the default environment.
+            config.service.environment = environment.to_string();
+        }
         if config.service.environment != environment {
             // A file cannot choose the environment: the environment chooses the files.
             return Err(ConfigError::invalid(
@@ -198,7 +202,7 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
         return fail("telemetry.sample_ratio", "must be between 0.0 and 1.0");
     }
     if let Some(endpoint) = &config.telemetry.otlp_endpoint
-        && url::Url::parse(endpoint).is_err()
+        && !url::Url::parse(endpoint).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
     {
         return fail(
             "telemetry.otlp_endpoint",

@@ -123,7 +123,7 @@ async fn wait_until_reachable(url: &str, budget: Duration) -> Result<(), DbError
         let waited = started.elapsed();
         // A URL sqlx cannot use will not get better by waiting.
         let permanent = matches!(source, sqlx::Error::Configuration(_));
-        if permanent || waited + backoff >= budget {
+        if permanent || waited >= budget {
             return Err(DbError::Unreachable {
                 url: redact_url(url),
                 waited,
@@ -136,7 +136,8 @@ async fn wait_until_reachable(url: &str, budget: Duration) -> Result<(), DbError
             retry_in = ?backoff,
             "database not reachable yet"
         );
-        tokio::time::sleep(backoff).await;
+        // The last wait is cut to what is left of the budget, then one more attempt is made.
+        tokio::time::sleep(backoff.min(budget - waited)).await;
         backoff = (backoff * 2).min(Duration::from_secs(2));
     }
 }

@@ -105,13 +105,17 @@ fn make_span(req: &Request<Body>) -> Span {
         otel.kind = "server",
         otel.status_code = tracing::field::Empty,
         http.request.method = %method,
-        http.route = route.unwrap_or_default(),
+        http.route = tracing::field::Empty,
         url.path = %req.uri().path(),
         http.response.status_code = tracing::field::Empty,
         request_id = %request_id,
         trace_id = tracing::field::Empty,
         span_id = tracing::field::Empty,
     );
+    if let Some(route) = route {
+        // Left out for unmatched requests, as the HTTP conventions ask.
+        span.record("http.route", route);
+    }
     telemetry::extract_parent(&span, req.headers());
     telemetry::record_request_span(&span);
     span

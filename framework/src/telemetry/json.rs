@@ -32,7 +32,11 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         let meta = event.metadata();
-        let mut line = Map::new();
+        // The event's own fields first, so the fixed keys below win over a field of the same
+        // name.
+        let mut fields = Fields(Map::new());
+        event.record(&mut fields);
+        let mut line = fields.0;
         line.insert(
             "timestamp".into(),
             Value::String(
@@ -41,11 +45,6 @@ where
         );
         line.insert("level".into(), Value::String(meta.level().to_string()));
         line.insert("target".into(), Value::String(meta.target().to_string()));
-        let mut fields = Fields(Map::new());
-        event.record(&mut fields);
-        for (k, v) in fields.0 {
-            line.insert(k, v);
-        }
         if let Some(scope) = ctx.event_scope() {
             let mut names = Vec::new();
             for span in scope {
