@@ -7,7 +7,6 @@ use tower::Service;
 
 use super::DeadlineExceeded;
 use crate::BoxError;
-use crate::server::Deadline;
 
 /// Service that bounds each call by a deadline; see [`DeadlineLayer`](super::DeadlineLayer).
 #[derive(Debug, Clone)]
@@ -48,15 +47,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let own = Deadline::after(self.budget);
-        let deadline = match req.extensions().get::<Deadline>() {
-            Some(given) => own.min(*given),
-            None => own,
-        };
+        let deadline = super::narrow(&mut req, self.budget);
         if deadline.is_expired() {
             return Box::pin(async { Err(DeadlineExceeded::new().into()) });
         }
-        req.extensions_mut().insert(deadline);
         let fut = self.inner.call(req);
         Box::pin(async move {
             match tokio::time::timeout_at(deadline.instant().into(), fut).await {

@@ -7,7 +7,6 @@ use tower::Service;
 
 use super::AttemptTimedOut;
 use crate::BoxError;
-use crate::server::Deadline;
 
 /// Service that bounds each attempt; see [`AttemptTimeoutLayer`](super::AttemptTimeoutLayer).
 #[derive(Debug, Clone)]
@@ -48,12 +47,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let own = Deadline::after(self.timeout);
-        let attempt = match req.extensions().get::<Deadline>() {
-            Some(call) => own.min(*call),
-            None => own,
-        };
-        req.extensions_mut().insert(attempt);
+        let attempt = crate::client::deadline::narrow(&mut req, self.timeout);
         let budget = attempt.remaining();
         let fut = self.inner.call(req);
         Box::pin(async move {
