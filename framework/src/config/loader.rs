@@ -165,15 +165,7 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
             "must not exceed database.max_connections",
         );
     }
-    for (key, path) in [
-        ("health.live_path", &config.health.live_path),
-        ("health.ready_path", &config.health.ready_path),
-        ("health.startup_path", &config.health.startup_path),
-    ] {
-        if !path.starts_with('/') {
-            return fail(key, "must be an absolute path starting with `/`");
-        }
-    }
+    // The operational endpoints: each an absolute path, no two the same.
     let ops_paths = [
         ("health.live_path", &config.health.live_path),
         ("health.ready_path", &config.health.ready_path),
@@ -181,6 +173,9 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
         ("telemetry.metrics_path", &config.telemetry.metrics_path),
     ];
     for (i, (key, path)) in ops_paths.iter().enumerate() {
+        if !path.starts_with('/') {
+            return fail(key, "must be an absolute path starting with `/`");
+        }
         if let Some((other, _)) = ops_paths[..i].iter().find(|(_, p)| p == path) {
             return fail(key, &format!("`{path}` is already used by {other}"));
         }
@@ -207,12 +202,6 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
         return fail(
             "telemetry.otlp_endpoint",
             "must be a URL such as http://otel-collector:4318",
-        );
-    }
-    if !config.telemetry.metrics_path.starts_with('/') {
-        return fail(
-            "telemetry.metrics_path",
-            "must be an absolute path starting with `/`",
         );
     }
     let name = &config.service.name;
