@@ -37,6 +37,7 @@
 //! - [`health`]: liveness, readiness (with checks) and startup probes;
 //! - [`server`]: problem+json errors, the middleware stack, shutdown signals;
 //! - [`telemetry`]: the `tracing` subscriber;
+//! - `openapi` (feature): the service's OpenAPI 3.1 document, completed and served;
 //! - `testing` (feature): `TestApp`, `TestDatabase` and `TestIssuer` for integration tests.
 //!
 //! `docs/architecture.md` describes the request flow and the lifecycle in full.
@@ -46,6 +47,8 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod health;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod prelude;
 pub mod secrets;
 pub mod server;

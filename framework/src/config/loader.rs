@@ -171,6 +171,7 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
         ("health.ready_path", &config.health.ready_path),
         ("health.startup_path", &config.health.startup_path),
         ("telemetry.metrics_path", &config.telemetry.metrics_path),
+        ("openapi.path", &config.openapi.path),
     ];
     for (i, (key, path)) in ops_paths.iter().enumerate() {
         if !path.starts_with('/') {

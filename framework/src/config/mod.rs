@@ -31,8 +31,8 @@ mod walk;
 pub use error::{ConfigError, ConfigProblem};
 pub use loader::CONFIG_DIR_VAR;
 pub use model::{
-    Config, DatabaseConfig, HealthConfig, LogConfig, LogFormat, OtlpProtocol, ServerConfig,
-    ServiceConfig, TelemetryConfig,
+    Config, DatabaseConfig, HealthConfig, LogConfig, LogFormat, OpenApiConfig, OtlpProtocol,
+    ServerConfig, ServiceConfig, TelemetryConfig,
 };
 
 pub(crate) use loader::{Loaded, Sources, parse_filter};

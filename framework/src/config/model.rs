@@ -42,6 +42,9 @@ pub struct Config {
     /// `[secrets]`: refresh and staleness of referenced secrets, the AWS client.
     #[serde(default)]
     pub secrets: crate::secrets::SecretsConfig,
+    /// `[openapi]`: where the service's OpenAPI document is served.
+    #[serde(default)]
+    pub openapi: OpenApiConfig,
     /// `[app]`: the service's own settings, read with [`Context::settings`](crate::Context::settings).
     #[serde(default)]
     pub app: serde_json::Value,
@@ -178,6 +181,22 @@ impl Default for HealthConfig {
             ready_path: "/health/ready".into(),
             startup_path: "/health/startup".into(),
             check_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// `[openapi]`: where the OpenAPI document registered with `ServiceBuilder::openapi` is served.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenApiConfig {
+    /// Path of the JSON document on the main port (default `/openapi.json`).
+    pub path: String,
+}
+
+impl Default for OpenApiConfig {
+    fn default() -> Self {
+        Self {
+            path: "/openapi.json".into(),
         }
     }
 }

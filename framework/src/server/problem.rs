@@ -55,6 +55,7 @@ struct Body {
 
 /// One invalid field of a request, listed under `errors` in a 422 problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// The field's name as the client sent it, e.g. `email`.
     pub field: String,

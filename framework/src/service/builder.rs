@@ -53,6 +53,8 @@ pub struct ServiceBuilder {
     pub(crate) sources: Sources,
     pub(crate) checks: Vec<Arc<dyn HealthCheck>>,
     pub(crate) secret_providers: Vec<Arc<dyn SecretProvider>>,
+    #[cfg(feature = "openapi")]
+    pub(crate) openapi: Option<utoipa::openapi::OpenApi>,
 }
 
 impl std::fmt::Debug for ServiceBuilder {
@@ -76,6 +78,8 @@ impl Service {
             sources: Sources::new(),
             checks: Vec::new(),
             secret_providers: Vec::new(),
+            #[cfg(feature = "openapi")]
+            openapi: None,
         }
     }
 }
@@ -140,6 +144,28 @@ impl ServiceBuilder {
     /// `SERVICEKIT_CONFIG_DIR`).
     pub fn config_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.sources.dir = dir.into();
+        self
+    }
+
+    /// The service's OpenAPI document, served at `openapi.path` (default `/openapi.json`) once the
+    /// service is ready, after [`openapi::complete`](crate::openapi::complete) added the
+    /// service's name and version, the problem+json errors and the bearer scheme.
+    ///
+    /// ```
+    /// use utoipa_axum::{router::OpenApiRouter, routes};
+    ///
+    /// #[utoipa::path(get, path = "/hello", responses((status = 200, body = String)))]
+    /// async fn hello() -> &'static str {
+    ///     "hello"
+    /// }
+    ///
+    /// let (_router, spec) = OpenApiRouter::new().routes(routes!(hello)).split_for_parts();
+    /// let builder = servicekit::Service::builder("hello-service").openapi(spec);
+    /// # let _ = builder;
+    /// ```
+    #[cfg(feature = "openapi")]
+    pub fn openapi(mut self, spec: utoipa::openapi::OpenApi) -> Self {
+        self.openapi = Some(spec);
         self
     }
 

@@ -148,6 +148,15 @@ impl Prepared {
         let app = Deferred::new(standard_stack(startup, &config.server));
         servers.spawn(listener, app.clone());
 
+        #[cfg(feature = "openapi")]
+        let openapi = builder
+            .openapi
+            .map(|spec| {
+                let spec = crate::openapi::complete(spec, &config.service.name, builder.version);
+                crate::openapi::router(&spec, &config.openapi.path)
+            })
+            .transpose()
+            .map_err(Error::Routes)?;
         let startup = start(
             builder.version,
             builder.migrations,
@@ -158,6 +167,11 @@ impl Prepared {
         );
         let db = tokio::select! {
             result = startup => match result.and_then(|(routes, db)| {
+                #[cfg(feature = "openapi")]
+                let routes = match openapi {
+                    Some(openapi) => merge(openapi, routes)?,
+                    None => routes,
+                };
                 let routes = match ops_on_main {
                     Some(ops) => merge(ops, routes)?,
                     None => routes,
@@ -204,8 +218,9 @@ fn merge(ops: Router, routes: Router) -> Result<Router, Error> {
             .unwrap_or_default();
         Error::Routes(
             format!(
-                "the service's routes clash with the health or metrics endpoints ({why}); \
-                 rename the route or move the endpoints with health.*_path / telemetry.metrics_path"
+                "the service's routes clash with the health, metrics or OpenAPI endpoints ({why}); \
+                 rename the route or move the endpoints with health.*_path, \
+                 telemetry.metrics_path or openapi.path"
             )
             .into(),
         )
