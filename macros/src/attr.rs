@@ -11,7 +11,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token};
 
 /// The arguments accepted by `#[microservice]`, in the order the docs list them.
-pub(crate) const VALID_ARGUMENTS: &[&str] = &["name", "crate", "migrations"];
+pub(crate) const VALID_ARGUMENTS: &[&str] = &["name", "crate", "migrations", "openapi"];
 
 /// The parsed arguments of `#[microservice(...)]`. Every field is optional.
 #[derive(Default)]
@@ -22,6 +22,8 @@ pub(crate) struct MicroserviceArgs {
     pub(crate) krate: Option<syn::Path>,
     /// `migrations = ...`: the service's database migrations.
     pub(crate) migrations: Option<MigrationsArg>,
+    /// `openapi = EXPR`: the service's OpenAPI document (a `utoipa::openapi::OpenApi`).
+    pub(crate) openapi: Option<Expr>,
 }
 
 /// The value of `migrations = ...`.
@@ -49,6 +51,7 @@ impl MicroserviceArgs {
             "name" => self.set_name(key, value),
             "crate" => self.set_crate(key, value),
             "migrations" => self.set_migrations(key, value),
+            "openapi" => self.set_openapi(key, value),
             other => Err(syn::Error::new(key.span(), unknown_argument(other))),
         }
     }
@@ -109,6 +112,24 @@ impl MicroserviceArgs {
             Some(lit) => MigrationsArg::Dir(lit),
             None => MigrationsArg::Expr(Box::new(value)),
         });
+        Ok(())
+    }
+}
+
+impl MicroserviceArgs {
+    /// `openapi = EXPR`, e.g. `openapi = student_service::api::openapi()`.
+    fn set_openapi(&mut self, key: &Ident, value: Expr) -> syn::Result<()> {
+        if self.openapi.is_some() {
+            return Err(duplicate_argument(key));
+        }
+        if string_literal(&value).is_some() {
+            return Err(syn::Error::new_spanned(
+                value,
+                "`openapi` must be an expression giving a `utoipa::openapi::OpenApi`, \
+                 e.g. openapi = my_service::openapi()",
+            ));
+        }
+        self.openapi = Some(value);
         Ok(())
     }
 }
@@ -306,12 +327,12 @@ mod tests {
     fn unknown_argument_lists_the_valid_ones() {
         assert_eq!(
             error(quote!(foo = 1)),
-            "unknown argument `foo` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`"
+            "unknown argument `foo` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`"
         );
         // Also without a value.
         assert_eq!(
             error(quote!(port)),
-            "unknown argument `port` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`"
+            "unknown argument `port` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`"
         );
     }
 
@@ -387,7 +408,7 @@ mod tests {
             errors(quote!(name = 1, foo = 2, name = "x", name = "y")),
             vec![
                 "`name` must be a string literal, e.g. name = \"student-service\"",
-                "unknown argument `foo` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`",
+                "unknown argument `foo` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`",
                 "duplicate argument `name` for #[microservice]",
             ]
         );

@@ -117,6 +117,7 @@ fn expand(args: &MicroserviceArgs, mut function: ItemFn) -> TokenStream {
             quote!(.migrations(#borrow))
         }
     });
+    let openapi = args.openapi.as_ref().map(|spec| quote!(.openapi(#spec)));
     quote! {
         #function
 
@@ -124,6 +125,7 @@ fn expand(args: &MicroserviceArgs, mut function: ItemFn) -> TokenStream {
             #krate::Service::builder(#name)
                 .version(::core::env!("CARGO_PKG_VERSION"))
                 #migrations
+                #openapi
                 #routes
                 .run_main()
         }
@@ -304,6 +306,22 @@ mod tests {
     }
 
     #[test]
+    fn openapi_expression_is_passed_to_the_builder() {
+        let output = expand_str(
+            quote!(openapi = student_service::api::openapi()),
+            quote!(
+                async fn app(ctx: Context) -> Router {}
+            ),
+        );
+        assert!(
+            output.contains(
+                &quote!(.openapi(student_service::api::openapi()) .routes(app)).to_string()
+            ),
+            "{output}"
+        );
+    }
+
+    #[test]
     fn migrations_expression_is_passed_by_reference() {
         let output = expand_str(
             quote!(migrations = student_service::MIGRATIONS),
@@ -455,7 +473,7 @@ mod tests {
                 )
             ),
             vec![
-                "unknown argument `port` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`",
+                "unknown argument `port` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`",
                 NOT_ASYNC,
                 BAD_ARGUMENTS,
                 NO_RETURN_TYPE,

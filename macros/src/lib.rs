@@ -46,6 +46,9 @@ use proc_macro::TokenStream;
 ///   - any other expression: a `servicekit::db::Migrations` that lives for
 ///     `'static` (a `static` or a `const`), passed by reference, e.g.
 ///     `migrations = student_service::MIGRATIONS`.
+/// - `openapi = EXPR`: the service's OpenAPI document, a
+///   `utoipa::openapi::OpenApi` (needs servicekit's `openapi` feature), served
+///   at `/openapi.json`, e.g. `openapi = student_service::api::openapi()`.
 /// - `crate = "path"`: where to find servicekit, if it is not available as
 ///   `::servicekit` (e.g. it is re-exported by another crate). Defaults to
 ///   `"::servicekit"`.

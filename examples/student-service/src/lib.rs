@@ -63,5 +63,6 @@ pub fn service() -> ServiceBuilder {
     Service::builder(NAME)
         .version(env!("CARGO_PKG_VERSION"))
         .migrations(&MIGRATIONS)
+        .openapi(api::openapi())
         .routes(app)
 }

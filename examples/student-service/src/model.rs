@@ -5,11 +5,13 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
+use utoipa::ToSchema;
 
 /// A student as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Student {
     /// UUID v7, so ids sort by creation time.
+    #[schema(format = Uuid)]
     pub id: String,
     /// Display name.
     pub name: String,
@@ -17,9 +19,11 @@ pub struct Student {
     pub email: String,
     /// RFC 3339 creation time.
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
     /// RFC 3339 time of the last update.
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
 }
 
@@ -41,21 +45,24 @@ fn rfc3339<S: serde::Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> 
 }
 
 /// The body of `POST /students` and `PUT /students/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StudentInput {
-    /// Display name, 1 to 200 characters.
+    /// Display name, 1 to 200 characters after trimming.
+    #[schema(min_length = 1, max_length = 200, example = "Ada Lovelace")]
     pub name: String,
-    /// An email address; compared case-insensitively.
+    /// An email address (one `@`, a dotted domain, no spaces); compared case-insensitively.
+    #[schema(min_length = 3, max_length = 320, example = "ada@example.org")]
     pub email: String,
 }
 
 /// One page of `GET /students`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Page {
     /// The students of this page, in creation order.
     pub items: Vec<Student>,
     /// Pass as `after` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid, nullable = false)]
     pub next: Option<String>,
 }

@@ -3,9 +3,11 @@
 mod students;
 
 use axum::Router;
-use axum::routing::{get, post, put};
 use servicekit::auth::{AuthLayer, require_scope};
 use servicekit::db::Database;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::Settings;
 
@@ -23,19 +25,28 @@ pub const READ_SCOPE: &str = "students:read";
 /// The scope needed to create, update and delete students.
 pub const WRITE_SCOPE: &str = "students:write";
 
-/// The `/students` routes: reads need [`READ_SCOPE`], writes [`WRITE_SCOPE`], every request a
-/// token verified by `auth` (which lets everything through when `[auth]` is not configured).
-pub fn router(state: AppState, auth: AuthLayer) -> Router {
-    let reads = Router::new()
-        .route("/students", get(students::list))
-        .route("/students/{id}", get(students::get))
+/// The `/students` routes with their OpenAPI description: reads need [`READ_SCOPE`], writes
+/// [`WRITE_SCOPE`] (the handlers' `security` attributes say the same for the document).
+fn routes() -> OpenApiRouter<AppState> {
+    let reads = OpenApiRouter::new()
+        .routes(routes!(students::list))
+        .routes(routes!(students::get))
         .route_layer(require_scope(READ_SCOPE));
-    let writes = Router::new()
-        .route("/students", post(students::create))
-        .route(
-            "/students/{id}",
-            put(students::update).delete(students::delete),
-        )
+    let writes = OpenApiRouter::new()
+        .routes(routes!(students::create))
+        .routes(routes!(students::update, students::delete))
         .route_layer(require_scope(WRITE_SCOPE));
-    reads.merge(writes).with_state(state).layer(auth)
+    reads.merge(writes)
+}
+
+/// The `/students` routes, every request with a token verified by `auth` (which lets everything
+/// through when `[auth]` is not configured).
+pub fn router(state: AppState, auth: AuthLayer) -> Router {
+    let (router, _) = routes().split_for_parts();
+    router.with_state(state).layer(auth)
+}
+
+/// The OpenAPI document of the `/students` routes, served at `/openapi.json`.
+pub fn openapi() -> OpenApi {
+    routes().into_openapi()
 }

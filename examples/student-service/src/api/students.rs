@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use servicekit::Problem;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::AppState;
@@ -27,7 +28,17 @@ fn not_found(id: Uuid) -> Problem {
     Problem::not_found(format!("student {id} does not exist"))
 }
 
-/// `POST /students`: 201 with `Location`.
+/// Creates a student.
+#[utoipa::path(post, path = "/students", tag = "students", request_body = StudentInput,
+    security(("bearer" = ["students:write"])),
+    responses(
+        (status = 201, description = "Created; `Location` names the new student.", body = Student,
+            headers(("Location" = String, description = "Path of the new student"))),
+        (status = 409, description = "A student with this email exists.", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each listed under `errors`.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -43,7 +54,15 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, headers, Json(student)))
 }
 
-/// `GET /students/{id}`.
+/// Reads one student.
+#[utoipa::path(get, path = "/students/{id}", tag = "students",
+    params(("id" = Uuid, Path, description = "The student's id")),
+    security(("bearer" = ["students:read"])),
+    responses(
+        (status = 200, description = "The student.", body = Student),
+        (status = 404, description = "No student has this id.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip(state))]
 pub(super) async fn get(
     State(state): State<AppState>,
@@ -56,14 +75,25 @@ pub(super) async fn get(
 }
 
 /// Query of `GET /students`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
+    /// Page size: 1 to `app.max_page_size` (100 by default); `app.default_page_size` if absent.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
+    /// The `next` of the previous page.
     after: Option<Uuid>,
 }
 
-/// `GET /students?limit=N&after=ID`: keyset pagination in creation order.
+/// Lists students in creation order, a page at a time (keyset pagination).
+#[utoipa::path(get, path = "/students", tag = "students", params(ListQuery),
+    security(("bearer" = ["students:read"])),
+    responses(
+        (status = 200, description = "One page; `next` is absent on the last.", body = Page),
+        (status = 422, description = "`limit` is out of range.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip(state))]
 pub(super) async fn list(
     State(state): State<AppState>,
@@ -89,7 +119,19 @@ pub(super) async fn list(
     Ok(Json(Page { items, next }))
 }
 
-/// `PUT /students/{id}`: replaces name and email.
+/// Replaces a student's name and email.
+#[utoipa::path(put, path = "/students/{id}", tag = "students", request_body = StudentInput,
+    params(("id" = Uuid, Path, description = "The student's id")),
+    security(("bearer" = ["students:write"])),
+    responses(
+        (status = 200, description = "The updated student.", body = Student),
+        (status = 404, description = "No student has this id.", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "Another student has this email.", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each listed under `errors`.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip(state, input))]
 pub(super) async fn update(
     State(state): State<AppState>,
@@ -103,7 +145,15 @@ pub(super) async fn update(
         .ok_or_else(|| not_found(id))
 }
 
-/// `DELETE /students/{id}`: 204.
+/// Deletes a student.
+#[utoipa::path(delete, path = "/students/{id}", tag = "students",
+    params(("id" = Uuid, Path, description = "The student's id")),
+    security(("bearer" = ["students:write"])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No student has this id.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip(state))]
 pub(super) async fn delete(
     State(state): State<AppState>,

@@ -3,4 +3,5 @@
 mod auth;
 mod health;
 mod helpers;
+mod openapi;
 mod students;
