@@ -91,5 +91,6 @@ pub fn service() -> ServiceBuilder {
             &format!("clients.{STUDENT_SERVICE}.forward_authorization"),
             true,
         )
+        .openapi(api::openapi())
         .routes(app)
 }

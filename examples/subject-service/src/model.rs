@@ -5,11 +5,13 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
+use utoipa::ToSchema;
 
 /// A subject as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Subject {
     /// UUID v7, so ids sort by creation time.
+    #[schema(format = Uuid)]
     pub id: String,
     /// Unique code such as `MATH-101`, stored upper-case.
     pub code: String,
@@ -19,9 +21,11 @@ pub struct Subject {
     pub credits: i64,
     /// RFC 3339 creation time.
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
     /// RFC 3339 time of the last update.
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
 }
 
@@ -39,14 +43,17 @@ impl FromRow<'_, AnyRow> for Subject {
 }
 
 /// A student enrolled in a subject.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Enrolment {
     /// The subject.
+    #[schema(format = Uuid)]
     pub subject_id: String,
     /// The student, as known to student-service.
+    #[schema(format = Uuid)]
     pub student_id: String,
     /// RFC 3339 enrolment time.
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
 }
 
@@ -66,37 +73,47 @@ fn rfc3339<S: serde::Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> 
 }
 
 /// The body of `POST /subjects` and `PUT /subjects/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectInput {
     /// 2 to 20 letters, digits or `-`; compared case-insensitively.
+    #[schema(
+        min_length = 2,
+        max_length = 20,
+        pattern = "^[A-Za-z0-9-]+$",
+        example = "MATH-101"
+    )]
     pub code: String,
-    /// 1 to 200 characters.
+    /// 1 to 200 characters after trimming.
+    #[schema(min_length = 1, max_length = 200, example = "Linear Algebra")]
     pub title: String,
     /// 1 to 60.
+    #[schema(minimum = 1, maximum = 60, example = 6)]
     pub credits: i64,
 }
 
 /// The body of `POST /subjects/{id}/enrolments`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrolmentInput {
     /// The student's id in student-service (a UUID).
+    #[schema(format = Uuid)]
     pub student_id: String,
 }
 
 /// One page of `GET /subjects`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Page {
     /// The subjects of this page, in creation order.
     pub items: Vec<Subject>,
     /// Pass as `after` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid, nullable = false)]
     pub next: Option<String>,
 }
 
 /// `GET /subjects/{id}/enrolments`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Enrolments {
     /// Every enrolment of the subject, in enrolment order.
     pub items: Vec<Enrolment>,

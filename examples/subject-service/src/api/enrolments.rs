@@ -13,11 +13,27 @@ use crate::model::{Enrolment, EnrolmentInput, Enrolments};
 use crate::repo;
 use crate::validation::validate_enrolment;
 
-/// `POST /subjects/{id}/enrolments {"student_id": ...}`: 201 with `Location`.
+/// Enrols a student, after student-service confirmed the student exists.
 ///
 /// 404 for an unknown subject, 422 naming `student_id` for a student student-service does not
 /// know, 409 for a second enrolment, 503 (fast, once the breaker is open) when student-service
 /// is unavailable.
+#[utoipa::path(post, path = "/subjects/{id}/enrolments", tag = "enrolments",
+    request_body = EnrolmentInput,
+    params(("id" = Uuid, Path, description = "The subject's id")),
+    security(("bearer" = ["subjects:write"])),
+    responses(
+        (status = 201, description = "Enrolled; `Location` names the enrolment.", body = Enrolment,
+            headers(("Location" = String, description = "Path of the new enrolment"))),
+        (status = 404, description = "No subject has this id.", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The student is already enrolled.", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "`student_id` is not a UUID or student-service does not know it.", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 503, description = "student-service is unavailable (answered at once while its circuit is open).", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip(state, inbound, input))]
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -47,7 +63,15 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, headers, Json(enrolment)))
 }
 
-/// `GET /subjects/{id}/enrolments`: every enrolment of the subject.
+/// Lists every enrolment of a subject.
+#[utoipa::path(get, path = "/subjects/{id}/enrolments", tag = "enrolments",
+    params(("id" = Uuid, Path, description = "The subject's id")),
+    security(("bearer" = ["subjects:read"])),
+    responses(
+        (status = 200, description = "Every enrolment, in enrolment order.", body = Enrolments),
+        (status = 404, description = "No subject has this id.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip(state))]
 pub(super) async fn list(
     State(state): State<AppState>,
@@ -61,7 +85,18 @@ pub(super) async fn list(
     Ok(Json(Enrolments { items }))
 }
 
-/// `GET /subjects/{id}/enrolments/{student_id}`: one enrolment (the `Location` of a new one).
+/// Reads one enrolment (the `Location` of a new one).
+#[utoipa::path(get, path = "/subjects/{id}/enrolments/{student_id}", tag = "enrolments",
+    params(
+        ("id" = Uuid, Path, description = "The subject's id"),
+        ("student_id" = Uuid, Path, description = "The student's id"),
+    ),
+    security(("bearer" = ["subjects:read"])),
+    responses(
+        (status = 200, description = "The enrolment.", body = Enrolment),
+        (status = 404, description = "The student is not enrolled in this subject.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip(state))]
 pub(super) async fn get(
     State(state): State<AppState>,

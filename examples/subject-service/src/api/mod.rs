@@ -4,9 +4,11 @@ mod enrolments;
 mod subjects;
 
 use axum::Router;
-use axum::routing::{get, post, put};
 use servicekit::auth::{AuthLayer, require_scope};
 use servicekit::db::Database;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::Settings;
 use crate::students::Students;
@@ -27,25 +29,31 @@ pub const READ_SCOPE: &str = "subjects:read";
 /// The scope needed to change subjects and enrol students.
 pub const WRITE_SCOPE: &str = "subjects:write";
 
-/// The `/subjects` and enrolment routes: reads need [`READ_SCOPE`], writes [`WRITE_SCOPE`],
-/// every request a token verified by `auth` (everything passes when `[auth]` is not configured).
-pub fn router(state: AppState, auth: AuthLayer) -> Router {
-    let reads = Router::new()
-        .route("/subjects", get(subjects::list))
-        .route("/subjects/{id}", get(subjects::get))
-        .route("/subjects/{id}/enrolments", get(enrolments::list))
-        .route(
-            "/subjects/{id}/enrolments/{student_id}",
-            get(enrolments::get),
-        )
+/// The `/subjects` and enrolment routes with their OpenAPI description: reads need
+/// [`READ_SCOPE`], writes [`WRITE_SCOPE`] (the handlers' `security` attributes say the same).
+fn routes() -> OpenApiRouter<AppState> {
+    let reads = OpenApiRouter::new()
+        .routes(routes!(subjects::list))
+        .routes(routes!(subjects::get))
+        .routes(routes!(enrolments::list))
+        .routes(routes!(enrolments::get))
         .route_layer(require_scope(READ_SCOPE));
-    let writes = Router::new()
-        .route("/subjects", post(subjects::create))
-        .route(
-            "/subjects/{id}",
-            put(subjects::update).delete(subjects::delete),
-        )
-        .route("/subjects/{id}/enrolments", post(enrolments::create))
+    let writes = OpenApiRouter::new()
+        .routes(routes!(subjects::create))
+        .routes(routes!(subjects::update, subjects::delete))
+        .routes(routes!(enrolments::create))
         .route_layer(require_scope(WRITE_SCOPE));
-    reads.merge(writes).with_state(state).layer(auth)
+    reads.merge(writes)
+}
+
+/// The routes, every request with a token verified by `auth` (everything passes when `[auth]`
+/// is not configured).
+pub fn router(state: AppState, auth: AuthLayer) -> Router {
+    let (router, _) = routes().split_for_parts();
+    router.with_state(state).layer(auth)
+}
+
+/// The OpenAPI document of the routes, served at `/openapi.json`.
+pub fn openapi() -> OpenApi {
+    routes().into_openapi()
 }

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use servicekit::Problem;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::AppState;
@@ -31,7 +32,17 @@ pub(super) fn not_found(id: Uuid) -> Problem {
     Problem::not_found(format!("subject {id} does not exist"))
 }
 
-/// `POST /subjects`: 201 with `Location`.
+/// Creates a subject.
+#[utoipa::path(post, path = "/subjects", tag = "subjects", request_body = SubjectInput,
+    security(("bearer" = ["subjects:write"])),
+    responses(
+        (status = 201, description = "Created; `Location` names the new subject.", body = Subject,
+            headers(("Location" = String, description = "Path of the new subject"))),
+        (status = 409, description = "A subject with this code exists.", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each listed under `errors`.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip_all)]
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -47,7 +58,15 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, headers, Json(subject)))
 }
 
-/// `GET /subjects/{id}`.
+/// Reads one subject.
+#[utoipa::path(get, path = "/subjects/{id}", tag = "subjects",
+    params(("id" = Uuid, Path, description = "The subject's id")),
+    security(("bearer" = ["subjects:read"])),
+    responses(
+        (status = 200, description = "The subject.", body = Subject),
+        (status = 404, description = "No subject has this id.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip(state))]
 pub(super) async fn get(
     State(state): State<AppState>,
@@ -60,14 +79,25 @@ pub(super) async fn get(
 }
 
 /// Query of `GET /subjects`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
+    /// Page size: 1 to `app.max_page_size` (100 by default); `app.default_page_size` if absent.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
+    /// The `next` of the previous page.
     after: Option<Uuid>,
 }
 
-/// `GET /subjects?limit=N&after=ID`: keyset pagination in creation order.
+/// Lists subjects in creation order, a page at a time (keyset pagination).
+#[utoipa::path(get, path = "/subjects", tag = "subjects", params(ListQuery),
+    security(("bearer" = ["subjects:read"])),
+    responses(
+        (status = 200, description = "One page; `next` is absent on the last.", body = Page),
+        (status = 422, description = "`limit` is out of range.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip(state))]
 pub(super) async fn list(
     State(state): State<AppState>,
@@ -93,7 +123,19 @@ pub(super) async fn list(
     Ok(Json(Page { items, next }))
 }
 
-/// `PUT /subjects/{id}`: replaces code, title and credits.
+/// Replaces a subject's code, title and credits.
+#[utoipa::path(put, path = "/subjects/{id}", tag = "subjects", request_body = SubjectInput,
+    params(("id" = Uuid, Path, description = "The subject's id")),
+    security(("bearer" = ["subjects:write"])),
+    responses(
+        (status = 200, description = "The updated subject.", body = Subject),
+        (status = 404, description = "No subject has this id.", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "Another subject has this code.", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each listed under `errors`.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip(state, input))]
 pub(super) async fn update(
     State(state): State<AppState>,
@@ -107,7 +149,15 @@ pub(super) async fn update(
         .ok_or_else(|| not_found(id))
 }
 
-/// `DELETE /subjects/{id}`: 204; its enrolments go with it.
+/// Deletes a subject and its enrolments.
+#[utoipa::path(delete, path = "/subjects/{id}", tag = "subjects",
+    params(("id" = Uuid, Path, description = "The subject's id")),
+    security(("bearer" = ["subjects:write"])),
+    responses(
+        (status = 204, description = "Deleted, with its enrolments."),
+        (status = 404, description = "No subject has this id.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip(state))]
 pub(super) async fn delete(
     State(state): State<AppState>,

@@ -4,4 +4,5 @@
 mod enrolments;
 mod health;
 mod helpers;
+mod openapi;
 mod subjects;
