@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::error::{ConfigError, ConfigProblem, origin_of};
 use super::loader::{Loaded, Sources};
-use super::walk::leaves;
+use super::walk::{leaves, replace};
 use crate::secrets::{
     Secret, SecretError, SecretErrorKind, SecretProvider, Secrets, SecretsConfig,
 };
@@ -69,13 +69,28 @@ pub(crate) async fn load(
 
     let mut merged = figment.clone();
     for (key, reference, value) in &resolved {
+        let name = format!(
+            "secret `{reference}` (referenced by {})",
+            origin_of(&figment, key)
+        );
+        let text = Value::from(value.expose_str().unwrap_or_default().to_string());
+        // figment merges by key and cannot address an array element: a reference inside an
+        // array (`auth.issuers.0.pem`) replaces the whole array, with that element resolved.
+        let (key, text) = match in_array(key) {
+            Some((array, rest)) => match merged.find_value(array) {
+                Ok(mut whole) => {
+                    // The key was read from this array, so the element is there.
+                    replace(&mut whole, rest, text);
+                    (array, whole)
+                }
+                Err(_) => (key.as_str(), text),
+            },
+            None => (key.as_str(), text),
+        };
         merged = merged.merge(Resolved {
-            name: format!(
-                "secret `{reference}` (referenced by {})",
-                origin_of(&figment, key)
-            ),
+            name,
             key,
-            value,
+            value: text,
         });
     }
     let values: Vec<&str> = resolved
@@ -121,11 +136,23 @@ async fn text_of(secrets: &Secrets, reference: &str) -> Result<Secret, SecretErr
     Ok(secret)
 }
 
+/// `auth.issuers.0.pem` -> (`auth.issuers`, `0.pem`): the array a key lies in and the rest.
+fn in_array(key: &str) -> Option<(&str, &str)> {
+    let mut offset = 0;
+    for segment in key.split('.') {
+        if offset > 0 && segment.parse::<usize>().is_ok() {
+            return Some((&key[..offset - 1], &key[offset..]));
+        }
+        offset += segment.len() + 1;
+    }
+    None
+}
+
 /// One resolved value, as a figment provider whose name says where it came from.
 struct Resolved<'a> {
     name: String,
     key: &'a str,
-    value: &'a Secret,
+    value: Value,
 }
 
 impl Provider for Resolved<'_> {
@@ -134,8 +161,7 @@ impl Provider for Resolved<'_> {
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let text = self.value.expose_str().unwrap_or_default().to_string();
-        let nested = figment::util::nest(self.key, Value::from(text));
+        let nested = figment::util::nest(self.key, self.value.clone());
         Ok(Profile::Default.collect(nested.into_dict().unwrap_or_default()))
     }
 }
@@ -160,6 +186,52 @@ mod tests {
 
     fn env(vars: &[(&str, &str)]) -> Vec<Arc<dyn SecretProvider>> {
         vec![Arc::new(EnvProvider::from_vars(vars.iter().copied()))]
+    }
+
+    #[tokio::test]
+    async fn references_inside_arrays_are_resolved_and_redacted_in_the_report() {
+        let (_dir, sources) = sources(concat!(
+            "[auth]\nalgorithms = [\"HS256\"]\n",
+            "[[auth.issuers]]\nissuer = \"https://a\"\naudiences = [\"x\"]\n",
+            "hs_secret = \"env://HS_A\"\n",
+            "[[auth.issuers]]\nissuer = \"https://b\"\naudiences = [\"x\"]\n",
+            "hs_secret = \"env://HS_B\"\n",
+        ));
+        let a = "a-shared-secret-of-at-least-32-bytes!";
+        let b = "b-shared-secret-of-at-least-32-bytes!";
+        let providers = env(&[("HS_A", a), ("HS_B", b)]);
+        let (loaded, _) = load(&sources, "svc", &providers).await.unwrap();
+        let issuers =
+            serde_json::to_value(&loaded.figment.find_value("auth.issuers").unwrap()).unwrap();
+        assert_eq!(issuers[0]["hs_secret"], a);
+        assert_eq!(issuers[1]["hs_secret"], b);
+        assert_eq!(
+            issuers[1]["issuer"], "https://b",
+            "the rest of the array is kept"
+        );
+        assert_eq!(loaded.secret_refs["auth.issuers.1.hs_secret"], "env://HS_B");
+        let report = crate::config::report(&loaded);
+        assert!(!report.contains(a) && !report.contains(b), "{report}");
+        assert!(
+            report.contains("auth.issuers.0.hs_secret=[redacted] (from env://HS_A)"),
+            "{report}"
+        );
+    }
+
+    #[tokio::test]
+    async fn inline_secrets_inside_arrays_are_redacted_and_errors_name_the_file() {
+        let (dir, sources) = sources(concat!(
+            "[[auth.issuers]]\nissuer = \"https://a\"\naudiences = [\"x\"]\n",
+            "hs_secret = \"inline-secret-value-that-is-long-enough\"\n",
+        ));
+        let (loaded, _) = load(&sources, "svc", &[]).await.unwrap();
+        let report = crate::config::report(&loaded);
+        assert!(!report.contains("inline-secret-value"), "{report}");
+        let origin = origin_of(&loaded.figment, "auth.issuers.0.hs_secret");
+        assert!(
+            origin.contains(&dir.path().join("default.toml").display().to_string()),
+            "{origin}"
+        );
     }
 
     #[tokio::test]
