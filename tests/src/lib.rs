@@ -4,6 +4,8 @@
 //! [`ServiceProcess`] runs it on a free port with a clean environment and kills it on drop;
 //! [`OtlpReceiver`] and [`parse_prometheus`] are real protocol peers for the telemetry tests.
 
+#[cfg(doctest)]
+mod docs;
 mod peers;
 
 pub use peers::{OtlpReceiver, parse_prometheus};
