@@ -156,6 +156,9 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     if config.server.request_timeout.is_zero() {
         return fail("server.request_timeout", "must be longer than 0s");
     }
+    if config.server.header_read_timeout.is_zero() {
+        return fail("server.header_read_timeout", "must be longer than 0s");
+    }
     if config.database.max_connections == 0 {
         return fail("database.max_connections", "must be at least 1");
     }

@@ -90,6 +90,14 @@ pub struct ServerConfig {
     /// A second port for the operational endpoints (health probes, `/metrics`); unset (the
     /// default) serves them on the main port.
     pub admin_port: Option<u16>,
+    /// Longest a connection may take to send a complete request head, counted from its
+    /// accept and, on a kept-alive connection, from the end of the previous response; slower
+    /// or idle connections are closed (default `10s`).
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Most connections served at once, per listener; further ones wait in the listen backlog
+    /// until one closes (default `10000`; `0` means no limit).
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -102,6 +110,8 @@ impl Default for ServerConfig {
             drain_delay: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
             admin_port: None,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
         }
     }
 }

@@ -5,6 +5,7 @@ mod deadline;
 pub mod http_metrics;
 mod problem;
 mod problem_layer;
+mod serve;
 mod shutdown;
 mod stack;
 
@@ -13,5 +14,6 @@ pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use problem_layer::{ProblemLayer, ProblemService};
 pub use shutdown::{Signal, shutdown_signal};
+pub(crate) use serve::{ConnectionLimits, serve};
 pub(crate) use stack::Quiet;
 pub use stack::{REQUEST_ID_HEADER, standard_stack};
