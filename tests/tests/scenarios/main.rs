@@ -10,7 +10,9 @@
 //! - `rolling_restart`: two student-service instances replaced one after the other under load
 //!   through subject-service's client: zero failed requests.
 
+mod database_outage;
 mod downstream_outage;
+mod rolling_restart;
 mod slow_clients;
 
 use std::path::PathBuf;
