@@ -289,6 +289,20 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_default_and_a_zero_header_read_timeout_is_refused() {
+        let (_dir, ok) = sources(&[("default.toml", "[server]\nmax_connections = 0\n")]);
+        let server = ok.load("svc").unwrap().config.server;
+        assert_eq!(
+            server.header_read_timeout,
+            std::time::Duration::from_secs(10)
+        );
+        assert_eq!(server.max_connections, 0, "0 is accepted: no limit");
+        let (_dir, zero) = sources(&[("default.toml", "[server]\nheader_read_timeout = \"0s\"\n")]);
+        let err = zero.load("svc").unwrap_err();
+        assert_eq!(err.problems()[0].key, "server.header_read_timeout");
+    }
+
+    #[test]
     fn an_unknown_key_is_named() {
         let (_dir, sources) = sources(&[("default.toml", "[server]\nprot = 1\n")]);
         let err = sources.load("svc").unwrap_err();
