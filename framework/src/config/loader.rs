@@ -159,6 +159,9 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     if config.server.header_read_timeout.is_zero() {
         return fail("server.header_read_timeout", "must be longer than 0s");
     }
+    if config.server.idle_timeout.is_zero() {
+        return fail("server.idle_timeout", "must be longer than 0s");
+    }
     if config.database.max_connections == 0 {
         return fail("database.max_connections", "must be at least 1");
     }
@@ -296,6 +299,7 @@ mod tests {
             server.header_read_timeout,
             std::time::Duration::from_secs(10)
         );
+        assert_eq!(server.idle_timeout, std::time::Duration::from_secs(75));
         assert_eq!(server.max_connections, 0, "0 is accepted: no limit");
         let (_dir, zero) = sources(&[("default.toml", "[server]\nheader_read_timeout = \"0s\"\n")]);
         let err = zero.load("svc").unwrap_err();

@@ -3,9 +3,13 @@
 //!
 //! `axum::serve` has neither a header read timeout nor a connection cap, so a few hundred
 //! clients that open connections and send nothing (or drip header bytes, "slowloris") hold
-//! sockets and tasks forever. This loop is `axum::serve` plus those two limits:
-//! - a connection must deliver a complete request head within `header_read_timeout` of being
-//!   accepted, and (HTTP/1 keep-alive) of starting each further request; otherwise it is closed;
+//! sockets and tasks forever. This loop is `axum::serve` plus these limits:
+//! - a connection must deliver its first complete request head within `header_read_timeout`
+//!   of being accepted, whatever protocol it speaks; otherwise it is closed;
+//! - a kept-alive HTTP/1 connection must deliver the next request head within `idle_timeout`
+//!   of the previous response (hyper's header read timer). This is longer than the first
+//!   deadline on purpose: load balancers keep idle connections to their targets (AWS: 60 s)
+//!   and a target that closes them sooner races with the balancer's next request (502s);
 //! - at most `max_connections` connections are served at once; further ones wait in the
 //!   listen backlog until one closes (as mini-redis does), so a flood cannot exhaust file
 //!   descriptors or memory.
@@ -33,8 +37,10 @@ use tower::{Service, ServiceExt};
 /// The limits [`serve`] applies to connections.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConnectionLimits {
-    /// Longest wait for a complete request head.
+    /// Longest wait for the first complete request head of a connection.
     pub(crate) header_read_timeout: Duration,
+    /// Longest wait for the next request head of a kept-alive HTTP/1 connection.
+    pub(crate) idle_timeout: Duration,
     /// Most connections served at once; `None` is unlimited.
     pub(crate) max_connections: Option<usize>,
 }
@@ -44,6 +50,7 @@ impl ConnectionLimits {
     pub(crate) fn from_config(server: &crate::config::ServerConfig) -> Self {
         Self {
             header_read_timeout: server.header_read_timeout,
+            idle_timeout: server.idle_timeout,
             max_connections: (server.max_connections > 0).then_some(server.max_connections),
         }
     }
@@ -65,7 +72,7 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.idle_timeout);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let permits = limits.max_connections.map(|n| Arc::new(Semaphore::new(n)));

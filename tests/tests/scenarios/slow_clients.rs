@@ -171,3 +171,55 @@ async fn connections_beyond_the_cap_wait_until_a_slot_frees() {
     );
     drop(idle);
 }
+
+/// A kept-alive connection is closed after `server.idle_timeout`, not after the shorter
+/// `server.header_read_timeout`: a load balancer's pooled connections stay usable.
+#[tokio::test]
+async fn a_kept_alive_connection_outlives_the_header_read_timeout_until_the_idle_timeout() {
+    let service = ServiceProcess::start(
+        &student_exe(),
+        &[
+            ("SERVICEKIT__SERVER__HEADER_READ_TIMEOUT", "1s"),
+            ("SERVICEKIT__SERVER__IDLE_TIMEOUT", "4s"),
+        ],
+    );
+    ready(&service).await;
+    let mut stream = TcpStream::connect(("127.0.0.1", service.port()))
+        .await
+        .expect("connect");
+    let request = b"GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let mut buf = vec![0u8; 8192];
+
+    stream.write_all(request).await.unwrap();
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    // Idle for twice the header read timeout: the connection still serves.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stream.write_all(request).await.unwrap();
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+
+    // Then idle past the idle timeout: the server closes it.
+    let idle_since = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the idle connection was never closed");
+    let idle = idle_since.elapsed();
+    println!("kept-alive connection closed after {idle:?} idle (idle_timeout 4s)");
+    assert!(idle >= Duration::from_secs(3), "closed too early: {idle:?}");
+}
