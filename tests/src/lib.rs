@@ -66,8 +66,12 @@ impl ServiceProcess {
     /// Starts `exe` on a free port in a fresh working folder with `env` on top of a clean
     /// configuration environment. Logs go to files in the working folder.
     pub fn start(exe: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_at(exe, free_port(), env)
+    }
+
+    /// As [`start`](Self::start), on `port` (e.g. the port of an instance it replaces).
+    pub fn start_at(exe: &Path, port: u16, env: &[(&str, &str)]) -> Self {
         let workdir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
         let stdout = std::fs::File::create(workdir.path().join("stdout.log")).expect("log file");
         let stderr_path = workdir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).expect("log file");
@@ -99,6 +103,17 @@ impl ServiceProcess {
     /// `http://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Sends SIGKILL: the process dies without draining.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM.

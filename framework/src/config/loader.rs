@@ -156,6 +156,12 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     if config.server.request_timeout.is_zero() {
         return fail("server.request_timeout", "must be longer than 0s");
     }
+    if config.server.header_read_timeout.is_zero() {
+        return fail("server.header_read_timeout", "must be longer than 0s");
+    }
+    if config.server.idle_timeout.is_zero() {
+        return fail("server.idle_timeout", "must be longer than 0s");
+    }
     if config.database.max_connections == 0 {
         return fail("database.max_connections", "must be at least 1");
     }
@@ -284,6 +290,21 @@ mod tests {
         assert!(text.contains("default.toml"), "{text}");
         assert!(text.contains(&dir.path().display().to_string()), "{text}");
         assert!(text.contains("fix:"), "{text}");
+    }
+
+    #[test]
+    fn connection_limits_default_and_a_zero_header_read_timeout_is_refused() {
+        let (_dir, ok) = sources(&[("default.toml", "[server]\nmax_connections = 0\n")]);
+        let server = ok.load("svc").unwrap().config.server;
+        assert_eq!(
+            server.header_read_timeout,
+            std::time::Duration::from_secs(10)
+        );
+        assert_eq!(server.idle_timeout, std::time::Duration::from_secs(75));
+        assert_eq!(server.max_connections, 0, "0 is accepted: no limit");
+        let (_dir, zero) = sources(&[("default.toml", "[server]\nheader_read_timeout = \"0s\"\n")]);
+        let err = zero.load("svc").unwrap_err();
+        assert_eq!(err.problems()[0].key, "server.header_read_timeout");
     }
 
     #[test]

@@ -93,6 +93,19 @@ pub struct ServerConfig {
     /// A second port for the operational endpoints (health probes, `/metrics`); unset (the
     /// default) serves them on the main port.
     pub admin_port: Option<u16>,
+    /// Longest a new connection may take to send its first complete request head, counted
+    /// from its accept; slower or silent connections are closed (default `10s`).
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Longest a kept-alive HTTP/1 connection may wait for its next request and take to send
+    /// its head, counted from the end of the previous response (default `75s`: longer than the
+    /// 60 s idle timeout of AWS load balancers, so the balancer closes idle connections first
+    /// and never sends a request on one the service is closing).
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Most connections served at once, per listener; further ones wait in the listen backlog
+    /// until one closes (default `10000`; `0` means no limit).
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +118,9 @@ impl Default for ServerConfig {
             drain_delay: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
             admin_port: None,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(75),
+            max_connections: 10_000,
         }
     }
 }

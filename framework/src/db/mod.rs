@@ -12,6 +12,7 @@ mod migrations;
 mod pool;
 mod rotation;
 mod sql;
+mod unavailable;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub use kind::{DbKind, UnsupportedScheme, redact_url};
 pub use migrations::{EmbeddedMigration, Migrations};
 pub use pool::Database;
 pub use sql::PlaceholderOrder;
+pub use unavailable::is_unavailable;
 
 pub(crate) use credentials::configured_url;
 pub(crate) use follow::{DbSecretRefs, follow_secrets};

@@ -5,6 +5,7 @@ mod deadline;
 pub mod http_metrics;
 mod problem;
 mod problem_layer;
+mod serve;
 mod shutdown;
 mod stack;
 
@@ -12,6 +13,7 @@ pub use deadline::{DEADLINE_HEADER, Deadline, DeadlineLayer, DeadlineService};
 pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use problem_layer::{ProblemLayer, ProblemService};
+pub(crate) use serve::{ConnectionLimits, serve};
 pub use shutdown::{Signal, shutdown_signal};
 pub(crate) use stack::Quiet;
 pub use stack::{REQUEST_ID_HEADER, standard_stack};

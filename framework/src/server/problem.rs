@@ -14,7 +14,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// An HTTP error as RFC 9457 `application/problem+json`.
 ///
 /// Handlers return `Result<T, Problem>`; `?` on an [`sqlx::Error`] maps not-found to 404, pool
-/// exhaustion to 503 and everything else to an opaque, logged 500.
+/// exhaustion and an unreachable database ([`is_unavailable`](crate::db::is_unavailable)) to
+/// 503, and everything else to an opaque, logged 500.
 ///
 /// ```
 /// use servicekit::Problem;
@@ -234,6 +235,11 @@ impl From<sqlx::Error> for Problem {
                 metrics::counter!("servicekit_db_pool_acquire_timeouts_total").increment(1);
                 tracing::warn!("database pool exhausted: no connection within acquire_timeout");
                 Self::unavailable("The database is busy; retry shortly.")
+                    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+            }
+            other if crate::db::is_unavailable(&other) => {
+                tracing::warn!(error = %other, "database unavailable");
+                Self::unavailable("The database is unavailable; retry shortly.")
                     .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
             }
             other => Self::internal(&other),

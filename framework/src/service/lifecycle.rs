@@ -19,7 +19,7 @@ use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
 use crate::secrets::Secrets;
-use crate::server::standard_stack;
+use crate::server::{ConnectionLimits, serve, standard_stack};
 use crate::telemetry;
 
 /// Whether the drain delay applies to a shutdown.
@@ -66,14 +66,13 @@ struct Servers {
 }
 
 impl Servers {
-    fn spawn(&mut self, listener: TcpListener, app: Deferred) {
+    fn spawn(&mut self, listener: TcpListener, app: Deferred, limits: ConnectionLimits) {
         let mut stop = self.stop.subscribe();
-        let serve = axum::serve(listener, tower::make::Shared::new(app)).with_graceful_shutdown(
-            async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-            },
-        );
-        self.tasks.push(tokio::spawn(serve.into_future()));
+        let stopped = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        self.tasks
+            .push(tokio::spawn(serve(listener, app, limits, stopped)));
     }
 
     /// Stops accepting and waits for open requests.
@@ -126,6 +125,7 @@ impl Prepared {
         let mut secret_tasks = SecretTasks::start(&secrets);
         let db_slot = Arc::new(OnceLock::new());
         let ops = ops::router(health.clone(), &config, db_slot.clone());
+        let limits = ConnectionLimits::from_config(&config.server);
         let mut servers = Servers {
             stop: watch::channel(false).0,
             tasks: Vec::new(),
@@ -140,13 +140,13 @@ impl Prepared {
                         source,
                     })?;
                 let admin_app = Deferred::new(standard_stack(ops, &config.server));
-                servers.spawn(admin, admin_app);
+                servers.spawn(admin, admin_app, limits);
                 (Router::new().fallback(starting), None)
             }
             None => (ops.clone().fallback(starting), Some(ops)),
         };
         let app = Deferred::new(standard_stack(startup, &config.server));
-        servers.spawn(listener, app.clone());
+        servers.spawn(listener, app.clone(), limits);
 
         #[cfg(feature = "openapi")]
         let openapi = builder

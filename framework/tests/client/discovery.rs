@@ -57,6 +57,36 @@ async fn a_dead_instance_is_skipped() {
     assert_eq!(good.hits(), 20);
 }
 
+/// A rolling restart: `a` fails and is ejected, then comes back (its replacement) just as `b`
+/// starts failing. A retry goes to the instance the call has not tried, even an ejected one,
+/// rather than to `b` again; `a` answering lifts its ejection.
+#[tokio::test]
+async fn a_retry_goes_to_an_untried_instance_even_an_ejected_one() {
+    let a = Downstream::start(Answer::Status(503)).await;
+    let b = Downstream::start(Answer::Status(200)).await;
+    let mut c = config(&a.url());
+    c.instances = vec![a.url(), b.url()];
+    c.retry.max_attempts = 2;
+    c.retry.base_backoff = Duration::from_millis(1);
+    c.breaker.enabled = false;
+    c.ejection.consecutive_failures = 2;
+    c.ejection.duration = Duration::from_secs(60);
+    let client = client(&c);
+    for _ in 0..4 {
+        assert_eq!(client.get("/x").send().await.unwrap().status(), 200);
+    }
+    assert_eq!(a.hits(), 2, "a is ejected after two failures");
+
+    a.answer(Answer::Status(200));
+    b.answer(Answer::Status(503));
+    let a_before = a.hits();
+    for _ in 0..10 {
+        assert_eq!(client.get("/x").send().await.unwrap().status(), 200);
+    }
+
+    assert_eq!(a.hits() - a_before, 10, "every call ends on a");
+}
+
 #[tokio::test]
 async fn dns_discovery_resolves_localhost_and_keeps_the_host_header() {
     let down = Downstream::start(Answer::Status(200)).await;

@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::dns::DnsTarget;
 use super::endpoint::{Ejection, Endpoint};
 use super::parse_base;
+use super::tried::Tried;
 use crate::client::config::{Balance, ClientConfig, Discovery};
 
 /// The current instances of a downstream; DNS discovery replaces the list in place.
@@ -71,18 +72,19 @@ impl Instances {
         *self.list.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(list);
     }
 
-    /// The instance for the next attempt; resolves DNS first if nothing is known yet.
-    pub(crate) async fn pick(&self) -> Option<Arc<Endpoint>> {
-        if let Some(found) = self.choose() {
+    /// The instance for the next attempt, avoiding those the call has `tried`; resolves DNS
+    /// first if nothing is known yet.
+    pub(crate) async fn pick(&self, tried: Option<&Tried>) -> Option<Arc<Endpoint>> {
+        if let Some(found) = self.choose(tried) {
             return Some(found);
         }
         if let Some(dns) = &self.dns {
             dns.refresh(self).await;
         }
-        self.choose()
+        self.choose(tried)
     }
 
-    fn choose(&self) -> Option<Arc<Endpoint>> {
+    fn choose(&self, tried: Option<&Tried>) -> Option<Arc<Endpoint>> {
         let list = self.snapshot();
         match list.len() {
             0 => return None,
@@ -90,10 +92,20 @@ impl Instances {
             _ => {}
         }
         let now = Instant::now();
-        let mut healthy: Vec<&Arc<Endpoint>> = list.iter().filter(|e| !e.is_ejected(now)).collect();
-        if healthy.is_empty() {
-            healthy = list.iter().collect();
-        }
+        // Instances this call has not tried yet, else all; of those the healthy ones, else
+        // all of those (an ejected instance may be back, and a guess beats refusing the call).
+        let untried: Vec<&Arc<Endpoint>> = list
+            .iter()
+            .filter(|e| tried.is_none_or(|t| !t.contains(e.base())))
+            .collect();
+        let pool = if untried.is_empty() {
+            list.iter().collect()
+        } else {
+            untried
+        };
+        let ejected = |e: &&Arc<Endpoint>| e.is_ejected(now);
+        let healthy: Vec<&Arc<Endpoint>> = pool.iter().copied().filter(|e| !ejected(e)).collect();
+        let healthy = if healthy.is_empty() { pool } else { healthy };
         let chosen = match self.balance {
             Balance::RoundRobin => {
                 healthy[self.next.fetch_add(1, Ordering::Relaxed) % healthy.len()]

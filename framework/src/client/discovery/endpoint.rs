@@ -72,6 +72,11 @@ impl Endpoint {
     fn record(&self, failed: bool, policy: &Ejection) {
         if !failed {
             self.consecutive_failures.store(0, Ordering::Relaxed);
+            // An ejected instance that answered (a retry sent it there) is back.
+            let mut ejected = self.ejected_until.lock().unwrap_or_else(|e| e.into_inner());
+            if ejected.take().is_some() {
+                tracing::info!(client = %policy.name, instance = %self.base, "ejected instance answered; taken back");
+            }
             return;
         }
         let failures = self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;

@@ -13,12 +13,20 @@
 //! whose last `ejection.consecutive_failures` attempts all failed (error, 5xx, or cancelled by
 //! a timeout) gets no traffic for `ejection.duration`. If every instance is ejected, all are
 //! used again: a guess is better than refusing every call.
+//!
+//! **Retries go elsewhere**: the attempts of one call record the instances they went to
+//! ([`Tried`]); a retry prefers an instance the call has not tried, healthy first, then an
+//! ejected one (it may be back: in a rolling restart the replacement of an ejected instance
+//! listens on its address while the other instance is the one going away), and only then an
+//! instance already tried. An ejected instance that answers successfully is taken back at once.
 
 mod balance;
 mod dns;
 mod endpoint;
+mod tried;
 
 pub(crate) use balance::Instances;
+pub(crate) use tried::Tried;
 
 use url::Url;
 

@@ -7,6 +7,7 @@ use tower::{Service, ServiceExt};
 
 use super::RetryPolicy;
 use crate::BoxError;
+use crate::client::discovery::Tried;
 use crate::client::metrics;
 use crate::server::Deadline;
 
@@ -50,7 +51,7 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+    fn call(&mut self, mut req: Request<Bytes>) -> Self::Future {
         let inner = self.inner.clone();
         let policy = self.policy.clone();
         Box::pin(async move {
@@ -58,6 +59,8 @@ where
             if policy.max_attempts() == 1 || !RetryPolicy::is_repeatable(&req) {
                 return inner.oneshot(req).await.map_err(Into::into);
             }
+            // Shared by the attempts' copies: the transport sends retries to other instances.
+            req.extensions_mut().insert(Tried::default());
             let deadline = req.extensions().get::<Deadline>().copied();
             let mut attempt = 1;
             loop {

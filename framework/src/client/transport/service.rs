@@ -8,7 +8,7 @@ use tower::Service;
 
 use super::TransportError;
 use crate::BoxError;
-use crate::client::discovery::Instances;
+use crate::client::discovery::{Instances, Tried};
 use crate::client::propagation;
 use crate::server::Deadline;
 
@@ -38,10 +38,14 @@ impl Service<Request<Bytes>> for Transport {
         let http = self.http.clone();
         let instances = self.instances.clone();
         Box::pin(async move {
+            let tried = req.extensions().get::<Tried>().cloned();
             let endpoint = instances
-                .pick()
+                .pick(tried.as_ref())
                 .await
                 .ok_or_else(TransportError::no_instance)?;
+            if let Some(tried) = &tried {
+                tried.push(endpoint.base());
+            }
             let (parts, body) = req.into_parts();
             let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
             let url = endpoint.url_for(path).map_err(TransportError::url)?;
