@@ -48,3 +48,6 @@ struct MigratingFromAxum;
 
 #[doc = include_str!("../../docs/comparison.md")]
 struct Comparison;
+
+#[doc = include_str!("../../docs/reliability.md")]
+struct Reliability;

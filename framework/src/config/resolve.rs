@@ -202,7 +202,7 @@ mod tests {
         let providers = env(&[("HS_A", a), ("HS_B", b)]);
         let (loaded, _) = load(&sources, "svc", &providers).await.unwrap();
         let issuers =
-            serde_json::to_value(&loaded.figment.find_value("auth.issuers").unwrap()).unwrap();
+            serde_json::to_value(loaded.figment.find_value("auth.issuers").unwrap()).unwrap();
         assert_eq!(issuers[0]["hs_secret"], a);
         assert_eq!(issuers[1]["hs_secret"], b);
         assert_eq!(
