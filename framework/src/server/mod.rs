@@ -5,6 +5,7 @@ mod deadline;
 pub mod http_metrics;
 mod problem;
 mod problem_layer;
+mod request_id;
 mod serve;
 mod shutdown;
 mod stack;

@@ -21,12 +21,13 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use super::problem::Problem;
+use super::request_id::MakeRandomRequestId;
 use super::{DeadlineLayer, HttpMetricsLayer, ProblemLayer};
 use crate::BoxError;
 use crate::config::ServerConfig;
@@ -59,7 +60,10 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
                 header::COOKIE,
                 header::PROXY_AUTHORIZATION,
             ]))
-            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(SetRequestIdLayer::new(
+                request_id.clone(),
+                MakeRandomRequestId,
+            ))
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(
                 TraceLayer::new_for_http()
