@@ -68,11 +68,17 @@ struct Servers {
 impl Servers {
     fn spawn(&mut self, listener: TcpListener, app: Deferred) {
         let mut stop = self.stop.subscribe();
-        let serve = axum::serve(listener, tower::make::Shared::new(app)).with_graceful_shutdown(
-            async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-            },
-        );
+        let serve = axum::serve(
+            listener,
+            // Connect info puts the peer address into every request (`ConnectInfo<SocketAddr>`),
+            // for the rate limiter's `ip` key.
+            Router::new()
+                .fallback_service(app)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        });
         self.tasks.push(tokio::spawn(serve.into_future()));
     }
 
