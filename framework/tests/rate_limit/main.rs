@@ -245,6 +245,7 @@ async fn concurrent_load_stays_within_the_budget_without_server_errors() {
     // The budget: the burst plus the refill over the run (plus one request in flight at each
     // end of the measurement).
     let budget = BURST as f64 + PER_SECOND * elapsed.as_secs_f64() + 2.0;
+    println!("{ok} allowed, {limited} limited in {elapsed:?}; budget {budget:.1}");
     assert!(
         (ok as f64) <= budget,
         "{ok} allowed in {elapsed:?}, budget {budget:.0}"
