@@ -198,6 +198,9 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     if let Err(e) = crate::auth::validate_config(&config.auth) {
         return fail(&e.key, &e.message);
     }
+    if let Err(e) = crate::server::rate_limit::validate(&config.rate_limit) {
+        return fail(&e.key, &e.message);
+    }
     if let Some(ratio) = config.telemetry.sample_ratio
         && !(0.0..=1.0).contains(&ratio)
     {

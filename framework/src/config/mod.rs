@@ -22,6 +22,8 @@
 
 mod env;
 mod error;
+#[cfg(feature = "fuzzing")]
+mod fuzz;
 mod loader;
 mod model;
 mod report;
@@ -29,6 +31,9 @@ mod resolve;
 mod walk;
 
 pub use error::{ConfigError, ConfigProblem};
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use fuzz::fuzz_load_toml;
 pub use loader::CONFIG_DIR_VAR;
 pub use model::{
     Config, DatabaseConfig, HealthConfig, LogConfig, LogFormat, OpenApiConfig, OtlpProtocol,

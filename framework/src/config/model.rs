@@ -45,6 +45,10 @@ pub struct Config {
     /// `[openapi]`: where the service's OpenAPI document is served.
     #[serde(default)]
     pub openapi: OpenApiConfig,
+    /// `[rate_limit]`: per-client request throttling, applied with
+    /// [`Context::rate_limit`](crate::Context::rate_limit) (see `docs/rate-limiting.md`).
+    #[serde(default)]
+    pub rate_limit: crate::server::RateLimitConfig,
     /// `[app]`: the service's own settings, read with [`Context::settings`](crate::Context::settings).
     #[serde(default)]
     pub app: serde_json::Value,

@@ -1,10 +1,11 @@
-//! The HTTP side: problem+json errors, RED metrics, the standard middleware stack, shutdown
-//! signals.
+//! The HTTP side: problem+json errors, RED metrics, rate limiting, the standard middleware
+//! stack, shutdown signals.
 
 mod deadline;
 pub mod http_metrics;
 mod problem;
 mod problem_layer;
+pub mod rate_limit;
 mod request_id;
 mod serve;
 mod shutdown;
@@ -14,6 +15,7 @@ pub use deadline::{DEADLINE_HEADER, Deadline, DeadlineLayer, DeadlineService};
 pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use problem_layer::{ProblemLayer, ProblemService};
+pub use rate_limit::{RateLimitConfig, RateLimitLayer, RateLimitService};
 pub(crate) use serve::{ConnectionLimits, serve};
 pub use shutdown::{Signal, shutdown_signal};
 pub(crate) use stack::Quiet;

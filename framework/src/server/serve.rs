@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::Request;
 use axum::response::Response;
 use hyper::body::Incoming;
@@ -84,9 +85,9 @@ where
             permit = acquire(permits.as_ref()) => permit,
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     accept_error(e).await;
                     continue;
@@ -104,7 +105,11 @@ where
             let app = app.clone();
             TowerToHyperService::new(tower::service_fn(move |req: Request<Incoming>| {
                 started.store(true, Ordering::Relaxed);
-                app.clone().oneshot(req.map(Body::new))
+                let mut req = req.map(Body::new);
+                // The peer address, as axum's `into_make_service_with_connect_info` gives it
+                // (the rate limiter's `ip` key reads it).
+                req.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(req)
             }))
         };
         let conn = builder

@@ -12,6 +12,7 @@ use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
 use crate::secrets::Secrets;
+use crate::server::RateLimitLayer;
 
 /// The context handed to a service's route function: configuration, database, health registry.
 ///
@@ -172,6 +173,25 @@ impl Context {
     /// ```
     pub fn auth(&self) -> AuthLayer {
         self.inner.auth.layer.clone()
+    }
+
+    /// A rate-limit layer built from `[rate_limit]` (a pass-through one when it is disabled).
+    /// Each call makes new, independent buckets: call it once and apply the layer once, inside
+    /// [`Context::auth`] so that keys `subject` and `client_id` see the verified principal
+    /// (see `docs/rate-limiting.md`).
+    ///
+    /// ```no_run
+    /// use axum::{Router, routing::get};
+    ///
+    /// async fn app(ctx: servicekit::Context) -> Router {
+    ///     Router::new()
+    ///         .route("/students", get(|| async { "[]" }))
+    ///         .layer(ctx.rate_limit())
+    ///         .layer(ctx.auth())
+    /// }
+    /// ```
+    pub fn rate_limit(&self) -> RateLimitLayer {
+        RateLimitLayer::new(&self.config().rate_limit)
     }
 
     /// The outgoing token source configured as `[auth.clients.NAME]` (client credentials).

@@ -1,0 +1,279 @@
+//! The `[rate_limit]` configuration section and the checks serde cannot express.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::http::Method;
+use governor::Quota;
+use serde::Deserialize;
+
+/// `[rate_limit]`: per-client request throttling (see `docs/rate-limiting.md`).
+///
+/// Disabled by default. When enabled, every client gets a token bucket of `burst` requests
+/// that refills at `per_second`; routes listed under `routes` get their own bucket per client.
+///
+/// ```toml
+/// [rate_limit]
+/// enabled = true
+/// per_second = 10
+/// burst = 20
+/// key = "subject"
+///
+/// [rate_limit.routes."POST /students"]
+/// per_second = 1
+/// burst = 5
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Whether requests are throttled (default `false`).
+    pub enabled: bool,
+    /// Requests per second each client may make on average (default `50`; fractions such as
+    /// `0.5` allowed).
+    pub per_second: f64,
+    /// Requests a client may make at once after being idle (default `100`).
+    pub burst: u32,
+    /// What identifies a client (default `ip`).
+    pub key: KeyKind,
+    /// The header carrying the API key when `key = "api_key"` (default `x-api-key`).
+    pub api_key_header: String,
+    /// Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed
+    /// (default: none, so the header is ignored and the peer address is the client).
+    pub trusted_proxies: Vec<String>,
+    /// Limits for single routes, keyed by `"METHOD /route/template"` as written in the router,
+    /// e.g. `"POST /students"` or `"GET /students/{id}"`.
+    pub routes: BTreeMap<String, RouteLimit>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            per_second: 50.0,
+            burst: 100,
+            key: KeyKind::Ip,
+            api_key_header: "x-api-key".into(),
+            trusted_proxies: Vec::new(),
+            routes: BTreeMap::new(),
+        }
+    }
+}
+
+/// What identifies a client, i.e. which requests share a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyKind {
+    /// The client's IP address: the peer address, or the `X-Forwarded-For` entry added by the
+    /// nearest untrusted hop when the peer is one of `trusted_proxies`.
+    Ip,
+    /// The verified token's `sub` claim (the layer must run inside the auth layer); requests
+    /// without a verified principal fall back to the IP address.
+    Subject,
+    /// The verified token's `client_id` (or `azp`) claim; falls back like `subject`.
+    ClientId,
+    /// The value of the `api_key_header` header; requests without it fall back to the IP
+    /// address. The key itself is not kept, only a keyed hash of it.
+    ApiKey,
+}
+
+/// The limit of one route, under `[rate_limit.routes."METHOD /template"]`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteLimit {
+    /// Requests per second each client may make on this route.
+    pub per_second: f64,
+    /// Requests a client may make at once on this route.
+    pub burst: u32,
+}
+
+/// A `[rate_limit]` value that cannot work: the dotted key and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct RateLimitConfigError {
+    /// The dotted key, e.g. `rate_limit.per_second`.
+    pub key: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl RateLimitConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Checks the values serde cannot; used at startup whether or not the section is enabled, so a
+/// mistake shows before someone switches it on.
+pub(crate) fn validate(config: &RateLimitConfig) -> Result<(), RateLimitConfigError> {
+    quota("rate_limit", config.per_second, config.burst)?;
+    if axum::http::HeaderName::from_bytes(config.api_key_header.as_bytes()).is_err() {
+        return Err(RateLimitConfigError::new(
+            "rate_limit.api_key_header",
+            format!(
+                "`{}` is not a valid header name; use a name such as `x-api-key`",
+                config.api_key_header
+            ),
+        ));
+    }
+    for (i, proxy) in config.trusted_proxies.iter().enumerate() {
+        if parse_net(proxy).is_none() {
+            return Err(RateLimitConfigError::new(
+                format!("rate_limit.trusted_proxies[{i}]"),
+                format!("`{proxy}` is not an IP address or CIDR range such as `10.0.0.0/8`"),
+            ));
+        }
+    }
+    for (route, limit) in &config.routes {
+        let key = format!("rate_limit.routes.{route}");
+        parse_route(route).map_err(|message| RateLimitConfigError::new(&key, message))?;
+        quota(&key, limit.per_second, limit.burst)?;
+    }
+    Ok(())
+}
+
+/// The governor quota for `per_second` and `burst`, or an error naming `prefix.per_second` or
+/// `prefix.burst`.
+pub(crate) fn quota(
+    prefix: &str,
+    per_second: f64,
+    burst: u32,
+) -> Result<Quota, RateLimitConfigError> {
+    // At most one request per day and at most a billion per second: beyond that the period
+    // cannot be represented sensibly (and a typo is far more likely).
+    if !(per_second.is_finite() && (1.0 / 86_400.0..=1e9).contains(&per_second)) {
+        return Err(RateLimitConfigError::new(
+            format!("{prefix}.per_second"),
+            format!(
+                "must be a number of requests per second above 0 (at least 1 per day, e.g. `10` or \
+                 `0.5`), not `{per_second}`"
+            ),
+        ));
+    }
+    let Some(burst) = NonZeroU32::new(burst) else {
+        return Err(RateLimitConfigError::new(
+            format!("{prefix}.burst"),
+            "must be at least 1 (the requests a client may make at once)",
+        ));
+    };
+    let period = Duration::from_secs_f64(1.0 / per_second);
+    Quota::with_period(period)
+        .map(|q| q.allow_burst(burst))
+        .ok_or_else(|| {
+            RateLimitConfigError::new(
+                format!("{prefix}.per_second"),
+                "is too large; use at most 1e9",
+            )
+        })
+}
+
+/// Splits a route key `"METHOD /template"` into its method and template.
+pub(crate) fn parse_route(route: &str) -> Result<(Method, String), String> {
+    let fix = "write it as `METHOD /route/template`, e.g. `POST /students` or `GET /students/{id}`";
+    let Some((method, template)) = route.split_once(' ') else {
+        return Err(format!("`{route}` has no method; {fix}"));
+    };
+    let template = template.trim();
+    let valid_method = !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase());
+    let method = match Method::from_bytes(method.as_bytes()) {
+        Ok(m) if valid_method => m,
+        _ => {
+            return Err(format!(
+                "`{method}` is not an upper-case HTTP method; {fix}"
+            ));
+        }
+    };
+    if !template.starts_with('/') || template.contains(char::is_whitespace) {
+        return Err(format!("`{template}` is not a route template; {fix}"));
+    }
+    Ok((method, template.to_string()))
+}
+
+/// An IP address (a one-address range) or a CIDR range.
+pub(crate) fn parse_net(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(value: serde_json::Value) -> RateLimitConfig {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_disabled_and_valid() {
+        let c = RateLimitConfig::default();
+        assert!(!c.enabled);
+        assert!(validate(&c).is_ok());
+    }
+
+    #[test]
+    fn zero_rate_and_burst_name_their_key() {
+        let e = validate(&config(serde_json::json!({"per_second": 0}))).unwrap_err();
+        assert_eq!(e.key, "rate_limit.per_second");
+        let e = validate(&config(serde_json::json!({"burst": 0}))).unwrap_err();
+        assert_eq!(e.key, "rate_limit.burst");
+        let e = validate(&config(serde_json::json!({
+            "routes": {"POST /students": {"per_second": 1, "burst": 0}}
+        })))
+        .unwrap_err();
+        assert_eq!(e.key, "rate_limit.routes.POST /students.burst");
+    }
+
+    #[test]
+    fn malformed_route_keys_are_rejected() {
+        for bad in [
+            "/students",
+            "post /students",
+            "POST students",
+            "GET /a b",
+            "P-ST /x",
+        ] {
+            let e = validate(&config(serde_json::json!({
+                "routes": {bad: {"per_second": 1, "burst": 1}}
+            })))
+            .unwrap_err();
+            assert!(e.key.starts_with("rate_limit.routes."), "{bad}: {e}");
+            assert!(e.message.contains("METHOD /route/template"), "{bad}: {e}");
+        }
+        assert_eq!(
+            parse_route("GET /students/{id}").unwrap(),
+            (Method::GET, "/students/{id}".to_string())
+        );
+    }
+
+    #[test]
+    fn unknown_key_kinds_and_fields_fail_to_deserialize() {
+        let e = serde_json::from_value::<RateLimitConfig>(serde_json::json!({"key": "user"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown variant `user`") && e.contains("client_id"),
+            "{e}"
+        );
+        assert!(serde_json::from_value::<RateLimitConfig>(serde_json::json!({"rate": 1})).is_err());
+    }
+
+    #[test]
+    fn proxies_and_header_names_are_checked() {
+        let e = validate(&config(
+            serde_json::json!({"trusted_proxies": ["10.0.0.0/8", "lb"]}),
+        ))
+        .unwrap_err();
+        assert_eq!(e.key, "rate_limit.trusted_proxies[1]");
+        let e = validate(&config(serde_json::json!({"api_key_header": "x api"}))).unwrap_err();
+        assert_eq!(e.key, "rate_limit.api_key_header");
+        assert_eq!(parse_net("10.1.2.3").unwrap().prefix_len(), 32);
+        assert!(parse_net("fd00::/8").is_some());
+    }
+}

@@ -1,0 +1,57 @@
+//! Per-client request throttling, as an API gateway does it: a token bucket (GCRA, from the
+//! `governor` crate) per client, configured by `[rate_limit]`.
+//!
+//! - Each client — by IP address, verified token subject, token client id or API key — has a
+//!   bucket of `burst` requests that refills at `per_second`. Routes listed under
+//!   `[rate_limit.routes."METHOD /template"]` get their own bucket per client; all other
+//!   routes share the default one.
+//! - A request over the limit is answered `429 Too Many Requests` as problem+json with
+//!   `Retry-After` (whole seconds, rounded up) and is counted in
+//!   [`RATE_LIMITED_TOTAL`]`{method, route}`; the handler does not run.
+//! - Every response through the layer, allowed or not, carries [`RATELIMIT_LIMIT`],
+//!   [`RATELIMIT_REMAINING`] and [`RATELIMIT_RESET`] (the fields of
+//!   draft-ietf-httpapi-ratelimit-headers as most gateways send them, one header each).
+//! - Buckets of clients that have been idle long enough to be full again are dropped every
+//!   few seconds, so memory follows the number of recently active clients.
+//!
+//! # Where it sits
+//! The layer is applied by the service, not by the standard stack, because keying by token
+//! subject must read the [`Principal`](crate::auth::Principal) that the auth layer verified —
+//! never the unverified token, or a client could pick a fresh bucket by forging claims. Apply
+//! it before `ctx.auth()` (the layer added last runs first), so it runs after authentication:
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//!
+//! async fn app(ctx: servicekit::Context) -> Router {
+//!     Router::new()
+//!         .route("/students", get(|| async { "[]" }))
+//!         .layer(ctx.rate_limit())
+//!         .layer(ctx.auth())
+//! }
+//! ```
+//!
+//! Requests without the configured identity (no verified principal, no API key) count against
+//! their IP address. `X-Forwarded-For` is only believed from `trusted_proxies`.
+
+mod config;
+mod key;
+mod layer;
+mod limiter;
+mod service;
+
+pub use config::{KeyKind, RateLimitConfig, RateLimitConfigError, RouteLimit};
+pub use layer::RateLimitLayer;
+pub use service::RateLimitService;
+
+pub(crate) use config::validate;
+
+/// Counter of requests answered 429, labelled `method` and `route` (the route template, or
+/// `unmatched`).
+pub const RATE_LIMITED_TOTAL: &str = "http_server_rate_limited_total";
+/// Response header: the bucket size (requests a client may make at once).
+pub const RATELIMIT_LIMIT: &str = "ratelimit-limit";
+/// Response header: requests left in the client's bucket after this one.
+pub const RATELIMIT_REMAINING: &str = "ratelimit-remaining";
+/// Response header: whole seconds until the client's bucket is full again.
+pub const RATELIMIT_RESET: &str = "ratelimit-reset";
