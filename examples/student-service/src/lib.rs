@@ -55,7 +55,7 @@ pub async fn app(ctx: Context) -> Result<Router, BoxError> {
         db: ctx.db()?,
         settings,
     };
-    Ok(api::router(state, ctx.auth()))
+    Ok(api::router(state, ctx.auth(), ctx.rate_limit()))
 }
 
 /// The whole service as a builder, for tests and for embedding.

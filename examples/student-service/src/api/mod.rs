@@ -5,6 +5,7 @@ mod students;
 use axum::Router;
 use servicekit::auth::{AuthLayer, require_scope};
 use servicekit::db::Database;
+use servicekit::server::RateLimitLayer;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -41,9 +42,11 @@ fn routes() -> OpenApiRouter<AppState> {
 
 /// The `/students` routes, every request with a token verified by `auth` (which lets everything
 /// through when `[auth]` is not configured).
-pub fn router(state: AppState, auth: AuthLayer) -> Router {
+/// `limit` throttles per verified subject, API key or IP when `[rate_limit]` is enabled (it sits
+/// inside `auth`, so it sees the verified caller).
+pub fn router(state: AppState, auth: AuthLayer, limit: RateLimitLayer) -> Router {
     let (router, _) = routes().split_for_parts();
-    router.with_state(state).layer(auth)
+    router.with_state(state).layer(limit).layer(auth)
 }
 
 /// The OpenAPI document of the `/students` routes, served at `/openapi.json`.

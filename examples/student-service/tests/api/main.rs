@@ -4,4 +4,5 @@ mod auth;
 mod health;
 mod helpers;
 mod openapi;
+mod rate_limit;
 mod students;

@@ -6,6 +6,7 @@ mod subjects;
 use axum::Router;
 use servicekit::auth::{AuthLayer, require_scope};
 use servicekit::db::Database;
+use servicekit::server::RateLimitLayer;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -48,9 +49,11 @@ fn routes() -> OpenApiRouter<AppState> {
 
 /// The routes, every request with a token verified by `auth` (everything passes when `[auth]`
 /// is not configured).
-pub fn router(state: AppState, auth: AuthLayer) -> Router {
+/// `limit` throttles per verified subject, API key or IP when `[rate_limit]` is enabled (it sits
+/// inside `auth`, so it sees the verified caller).
+pub fn router(state: AppState, auth: AuthLayer, limit: RateLimitLayer) -> Router {
     let (router, _) = routes().split_for_parts();
-    router.with_state(state).layer(auth)
+    router.with_state(state).layer(limit).layer(auth)
 }
 
 /// The OpenAPI document of the routes, served at `/openapi.json`.
