@@ -159,7 +159,8 @@ impl ServiceBuilder {
     ///     "hello"
     /// }
     ///
-    /// let (_router, spec) = OpenApiRouter::new().routes(routes!(hello)).split_for_parts();
+    /// let (_router, spec): (axum::Router, _) =
+    ///     OpenApiRouter::new().routes(routes!(hello)).split_for_parts();
     /// let builder = servicekit::Service::builder("hello-service").openapi(spec);
     /// # let _ = builder;
     /// ```
