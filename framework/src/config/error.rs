@@ -109,13 +109,9 @@ impl fmt::Display for ConfigError {
 pub(crate) fn origin_of(figment: &Figment, key: &str) -> String {
     // figment cannot look inside arrays (`auth.issuers.0.pem`): an element's origin is its
     // array's, so such a key is looked up by the part before its first index.
-    let array = key
-        .split('.')
-        .position(|segment| segment.parse::<usize>().is_ok())
-        .map(|i| key.split('.').take(i).collect::<Vec<_>>().join("."));
     let found = figment
         .find_metadata(key)
-        .or_else(|| array.as_deref().and_then(|a| figment.find_metadata(a)));
+        .or_else(|| super::walk::in_array(key).and_then(|(array, _)| figment.find_metadata(array)));
     match found {
         Some(md) => {
             let path: Vec<&str> = key.split('.').collect();

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::error::{ConfigError, ConfigProblem, origin_of};
 use super::loader::{Loaded, Sources};
-use super::walk::{leaves, replace};
+use super::walk::{in_array, leaves, replace};
 use crate::secrets::{
     Secret, SecretError, SecretErrorKind, SecretProvider, Secrets, SecretsConfig,
 };
@@ -134,18 +134,6 @@ async fn text_of(secrets: &Secrets, reference: &str) -> Result<Secret, SecretErr
         ));
     }
     Ok(secret)
-}
-
-/// `auth.issuers.0.pem` -> (`auth.issuers`, `0.pem`): the array a key lies in and the rest.
-fn in_array(key: &str) -> Option<(&str, &str)> {
-    let mut offset = 0;
-    for segment in key.split('.') {
-        if offset > 0 && segment.parse::<usize>().is_ok() {
-            return Some((&key[..offset - 1], &key[offset..]));
-        }
-        offset += segment.len() + 1;
-    }
-    None
 }
 
 /// One resolved value, as a figment provider whose name says where it came from.

@@ -38,6 +38,18 @@ fn visit(key: String, value: &Value, out: &mut Vec<(String, Value)>) {
     }
 }
 
+/// `auth.issuers.0.pem` -> (`auth.issuers`, `0.pem`): the array a key lies in and the rest.
+pub(crate) fn in_array(key: &str) -> Option<(&str, &str)> {
+    let mut offset = 0;
+    for segment in key.split('.') {
+        if offset > 0 && segment.parse::<usize>().is_ok() {
+            return Some((&key[..offset - 1], &key[offset..]));
+        }
+        offset += segment.len() + 1;
+    }
+    None
+}
+
 /// Replaces the value at `path` (dotted, array elements by index) inside `value`; false when
 /// the path does not lead to an existing value.
 pub(crate) fn replace(value: &mut Value, path: &str, new: Value) -> bool {
