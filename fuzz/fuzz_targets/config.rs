@@ -1,31 +1,6 @@
-//! Configuration text and secret references: arbitrary TOML through servicekit's extraction
-//! and validation (`servicekit::config::fuzz_load_toml`, the startup path minus the environment
-//! and secret fetching), and arbitrary text through `SecretRef::parse`. Must never panic, and
-//! every error must name at least one key.
+//! cargo fuzz entry point of [`servicekit_fuzz::config`]; the target's code and properties live
+//! in `fuzz/src/config.rs`, where `cargo test` also replays the committed corpus.
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use servicekit::secrets::SecretRef;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    if let Ok(reference) = SecretRef::parse(text) {
-        // A parsed reference round-trips through its own text.
-        assert_eq!(reference.as_str(), text);
-        let again = SecretRef::parse(reference.as_str()).expect("reparse");
-        assert_eq!(again, reference);
-        assert!(!reference.scheme().is_empty() && !reference.location().is_empty());
-    }
-    match servicekit::config::fuzz_load_toml(text) {
-        Ok(config) => {
-            let _ = format!("{config:?}");
-        }
-        Err(error) => {
-            let message = error.to_string();
-            assert!(!message.is_empty());
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| servicekit_fuzz::config::run(data));
