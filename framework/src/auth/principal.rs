@@ -86,6 +86,7 @@ impl std::fmt::Debug for Principal {
 
 impl Principal {
     /// Builds a principal from verified claims (a JSON object), with the default claim names.
+    #[cfg(test)]
     pub(crate) fn from_claims(claims: Value) -> Self {
         Self::from_claims_with(claims, &ClaimNames::default())
     }

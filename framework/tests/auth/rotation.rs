@@ -1,5 +1,5 @@
 //! Secrets behind `[auth]` follow rotation: after the secret store's refresh finds a new HMAC
-//! secret or client secret, it is used without a restart.
+//! secret, PEM key or client secret, it is used without a restart.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -8,7 +8,6 @@ use axum::Router;
 use axum::routing::get;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use servicekit::auth::TokenSource;
 use servicekit::testing::{TestApp, TestIssuer};
 use servicekit::{Context, Service};
 
@@ -73,6 +72,38 @@ async fn a_rotated_hs_secret_is_applied_without_restart() {
         crate::helpers::challenge(&res).contains("signature is invalid"),
         "not served from the verified-token cache"
     );
+    app.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_rotated_pem_key_is_applied_without_restart() {
+    let issuer = TestIssuer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("public.pem");
+    std::fs::write(&pem, issuer.public_pem(Algorithm::RS256)).unwrap();
+    let builder = Service::builder("auth-test")
+        .set("secrets.refresh_interval", "1s")
+        .set(
+            "auth",
+            json!({"algorithms": ["RS256"], "issuers": [{"issuer": issuer.issuer(),
+                   "audiences": [TestIssuer::AUDIENCE], "pem": file_ref(&pem)}]}),
+        )
+        .routes(routes);
+    let app = TestApp::spawn(builder).await.unwrap();
+    let old = issuer.token().without_kid().sign();
+    assert_eq!(get_with(&app, "/me", &old).await.status(), 200);
+
+    issuer.rotate(Algorithm::RS256);
+    let new = issuer.token().without_kid().sign();
+    assert_eq!(get_with(&app, "/me", &new).await.status(), 401);
+    std::fs::write(&pem, issuer.public_pem(Algorithm::RS256)).unwrap();
+
+    let (app_ref, new_ref) = (&app, &new);
+    eventually("the new PEM key verifies", || async move {
+        get_with(app_ref, "/me", new_ref).await.status() == 200
+    })
+    .await;
+    assert_eq!(get_with(&app, "/me", &old).await.status(), 401);
     app.shutdown().await.unwrap();
 }
 
