@@ -226,7 +226,7 @@ impl AuthConfigError {
 
 /// The environments in which a service without issuers serves unauthenticated (with a WARN)
 /// unless told otherwise; anywhere else that needs `auth.enabled = false` said explicitly.
-pub const OPEN_ENVIRONMENTS: &[&str] = &["dev", "test"];
+pub(crate) const OPEN_ENVIRONMENTS: &[&str] = &["dev", "test"];
 
 /// Whether a service in `environment` fails closed: outside [`OPEN_ENVIRONMENTS`], missing
 /// issuers are an error unless `auth.enabled = false` is set explicitly.

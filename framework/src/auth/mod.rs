@@ -31,7 +31,7 @@ mod setup;
 mod verifier;
 
 pub use cache::{CACHE_HITS, CACHE_MISSES};
-pub use config::{AuthConfig, AuthConfigError, ClientConfig, IssuerConfig, OPEN_ENVIRONMENTS};
+pub use config::{AuthConfig, AuthConfigError, ClientConfig, IssuerConfig};
 pub use error::AuthError;
 pub use extract::Claims;
 pub use jsonwebtoken::Algorithm;

@@ -241,7 +241,7 @@ impl Secrets {
 
     /// Sets `servicekit_secret_age_seconds{reference}` to each value's age now; `/metrics`
     /// calls this on every scrape, so the gauge is the age at scrape time.
-    pub fn record_ages(&self) {
+    pub(crate) fn record_ages(&self) {
         for status in self.status() {
             metrics::gauge!(AGE_METRIC, "reference" => status.reference)
                 .set(status.age.as_secs_f64());
