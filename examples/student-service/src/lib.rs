@@ -55,7 +55,8 @@ pub async fn app(ctx: Context) -> Result<Router, BoxError> {
         db: ctx.db()?,
         settings,
     };
-    Ok(api::router(state, ctx.auth(), ctx.rate_limit()))
+    let scopes = api::Scopes::from_context(&ctx);
+    Ok(api::router(state, &scopes, ctx.auth(), ctx.rate_limit()))
 }
 
 /// The whole service as a builder, for tests and for embedding.

@@ -71,7 +71,8 @@ pub async fn app(ctx: Context) -> Result<Router, BoxError> {
         settings,
         students: students::Students::new(client),
     };
-    Ok(api::router(state, ctx.auth(), ctx.rate_limit()))
+    let scopes = api::Scopes::from_context(&ctx);
+    Ok(api::router(state, &scopes, ctx.auth(), ctx.rate_limit()))
 }
 
 /// The whole service as a builder, for `main`, tests and embedding.

@@ -53,6 +53,13 @@ impl TokenCache {
         }
     }
 
+    /// Forgets every verified token (the keys changed: each must be verified again).
+    pub(crate) fn clear(&self) {
+        if let Some(entries) = &self.entries {
+            entries.clear();
+        }
+    }
+
     /// The number of cached tokens.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

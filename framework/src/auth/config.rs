@@ -61,6 +61,15 @@ pub struct AuthConfig {
     pub max_token_bytes: usize,
     /// Outgoing token sources by name, read with [`Context::token_source`](crate::Context::token_source).
     pub clients: BTreeMap<String, ClientConfig>,
+    /// The scope strings tokens carry, by the name the code uses (`[auth.scopes]`, e.g.
+    /// `"students:read" = "students-api/students.read"` for an Amazon Cognito resource
+    /// server); a name not listed is its own scope string. Read with
+    /// [`Context::require_scope`](crate::Context::require_scope).
+    pub scopes: BTreeMap<String, String>,
+    /// The role (or group) names tokens carry, by the name the code uses (`[auth.roles]`); a
+    /// name not listed is its own role. Read with
+    /// [`Context::require_role`](crate::Context::require_role).
+    pub roles: BTreeMap<String, String>,
 }
 
 impl Default for AuthConfig {
@@ -77,6 +86,8 @@ impl Default for AuthConfig {
             cache_capacity: 10_000,
             max_token_bytes: 8192,
             clients: BTreeMap::new(),
+            scopes: BTreeMap::new(),
+            roles: BTreeMap::new(),
         }
     }
 }
@@ -85,6 +96,16 @@ impl AuthConfig {
     /// Whether verification is on: `enabled`, or by default whether issuers are configured.
     pub fn is_enabled(&self) -> bool {
         self.enabled.unwrap_or(!self.issuers.is_empty())
+    }
+
+    /// The scope string tokens carry for the scope the code calls `name` (`[auth.scopes]`).
+    pub fn scope<'a>(&'a self, name: &'a str) -> &'a str {
+        self.scopes.get(name).map_or(name, String::as_str)
+    }
+
+    /// The role tokens carry for the role the code calls `name` (`[auth.roles]`).
+    pub fn role<'a>(&'a self, name: &'a str) -> &'a str {
+        self.roles.get(name).map_or(name, String::as_str)
     }
 }
 
@@ -126,6 +147,13 @@ pub struct IssuerConfig {
     /// Accept a token without `aud` whose `client_id` is one of `audiences` (Amazon Cognito
     /// access tokens carry no `aud`). Default `false`.
     pub client_id_audience: bool,
+    /// The claims the granted scopes are read from, each a space-delimited string or an array
+    /// (default `["scope", "scp"]`; Auth0 RBAC: `["permissions"]`). A dotted name that is not
+    /// a top-level claim is a path into nested objects.
+    pub scope_claims: Vec<String>,
+    /// The claims the roles and groups are read from (default `["roles", "groups",
+    /// "cognito:groups", "realm_access.roles"]`).
+    pub role_claims: Vec<String>,
 }
 
 /// Client credentials for calls to another service (`[auth.clients.NAME]`).
@@ -148,9 +176,13 @@ pub struct ClientConfig {
     pub audience: Option<String>,
     /// Send the credentials in the form body instead of HTTP Basic authentication.
     pub credentials_in_body: bool,
-    /// Refresh a cached token this long before it expires (default `60s`).
+    /// Refresh a cached token this long before it expires (default `60s`), but never before
+    /// half its lifetime has passed, so short-lived tokens are not requested on every call.
     #[serde(with = "humantime_serde")]
     pub refresh_before: Duration,
+    /// Lifetime assumed when the token response has no `expires_in` (default `60s`).
+    #[serde(with = "humantime_serde")]
+    pub default_lifetime: Duration,
 }
 
 impl ClientConfig {
@@ -160,6 +192,15 @@ impl ClientConfig {
             Duration::from_secs(60)
         } else {
             self.refresh_before
+        }
+    }
+
+    /// The lifetime of a token without `expires_in`, defaulting to 60 seconds when left at zero.
+    pub(crate) fn default_lifetime(&self) -> Duration {
+        if self.default_lifetime.is_zero() {
+            Duration::from_secs(60)
+        } else {
+            self.default_lifetime
         }
     }
 }
@@ -181,6 +222,34 @@ impl AuthConfigError {
             message: message.into(),
         }
     }
+}
+
+/// The environments in which a service without issuers serves unauthenticated (with a WARN)
+/// unless told otherwise; anywhere else that needs `auth.enabled = false` said explicitly.
+pub(crate) const OPEN_ENVIRONMENTS: &[&str] = &["dev", "test"];
+
+/// Whether a service in `environment` fails closed: outside [`OPEN_ENVIRONMENTS`], missing
+/// issuers are an error unless `auth.enabled = false` is set explicitly.
+pub(crate) fn validate_for_environment(
+    config: &AuthConfig,
+    environment: &str,
+) -> Result<(), AuthConfigError> {
+    validate(config)?;
+    if config.issuers.is_empty()
+        && config.enabled.is_none()
+        && !OPEN_ENVIRONMENTS.contains(&environment)
+    {
+        return Err(AuthConfigError::new(
+            "auth.issuers",
+            format!(
+                "no token issuer is configured and service.environment is `{environment}`, so \
+                 every request would be served unauthenticated; outside dev and test that is \
+                 refused. Add [[auth.issuers]] (docs/auth.md), or set auth.enabled = false \
+                 (SERVICEKIT__AUTH__ENABLED=false) to serve without authentication on purpose"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the rules serde cannot express.
@@ -211,6 +280,14 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), AuthConfigError> {
     }
     if config.leeway > Duration::from_secs(3600) {
         return Err(AuthConfigError::new("auth.leeway", "must be at most 1h"));
+    }
+    for (table, map) in [("scopes", &config.scopes), ("roles", &config.roles)] {
+        if let Some((name, _)) = map.iter().find(|(_, v)| v.trim().is_empty()) {
+            return Err(AuthConfigError::new(
+                format!("auth.{table}.{name}"),
+                "must not be empty: name the string tokens carry, or remove the entry",
+            ));
+        }
     }
     let mut seen = std::collections::HashSet::new();
     for (i, issuer) in config.issuers.iter().enumerate() {
@@ -247,6 +324,17 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), AuthConfigError> {
         }
         if issuer.discovery {
             check_url(&key("issuer"), &issuer.issuer)?;
+        }
+        for (field, names) in [
+            ("scope_claims", &issuer.scope_claims),
+            ("role_claims", &issuer.role_claims),
+        ] {
+            if names.iter().any(|n| n.is_empty()) {
+                return Err(AuthConfigError::new(
+                    key(field),
+                    "must not name an empty claim",
+                ));
+            }
         }
     }
     for (name, client) in &config.clients {
@@ -306,6 +394,27 @@ mod tests {
             ..AuthConfig::default()
         };
         assert_eq!(validate(&config).unwrap_err().key, "auth.enabled");
+    }
+
+    #[test]
+    fn outside_dev_and_test_missing_issuers_fail_closed() {
+        let config = AuthConfig::default();
+        for env in ["dev", "test"] {
+            assert!(validate_for_environment(&config, env).is_ok(), "{env}");
+        }
+        for env in ["prod", "staging", ""] {
+            let err = validate_for_environment(&config, env).unwrap_err();
+            assert_eq!(err.key, "auth.issuers", "{env}");
+            assert!(err.message.contains("auth.enabled = false"), "{err}");
+        }
+        let off = AuthConfig {
+            enabled: Some(false),
+            ..AuthConfig::default()
+        };
+        assert!(validate_for_environment(&off, "prod").is_ok());
+        let mut with_issuer = AuthConfig::default();
+        with_issuer.issuers.push(issuer());
+        assert!(validate_for_environment(&with_issuer, "prod").is_ok());
     }
 
     #[test]

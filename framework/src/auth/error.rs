@@ -16,6 +16,10 @@ pub enum AuthError {
     /// No `Authorization` header.
     #[error("the request carries no bearer token")]
     Missing,
+    /// More than one `Authorization` header: which credential counts would be a guess, so the
+    /// request is refused (RFC 6750 §3.1 `invalid_request`).
+    #[error("the request carries more than one Authorization header")]
+    DuplicateAuthorization,
     /// An `Authorization` header with another scheme than `Bearer`.
     #[error("the Authorization header does not use the Bearer scheme")]
     WrongScheme,
@@ -77,6 +81,7 @@ impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DuplicateAuthorization => StatusCode::BAD_REQUEST,
             Self::InsufficientScope(_) | Self::InsufficientRole(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::UNAUTHORIZED,
         }
@@ -90,12 +95,13 @@ impl AuthError {
                 None
             }
             Self::InsufficientScope(_) | Self::InsufficientRole(_) => Some("insufficient_scope"),
+            Self::DuplicateAuthorization => Some("invalid_request"),
             _ => Some("invalid_token"),
         }
     }
 
-    /// Builds the response with the `WWW-Authenticate` challenge for `realm`.
-    pub fn into_response_for(self, realm: &str) -> Response {
+    /// The RFC 6750 `WWW-Authenticate` challenge for `realm`.
+    pub fn challenge(&self, realm: &str) -> Option<HeaderValue> {
         let mut challenge = format!("Bearer realm=\"{}\"", quote_safe(realm));
         if let Some(code) = self.code() {
             challenge.push_str(&format!(
@@ -106,8 +112,13 @@ impl AuthError {
         if let Self::InsufficientScope(scope) = &self {
             challenge.push_str(&format!(", scope=\"{}\"", quote_safe(scope)));
         }
+        HeaderValue::from_str(&challenge).ok()
+    }
+
+    /// Builds the response with the `WWW-Authenticate` challenge for `realm`.
+    pub fn into_response_for(self, realm: &str) -> Response {
         let mut problem = Problem::new(self.status()).with_detail(self.to_string());
-        if let Ok(value) = HeaderValue::from_str(&challenge) {
+        if let Some(value) = self.challenge(realm) {
             problem = problem.with_header(header::WWW_AUTHENTICATE, value);
         }
         if matches!(self, Self::KeysUnavailable) {
@@ -121,10 +132,20 @@ impl AuthError {
 }
 
 impl IntoResponse for AuthError {
+    /// The response with the default realm; an [`AuthLayer`](super::AuthLayer) around the
+    /// route replaces it with the service's realm on the way out (see [`Rechallenge`]), so
+    /// 403s from `require_scope` and handler-level checks name the same realm as its 401s.
     fn into_response(self) -> Response {
-        self.into_response_for(DEFAULT_REALM)
+        let mut response = self.clone().into_response_for(DEFAULT_REALM);
+        response.extensions_mut().insert(Rechallenge(self));
+        response
     }
 }
+
+/// Marks a response built without knowing the service's realm, so that the auth layer can
+/// rewrite its `WWW-Authenticate` challenge with the configured one.
+#[derive(Debug, Clone)]
+pub(crate) struct Rechallenge(pub(crate) AuthError);
 
 /// The realm named when none is configured.
 pub(crate) const DEFAULT_REALM: &str = "servicekit";
@@ -216,6 +237,17 @@ mod tests {
             "{challenge}"
         );
         assert_eq!(body["scope"], "students:write");
+    }
+
+    #[tokio::test]
+    async fn duplicate_authorization_is_400_invalid_request() {
+        let (status, challenge, body) = parts(AuthError::DuplicateAuthorization).await;
+        assert_eq!(status, 400);
+        assert!(
+            challenge.starts_with("Bearer realm=\"students\", error=\"invalid_request\""),
+            "{challenge}"
+        );
+        assert_eq!(body["status"], 400);
     }
 
     #[test]

@@ -6,15 +6,17 @@ use std::sync::Arc;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::Value;
 
-use super::AuthError;
 use super::config::IssuerConfig;
 use super::keys::KeyStore;
+use super::principal::ClaimNames;
+use super::{AuthError, Principal};
 
 /// A configured issuer, ready to check tokens.
 pub(crate) struct TrustedIssuer {
     audiences: HashSet<String>,
     token_use: Option<String>,
     client_id_audience: bool,
+    claim_names: ClaimNames,
     pub(crate) keys: Arc<KeyStore>,
     /// One validation per accepted algorithm: jsonwebtoken checks that every algorithm of a
     /// validation belongs to the key's family, so each carries exactly one.
@@ -46,6 +48,7 @@ impl TrustedIssuer {
             audiences: config.audiences.iter().cloned().collect(),
             token_use: config.token_use.clone(),
             client_id_audience: config.client_id_audience,
+            claim_names: ClaimNames::new(&config.scope_claims, &config.role_claims),
             keys,
             validations,
         }
@@ -54,6 +57,11 @@ impl TrustedIssuer {
     /// The validation for `alg` (which the caller has checked is accepted).
     pub(crate) fn validation(&self, alg: Algorithm) -> Option<&Validation> {
         self.validations.get(&alg)
+    }
+
+    /// The principal of verified `claims`, with scopes and roles from this issuer's claims.
+    pub(crate) fn principal(&self, claims: Value) -> Principal {
+        Principal::from_claims_with(claims, &self.claim_names)
     }
 
     /// The checks jsonwebtoken does not do: audience (or `client_id`) and `token_use`.

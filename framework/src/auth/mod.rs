@@ -26,6 +26,7 @@ mod layer;
 mod outgoing;
 mod principal;
 mod require;
+mod rotation;
 mod setup;
 mod verifier;
 
@@ -41,5 +42,6 @@ pub use require::{RequireLayer, RequireService, Requirement, require_role, requi
 pub use setup::UnknownClient;
 pub use verifier::Verifier;
 
-pub(crate) use config::validate as validate_config;
+pub(crate) use config::validate_for_environment as validate_config;
+pub(crate) use rotation::follow_secrets as follow_auth_secrets;
 pub(crate) use setup::AuthRuntime;

@@ -7,11 +7,48 @@ use serde_json::Value;
 
 use super::AuthError;
 
+/// The claims scopes are read from when an issuer names none (`scope_claims`).
+pub(crate) const DEFAULT_SCOPE_CLAIMS: &[&str] = &["scope", "scp"];
+/// The claims roles are read from when an issuer names none (`role_claims`).
+pub(crate) const DEFAULT_ROLE_CLAIMS: &[&str] =
+    &["roles", "groups", "cognito:groups", "realm_access.roles"];
+
+/// Which claims of an issuer's tokens hold scopes and roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClaimNames {
+    scopes: Vec<String>,
+    roles: Vec<String>,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        Self::new(&[], &[])
+    }
+}
+
+impl ClaimNames {
+    /// The configured names; an empty list means the defaults.
+    pub(crate) fn new(scopes: &[String], roles: &[String]) -> Self {
+        let or_default = |names: &[String], default: &[&str]| {
+            if names.is_empty() {
+                default.iter().map(|n| (*n).to_string()).collect()
+            } else {
+                names.to_vec()
+            }
+        };
+        Self {
+            scopes: or_default(scopes, DEFAULT_SCOPE_CLAIMS),
+            roles: or_default(roles, DEFAULT_ROLE_CLAIMS),
+        }
+    }
+}
+
 /// The authenticated caller, built from a verified token. Cloning is cheap.
 ///
-/// Scopes come from the space-delimited `scope` claim and the `scp` claim (array or string);
-/// roles from `roles`, `groups`, `cognito:groups` (Amazon Cognito) and `realm_access.roles`
-/// (Keycloak).
+/// By default scopes come from the space-delimited `scope` claim and the `scp` claim (array or
+/// string); roles from `roles`, `groups`, `cognito:groups` (Amazon Cognito) and
+/// `realm_access.roles` (Keycloak). Each issuer can name other claims with `scope_claims` and
+/// `role_claims` (Auth0's `permissions`, say).
 ///
 /// ```
 /// use servicekit::auth::Principal;
@@ -48,21 +85,23 @@ impl std::fmt::Debug for Principal {
 }
 
 impl Principal {
-    /// Builds a principal from verified claims (a JSON object).
+    /// Builds a principal from verified claims (a JSON object), with the default claim names.
+    #[cfg(test)]
     pub(crate) fn from_claims(claims: Value) -> Self {
+        Self::from_claims_with(claims, &ClaimNames::default())
+    }
+
+    /// Builds a principal from verified claims, reading scopes and roles from `names`.
+    pub(crate) fn from_claims_with(claims: Value, names: &ClaimNames) -> Self {
         let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
         let mut scopes = Vec::new();
-        for name in ["scope", "scp"] {
-            push_words(&mut scopes, claims.get(name));
+        for name in &names.scopes {
+            push_words(&mut scopes, claim(&claims, name));
         }
         let mut roles = Vec::new();
-        for name in ["roles", "groups", "cognito:groups"] {
-            push_words(&mut roles, claims.get(name));
+        for name in &names.roles {
+            push_words(&mut roles, claim(&claims, name));
         }
-        push_words(
-            &mut roles,
-            claims.get("realm_access").and_then(|r| r.get("roles")),
-        );
         dedup(&mut scopes);
         dedup(&mut roles);
         Self {
@@ -155,6 +194,20 @@ impl Principal {
     }
 }
 
+/// The claim `name`: a top-level claim of that exact name (which may contain dots, as
+/// namespaced claims such as `https://example.org/roles` do), else the nested claim the dotted
+/// path names (`realm_access.roles`).
+fn claim<'a>(claims: &'a Value, name: &str) -> Option<&'a Value> {
+    claims.get(name).or_else(|| {
+        name.contains('.')
+            .then(|| {
+                name.split('.')
+                    .try_fold(claims, |value, part| value.get(part))
+            })
+            .flatten()
+    })
+}
+
 /// Appends the words of a space-delimited string or the strings of an array.
 fn push_words(out: &mut Vec<String>, value: Option<&Value>) {
     match value {
@@ -206,6 +259,25 @@ mod tests {
             p.require_role("root").unwrap_err(),
             AuthError::InsufficientRole("root".into())
         );
+    }
+
+    #[test]
+    fn configured_claim_names_replace_the_defaults() {
+        let claims = json!({
+            "scope": "students:read", "permissions": ["students:write"],
+            "https://example.org/roles": ["teacher"], "app": {"roles": ["admin"]},
+            "groups": ["ignored"]
+        });
+        let names = ClaimNames::new(
+            &["permissions".into()],
+            &["https://example.org/roles".into(), "app.roles".into()],
+        );
+        let p = Principal::from_claims_with(claims.clone(), &names);
+        assert_eq!(p.scopes(), ["students:write"]);
+        assert_eq!(p.roles(), ["teacher", "admin"]);
+        let defaults = Principal::from_claims(claims);
+        assert_eq!(defaults.scopes(), ["students:read"]);
+        assert_eq!(defaults.roles(), ["ignored"]);
     }
 
     #[test]

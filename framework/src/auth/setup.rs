@@ -53,9 +53,10 @@ impl AuthRuntime {
         };
         let mut clients = BTreeMap::new();
         for (name, client) in &config.clients {
-            let source = ClientCredentials::new(client.clone()).map_err(|e| {
-                AuthConfigError::new(format!("auth.clients.{name}.{}", e.key), e.message)
-            })?;
+            let source = ClientCredentials::with_timeout(client.clone(), config.http_timeout)
+                .map_err(|e| {
+                    AuthConfigError::new(format!("auth.clients.{name}.{}", e.key), e.message)
+                })?;
             clients.insert(name.clone(), Arc::new(source));
         }
         Ok(Self { layer, clients })

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, get_current_timestamp};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -98,24 +98,9 @@ impl Verifier {
             .map_err(|e| AuthConfigError::new("auth.http_timeout", e.to_string()))?;
         let mut issuers = HashMap::new();
         for (i, ic) in config.issuers.iter().enumerate() {
-            let store = if let Some(secret) = &ic.hs_secret {
-                let secret = secret.expose_secret().as_bytes();
-                if secret.len() < MIN_HMAC_SECRET {
-                    return Err(AuthConfigError::new(
-                        format!("auth.issuers.{i}.hs_secret"),
-                        format!("must be at least {MIN_HMAC_SECRET} bytes"),
-                    ));
-                }
-                KeyStore::fixed(
-                    &ic.issuer,
-                    KeySet {
-                        keys: vec![VerifyKey::hmac(secret)],
-                    },
-                )
-            } else if let Some(pem) = &ic.pem {
-                let keys = VerifyKey::from_pem(pem)
-                    .map_err(|e| AuthConfigError::new(format!("auth.issuers.{i}.pem"), e))?;
-                KeyStore::fixed(&ic.issuer, KeySet { keys })
+            let store = if let Some(keys) = fixed_keys(i, ic.hs_secret.as_ref(), ic.pem.as_deref())?
+            {
+                KeyStore::fixed(&ic.issuer, keys)
             } else if let Some(url) = &ic.jwks_url {
                 KeyStore::remote(
                     &ic.issuer,
@@ -167,6 +152,32 @@ impl Verifier {
                     .unwrap_or_else(|| DEFAULT_REALM.to_string()),
             }),
         })
+    }
+
+    /// Replaces the HMAC secret or PEM keys of the issuer at `index` of `auth.issuers` (the
+    /// secret behind them rotated) and forgets every verified token, so tokens signed with the
+    /// old key are rejected from now on. An unusable new value is an error and changes nothing.
+    pub(crate) fn rotate_fixed_keys(
+        &self,
+        index: usize,
+        issuer: &str,
+        hs_secret: Option<&SecretString>,
+        pem: Option<&str>,
+    ) -> Result<(), AuthConfigError> {
+        let Some(keys) = fixed_keys(index, hs_secret, pem)? else {
+            return Ok(());
+        };
+        let store = self
+            .inner
+            .issuers
+            .get(issuer)
+            .map(|i| &i.keys)
+            .ok_or_else(|| {
+                AuthConfigError::new(format!("auth.issuers.{index}"), "no such issuer")
+            })?;
+        store.replace(keys);
+        self.inner.cache.clear();
+        Ok(())
     }
 
     fn remote_stores(&self) -> Vec<Arc<KeyStore>> {
@@ -301,8 +312,35 @@ impl Verifier {
         }
         let claims = outcome?;
         issuer.check_claims(&claims)?;
-        Ok(Principal::from_claims(claims))
+        Ok(issuer.principal(claims))
     }
+}
+
+/// The keys of an issuer configured by `hs_secret` or `pem` (the one at `index`), checked;
+/// `None` for issuers whose keys are fetched.
+fn fixed_keys(
+    index: usize,
+    hs_secret: Option<&SecretString>,
+    pem: Option<&str>,
+) -> Result<Option<KeySet>, AuthConfigError> {
+    if let Some(secret) = hs_secret {
+        let secret = secret.expose_secret().as_bytes();
+        if secret.len() < MIN_HMAC_SECRET {
+            return Err(AuthConfigError::new(
+                format!("auth.issuers.{index}.hs_secret"),
+                format!("must be at least {MIN_HMAC_SECRET} bytes"),
+            ));
+        }
+        return Ok(Some(KeySet {
+            keys: vec![VerifyKey::hmac(secret)],
+        }));
+    }
+    if let Some(pem) = pem {
+        let keys = VerifyKey::from_pem(pem)
+            .map_err(|e| AuthConfigError::new(format!("auth.issuers.{index}.pem"), e))?;
+        return Ok(Some(KeySet { keys }));
+    }
+    Ok(None)
 }
 
 /// Splits off and parses the JOSE header, refusing anything but three non-empty parts.

@@ -195,7 +195,7 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     {
         return fail("database.url", &e.to_string());
     }
-    if let Err(e) = crate::auth::validate_config(&config.auth) {
+    if let Err(e) = crate::auth::validate_config(&config.auth, &config.service.environment) {
         return fail(&e.key, &e.message);
     }
     if let Err(e) = crate::server::rate_limit::validate(&config.rate_limit) {
@@ -271,7 +271,11 @@ mod tests {
     fn files_layer_in_order_and_code_wins() {
         let (_dir, mut sources) = sources(&[
             ("default.toml", "[server]\nport = 9000\nbody_limit = 10\n"),
-            ("staging.toml", "[server]\nport = 9100\n"),
+            // Outside dev and test, auth must be configured or switched off explicitly.
+            (
+                "staging.toml",
+                "[server]\nport = 9100\n[auth]\nenabled = false\n",
+            ),
         ]);
         sources
             .overrides

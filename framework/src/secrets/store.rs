@@ -18,7 +18,8 @@ use super::{
 
 /// Counter of failed refreshes, labelled by `reference`.
 pub const REFRESH_FAILURES_METRIC: &str = "servicekit_secret_refresh_failures_total";
-/// Gauge of the age of each secret's value (seconds since its last successful fetch).
+/// Gauge of the age of each secret's value (seconds since its last successful fetch), as of
+/// the scrape.
 pub const AGE_METRIC: &str = "servicekit_secret_age_seconds";
 
 /// The secrets a service uses: providers by scheme, a cache, refresh, and change notification.
@@ -234,11 +235,17 @@ impl Secrets {
         let references: Vec<String> = self.entries().keys().cloned().collect();
         let results =
             futures_util::future::join_all(references.iter().map(|r| self.refresh(r))).await;
+        self.record_ages();
+        results.iter().filter(|r| r.is_err()).count()
+    }
+
+    /// Sets `servicekit_secret_age_seconds{reference}` to each value's age now; `/metrics`
+    /// calls this on every scrape, so the gauge is the age at scrape time.
+    pub(crate) fn record_ages(&self) {
         for status in self.status() {
             metrics::gauge!(AGE_METRIC, "reference" => status.reference)
                 .set(status.age.as_secs_f64());
         }
-        results.iter().filter(|r| r.is_err()).count()
     }
 
     /// The state of every cached secret.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use serde::de::DeserializeOwned;
 
 use super::NoDatabase;
-use crate::auth::{AuthLayer, AuthRuntime, TokenSource, UnknownClient};
+use crate::auth::{AuthLayer, AuthRuntime, RequireLayer, TokenSource, UnknownClient};
 use crate::client::ServiceClient;
 use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
@@ -173,6 +173,44 @@ impl Context {
     /// ```
     pub fn auth(&self) -> AuthLayer {
         self.inner.auth.layer.clone()
+    }
+
+    /// The scope string tokens carry for the scope the code calls `name`: the value of
+    /// `auth.scopes."<name>"` if set, else `name` itself.
+    pub fn scope(&self, name: &str) -> String {
+        self.config().auth.scope(name).to_string()
+    }
+
+    /// [`require_scope`](crate::auth::require_scope) for the scope the code calls `name`, mapped
+    /// through `[auth.scopes]`, so that an identity provider's own scope strings (an Amazon
+    /// Cognito resource server's `students-api/students.read`, say) work without code changes.
+    ///
+    /// ```no_run
+    /// use axum::{Router, routing::get};
+    ///
+    /// // [auth.scopes]
+    /// // "students:read" = "students-api/students.read"
+    /// async fn app(ctx: servicekit::Context) -> Router {
+    ///     Router::new()
+    ///         .route("/students", get(|| async { "[]" }))
+    ///         .route_layer(ctx.require_scope("students:read"))
+    ///         .layer(ctx.auth())
+    /// }
+    /// ```
+    pub fn require_scope(&self, name: &str) -> RequireLayer {
+        crate::auth::require_scope(self.scope(name))
+    }
+
+    /// The role tokens carry for the role the code calls `name` (`auth.roles."<name>"`, else
+    /// `name`).
+    pub fn role(&self, name: &str) -> String {
+        self.config().auth.role(name).to_string()
+    }
+
+    /// [`require_role`](crate::auth::require_role) for the role the code calls `name`, mapped
+    /// through `[auth.roles]`.
+    pub fn require_role(&self, name: &str) -> RequireLayer {
+        crate::auth::require_role(self.role(name))
     }
 
     /// A rate-limit layer built from `[rate_limit]` (a pass-through one when it is disabled).

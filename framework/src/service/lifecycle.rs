@@ -113,6 +113,7 @@ impl Prepared {
             environment = %config.service.environment,
             %addr,
             admin_port = ?config.server.admin_port,
+            auth = if config.auth.is_enabled() { "enabled" } else { "DISABLED" },
             "starting"
         );
         telemetry::prometheus::record_build_info(&config.service.name, builder.version);
@@ -124,7 +125,7 @@ impl Prepared {
         }
         let mut secret_tasks = SecretTasks::start(&secrets);
         let db_slot = Arc::new(OnceLock::new());
-        let ops = ops::router(health.clone(), &config, db_slot.clone());
+        let ops = ops::router(health.clone(), &config, db_slot.clone(), secrets.clone());
         let limits = ConnectionLimits::from_config(&config.server);
         let mut servers = Servers {
             stop: watch::channel(false).0,
@@ -254,6 +255,7 @@ async fn start(
     let auth = AuthRuntime::start(&config.auth, &config.service.name, &health)
         .await
         .map_err(|e| ConfigError::invalid(&loaded.figment, &e.key, e.message))?;
+    secret_tasks.follow_auth(&auth, &loaded);
     let ctx = Context::new(
         version,
         loaded,

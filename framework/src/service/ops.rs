@@ -12,6 +12,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::config::Config;
 use crate::db::Database;
 use crate::health::{self, Health};
+use crate::secrets::Secrets;
 use crate::server::Quiet;
 use crate::telemetry::prometheus;
 
@@ -20,13 +21,20 @@ use crate::telemetry::prometheus;
 struct MetricsState {
     handle: &'static PrometheusHandle,
     db: Arc<OnceLock<Database>>,
+    secrets: Secrets,
     service: Arc<str>,
 }
 
-/// Health probes plus, when enabled, `/metrics` (with the pool's gauges once `db` is set).
-pub(crate) fn router(health: Health, config: &Config, db: Arc<OnceLock<Database>>) -> Router {
+/// Health probes plus, when enabled, `/metrics` (with the pool's gauges once `db` is set, and
+/// the age of each secret at scrape time).
+pub(crate) fn router(
+    health: Health,
+    config: &Config,
+    db: Arc<OnceLock<Database>>,
+    secrets: Secrets,
+) -> Router {
     let router = health::router(health, &config.health);
-    let router = with_metrics(router, config, db);
+    let router = with_metrics(router, config, db, secrets);
     // Probes and scrapes arrive every few seconds: log them at DEBUG, not INFO.
     router.layer(axum::middleware::map_response(|mut res: Response| async {
         res.extensions_mut().insert(Quiet);
@@ -34,7 +42,12 @@ pub(crate) fn router(health: Health, config: &Config, db: Arc<OnceLock<Database>
     }))
 }
 
-fn with_metrics(router: Router, config: &Config, db: Arc<OnceLock<Database>>) -> Router {
+fn with_metrics(
+    router: Router,
+    config: &Config,
+    db: Arc<OnceLock<Database>>,
+    secrets: Secrets,
+) -> Router {
     let handle = config.telemetry.metrics.then(prometheus::handle).flatten();
     match handle {
         Some(handle) => router.route(
@@ -42,6 +55,7 @@ fn with_metrics(router: Router, config: &Config, db: Arc<OnceLock<Database>>) ->
             get(metrics).with_state(MetricsState {
                 handle,
                 db,
+                secrets,
                 service: config.service.name.as_str().into(),
             }),
         ),
@@ -50,6 +64,7 @@ fn with_metrics(router: Router, config: &Config, db: Arc<OnceLock<Database>>) ->
 }
 
 async fn metrics(State(state): State<MetricsState>) -> impl IntoResponse {
+    state.secrets.record_ages();
     let body = prometheus::render(state.handle, state.db.get(), &state.service);
     (
         [(

@@ -1,8 +1,10 @@
 //! The secret machinery a running service owns: the refresh task, the `secrets` readiness
-//! check, and the task that moves the database pool to rotated credentials.
+//! check, the task that moves the database pool to rotated credentials, and the tasks that
+//! apply rotated auth secrets (HMAC secrets, PEM keys, client secrets).
 
 use tokio::task::JoinHandle;
 
+use crate::auth::{AuthRuntime, follow_auth_secrets};
 use crate::config::Loaded;
 use crate::db::{Database, DbSecretRefs, follow_secrets};
 use crate::health::Health;
@@ -13,6 +15,7 @@ pub(crate) struct SecretTasks {
     secrets: Secrets,
     _refresh: RefreshTask,
     follow: Option<JoinHandle<()>>,
+    follow_auth: Vec<JoinHandle<()>>,
 }
 
 impl SecretTasks {
@@ -22,6 +25,7 @@ impl SecretTasks {
             secrets: secrets.clone(),
             _refresh: secrets.spawn_refresh(),
             follow: None,
+            follow_auth: Vec::new(),
         }
     }
 
@@ -43,6 +47,16 @@ impl SecretTasks {
         ));
     }
 
+    /// Makes auth follow the secrets behind its `hs_secret`, `pem` and `client_secret` keys.
+    pub(crate) fn follow_auth(&mut self, auth: &AuthRuntime, loaded: &Loaded) {
+        self.follow_auth = follow_auth_secrets(
+            auth,
+            &loaded.config.auth,
+            &loaded.secret_refs,
+            &self.secrets,
+        );
+    }
+
     /// Registers the `secrets` readiness check if the service uses any secret (from its
     /// configuration or fetched while its routes were built).
     pub(crate) fn register_check(&self, health: &Health) {
@@ -56,6 +70,9 @@ impl Drop for SecretTasks {
     fn drop(&mut self) {
         if let Some(follow) = self.follow.take() {
             follow.abort();
+        }
+        for task in self.follow_auth.drain(..) {
+            task.abort();
         }
     }
 }

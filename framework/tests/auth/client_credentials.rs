@@ -1,7 +1,9 @@
 //! Outgoing tokens: one token request however many concurrent callers, refresh before expiry,
 //! discovery of the token endpoint, and the token verifying at a service.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use servicekit::auth::{ClientConfig, ClientCredentials, TokenSource};
@@ -40,19 +42,135 @@ async fn concurrent_callers_trigger_one_token_request() {
 #[tokio::test]
 async fn tokens_are_refreshed_before_they_expire() {
     let issuer = TestIssuer::start().await;
-    // Tokens live 30 s and are refreshed 60 s before expiry: each use needs a new one.
-    issuer.set_token_lifetime(Duration::from_secs(30));
+    // Tokens live 6 s and the margin (60 s) is longer: refreshed after half their life, and a
+    // refresh that fails keeps the current, still unexpired token.
+    issuer.set_token_lifetime(Duration::from_secs(6));
     let tokens = ClientCredentials::new(config(&issuer, "60s")).unwrap();
-
     let first = tokens.authorization().await.unwrap();
+    issuer.set_available(false);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while issuer.token_requests() < 2 {
+        assert!(Instant::now() < deadline, "never refreshed");
+        assert_eq!(tokens.authorization().await.unwrap(), first);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    issuer.set_available(true);
     let second = tokens.authorization().await.unwrap();
 
-    assert_eq!(issuer.token_requests(), 2);
     assert_ne!(first, second, "a new token (new jti) was fetched");
-    // A refresh that fails keeps the current, still unexpired token.
-    issuer.set_available(false);
-    let third = tokens.authorization().await.unwrap();
-    assert_eq!(third, second);
+    assert_eq!(issuer.token_requests(), 3);
+}
+
+#[tokio::test]
+async fn a_lifetime_shorter_than_the_margin_is_not_one_request_per_call() {
+    let issuer = TestIssuer::start().await;
+    // `expires_in: 5` with a 30 s margin: the token is still used for half its life.
+    issuer.set_token_lifetime(Duration::from_secs(5));
+    let tokens = ClientCredentials::new(config(&issuer, "30s")).unwrap();
+
+    for _ in 0..200 {
+        tokens.authorization().await.unwrap();
+    }
+
+    assert_eq!(issuer.token_requests(), 1);
+}
+
+/// A token endpoint answering `body` to every request; returns its URL and a request counter.
+async fn token_endpoint(body: Value) -> (String, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    let app = axum::Router::new().route(
+        "/token",
+        axum::routing::post(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let body = body.clone();
+            async move { axum::Json(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, count)
+}
+
+#[tokio::test]
+async fn a_token_without_expires_in_gets_the_default_lifetime() {
+    let (url, requests) =
+        token_endpoint(json!({"access_token": "opaque-token", "token_type": "Bearer"})).await;
+    // The default margin (60 s) equals the default lifetime (60 s): still cached.
+    let defaults: ClientConfig =
+        serde_json::from_value(json!({"token_url": url, "client_id": "me"})).unwrap();
+    let tokens = ClientCredentials::new(defaults).unwrap();
+
+    for _ in 0..100 {
+        let header = tokens.authorization().await.unwrap();
+        assert_eq!(header.to_str().unwrap(), "Bearer opaque-token");
+    }
+
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+    // A configured default lifetime is used instead.
+    let short: ClientConfig = serde_json::from_value(
+        json!({"token_url": url, "client_id": "me", "default_lifetime": "2s"}),
+    )
+    .unwrap();
+    let tokens = ClientCredentials::new(short).unwrap();
+    tokens.authorization().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while requests.load(Ordering::SeqCst) < 3 {
+        assert!(Instant::now() < deadline, "never refreshed");
+        tokens.authorization().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_hanging_token_endpoint_fails_after_auth_http_timeout() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let builder = servicekit::Service::builder("caller")
+        .set("auth.http_timeout", "1s")
+        .set(
+            "auth.clients.slow",
+            json!({"token_url": url, "client_id": "me", "client_secret": "s"}),
+        )
+        .routes(|ctx: servicekit::Context| async move {
+            let source = ctx.token_source("slow")?;
+            Ok::<_, servicekit::BoxError>(axum::Router::new().route(
+                "/call",
+                axum::routing::get(move || async move {
+                    match source.authorization().await {
+                        Ok(_) => "token".to_string(),
+                        Err(e) => format!("error: {e}"),
+                    }
+                }),
+            ))
+        });
+    let app = servicekit::testing::TestApp::spawn(builder).await.unwrap();
+
+    let started = Instant::now();
+    let text = app
+        .client()
+        .get(app.url("/call"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    let took = started.elapsed();
+    assert!(text.starts_with("error: token request to"), "{text}");
+    // The service's 30 s request timeout and the 10 s library default would both be slower.
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
 }
 
 #[tokio::test]

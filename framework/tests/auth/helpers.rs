@@ -3,23 +3,24 @@
 use axum::Router;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use servicekit::auth::{Claims, PassThrough, Principal, TokenSource, require_role, require_scope};
+use servicekit::auth::{Claims, PassThrough, Principal, TokenSource};
 use servicekit::testing::{TestApp, TestIssuer};
 use servicekit::{Context, Service};
 
 /// `/me` (any valid token), `/students` GET (`students:read`) and POST (`students:write`),
 /// `/admin` (role `admins`), `/grades` (handler-level scope check), `/tenant` (typed claims),
 /// `/forward` (the caller's token, as a pass-through token source would send it).
+/// Scope and role names go through `[auth.scopes]` and `[auth.roles]`.
 pub(crate) async fn routes(ctx: Context) -> Router {
     let reads = Router::new()
         .route("/students", get(|| async { "[]" }))
-        .route_layer(require_scope("students:read"));
+        .route_layer(ctx.require_scope("students:read"));
     let writes = Router::new()
         .route("/students", post(|| async { "created" }))
-        .route_layer(require_scope("students:write"));
+        .route_layer(ctx.require_scope("students:write"));
     let admin = Router::new()
         .route("/admin", get(|| async { "admin" }))
-        .route_layer(require_role("admins"));
+        .route_layer(ctx.require_role("admins"));
     Router::new()
         .route("/me", get(me))
         .route("/grades", get(grades))

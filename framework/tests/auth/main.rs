@@ -6,4 +6,5 @@ mod helpers;
 mod keys;
 mod oidc_provider;
 mod rejections;
+mod rotation;
 mod scopes;

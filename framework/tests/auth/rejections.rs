@@ -271,3 +271,48 @@ async fn bad_tokens_are_401_problems_never_500() {
         }
     }
 }
+
+#[tokio::test]
+async fn more_than_one_authorization_header_is_400_invalid_request() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn(&issuer).await;
+    let valid = format!("Bearer {}", issuer.token().scope("students:read").sign());
+
+    // A valid token first must not win over a second credential, nor the other way round.
+    for (first, second) in [
+        (valid.as_str(), "Bearer garbage"),
+        ("Bearer garbage", valid.as_str()),
+        (valid.as_str(), valid.as_str()),
+    ] {
+        let res = app
+            .client()
+            .get(app.url("/students"))
+            .header("authorization", first)
+            .header("authorization", second)
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(res.status(), 400);
+        let challenge = challenge(&res);
+        assert!(
+            challenge.starts_with("Bearer realm=\"auth-test\", error=\"invalid_request\""),
+            "{challenge}"
+        );
+        let body = problem(res).await;
+        assert_eq!(body["status"], 400);
+        assert!(
+            body["detail"].as_str().unwrap().contains("more than one"),
+            "{body}"
+        );
+    }
+    // One header still works.
+    let res = app
+        .client()
+        .get(app.url("/students"))
+        .header("authorization", valid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}

@@ -53,6 +53,27 @@ async fn missing_scope_is_403_insufficient_scope() {
 }
 
 #[tokio::test]
+async fn forbidden_challenges_name_the_services_realm() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn(&issuer).await;
+    let plain = issuer.token().sign();
+
+    let unauthenticated = app.client().get(app.url("/students")).send().await.unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    assert_eq!(challenge(&unauthenticated), "Bearer realm=\"auth-test\"");
+    // `require_scope`, `require_role` and a handler's own check: all the same realm.
+    for path in ["/students", "/admin", "/grades"] {
+        let res = get_with(&app, path, &plain).await;
+        assert_eq!(res.status(), 403, "{path}");
+        let challenge = challenge(&res);
+        assert!(
+            challenge.starts_with("Bearer realm=\"auth-test\", error=\"insufficient_scope\""),
+            "{path}: {challenge}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn roles_and_handler_level_checks() {
     let issuer = TestIssuer::start().await;
     let app = spawn(&issuer).await;
@@ -152,4 +173,68 @@ async fn without_auth_config_everything_is_open() {
     assert_eq!(res.status(), 200);
     let res = app.client().get(app.url("/me")).send().await.unwrap();
     assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn a_cognito_resource_server_scope_works_when_configured() {
+    let issuer = TestIssuer::start().await;
+    let mut auth = issuer.auth_config();
+    auth["scopes"] = json!({
+        "students:read": "students-api/students.read",
+        "students:write": "students-api/students.write",
+    });
+    let app = spawn_with_auth(auth).await;
+
+    let cognito = issuer.token().scope("students-api/students.read").sign();
+    assert_eq!(get_with(&app, "/students", &cognito).await.status(), 200);
+    // The code's own name no longer grants anything: only the configured string does.
+    let literal = issuer.token().scope("students:read").sign();
+    let res = get_with(&app, "/students", &literal).await;
+    assert_eq!(res.status(), 403);
+    assert!(
+        challenge(&res).contains("scope=\"students-api/students.read\""),
+        "the challenge names the scope to ask for"
+    );
+    let res = app
+        .client()
+        .post(app.url("/students"))
+        .bearer_auth(&cognito)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "read does not grant write");
+}
+
+#[tokio::test]
+async fn auth0_permissions_and_custom_role_claims_work_when_configured() {
+    let issuer = TestIssuer::start().await;
+    let mut auth = issuer.auth_config();
+    auth["issuers"][0]["scope_claims"] = json!(["permissions"]);
+    auth["issuers"][0]["role_claims"] = json!(["https://students.example.org/roles"]);
+    auth["roles"] = json!({"admins": "registrar"});
+    let app = spawn_with_auth(auth).await;
+
+    let auth0 = issuer
+        .token()
+        .claim("permissions", json!(["students:read", "students:write"]))
+        .claim("https://students.example.org/roles", json!(["registrar"]))
+        .sign();
+    assert_eq!(get_with(&app, "/students", &auth0).await.status(), 200);
+    let res = app
+        .client()
+        .post(app.url("/students"))
+        .bearer_auth(&auth0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(get_with(&app, "/admin", &auth0).await.status(), 200);
+    // With `scope_claims` set, the `scope` claim is not read.
+    let scope_only = issuer.token().scope("students:read").sign();
+    assert_eq!(get_with(&app, "/students", &scope_only).await.status(), 403);
+    let groups_only = issuer
+        .token()
+        .claim("cognito:groups", json!(["registrar"]))
+        .sign();
+    assert_eq!(get_with(&app, "/admin", &groups_only).await.status(), 403);
 }

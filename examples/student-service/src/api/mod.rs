@@ -3,6 +3,7 @@
 mod students;
 
 use axum::Router;
+use servicekit::Context;
 use servicekit::auth::{AuthLayer, require_scope};
 use servicekit::db::Database;
 use servicekit::server::RateLimitLayer;
@@ -26,17 +27,47 @@ pub const READ_SCOPE: &str = "students:read";
 /// The scope needed to create, update and delete students.
 pub const WRITE_SCOPE: &str = "students:write";
 
+/// The scope strings the routes require, read from `[auth.scopes]` so that an identity
+/// provider's own names work without code changes (an Amazon Cognito resource server's
+/// `students-api/students.read`, say); by default [`READ_SCOPE`] and [`WRITE_SCOPE`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scopes {
+    /// What reads require.
+    pub read: String,
+    /// What writes require.
+    pub write: String,
+}
+
+impl Default for Scopes {
+    fn default() -> Self {
+        Self {
+            read: READ_SCOPE.into(),
+            write: WRITE_SCOPE.into(),
+        }
+    }
+}
+
+impl Scopes {
+    /// The scopes configured for [`READ_SCOPE`] and [`WRITE_SCOPE`] in `[auth.scopes]`.
+    pub fn from_context(ctx: &Context) -> Self {
+        Self {
+            read: ctx.scope(READ_SCOPE),
+            write: ctx.scope(WRITE_SCOPE),
+        }
+    }
+}
+
 /// The `/students` routes with their OpenAPI description: reads need [`READ_SCOPE`], writes
 /// [`WRITE_SCOPE`] (the handlers' `security` attributes say the same for the document).
-fn routes() -> OpenApiRouter<AppState> {
+fn routes(scopes: &Scopes) -> OpenApiRouter<AppState> {
     let reads = OpenApiRouter::new()
         .routes(routes!(students::list))
         .routes(routes!(students::get))
-        .route_layer(require_scope(READ_SCOPE));
+        .route_layer(require_scope(&scopes.read));
     let writes = OpenApiRouter::new()
         .routes(routes!(students::create))
         .routes(routes!(students::update, students::delete))
-        .route_layer(require_scope(WRITE_SCOPE));
+        .route_layer(require_scope(&scopes.write));
     reads.merge(writes)
 }
 
@@ -44,12 +75,12 @@ fn routes() -> OpenApiRouter<AppState> {
 /// through when `[auth]` is not configured).
 /// `limit` throttles per verified subject, API key or IP when `[rate_limit]` is enabled (it sits
 /// inside `auth`, so it sees the verified caller).
-pub fn router(state: AppState, auth: AuthLayer, limit: RateLimitLayer) -> Router {
-    let (router, _) = routes().split_for_parts();
+pub fn router(state: AppState, scopes: &Scopes, auth: AuthLayer, limit: RateLimitLayer) -> Router {
+    let (router, _) = routes(scopes).split_for_parts();
     router.with_state(state).layer(limit).layer(auth)
 }
 
 /// The OpenAPI document of the `/students` routes, served at `/openapi.json`.
 pub fn openapi() -> OpenApi {
-    routes().into_openapi()
+    routes(&Scopes::default()).into_openapi()
 }

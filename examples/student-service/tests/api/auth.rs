@@ -181,3 +181,48 @@ async fn without_auth_the_demo_is_open() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn cognito_resource_server_scopes_work_by_configuration() {
+    let app = spawn_with(Backend::Sqlite, |b| {
+        b.set(
+            "auth.scopes",
+            json!({"students:read": "students-api/students.read",
+                   "students:write": "students-api/students.write"}),
+        )
+    })
+    .await;
+    let cognito = app.token("students-api/students.read students-api/students.write");
+
+    let res = app
+        .anonymous()
+        .post(app.url("/students"))
+        .bearer_auth(&cognito)
+        .json(&json!({"name": "Ada", "email": "ada@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = app
+        .anonymous()
+        .get(app.url("/students"))
+        .bearer_auth(&cognito)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The default names no longer grant anything once mapped.
+    let res = app
+        .anonymous()
+        .get(app.url("/students"))
+        .bearer_auth(app.token("students:read"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let challenge = res.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains("scope=\"students-api/students.read\""),
+        "{challenge}"
+    );
+}

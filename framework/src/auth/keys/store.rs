@@ -80,6 +80,12 @@ impl KeyStore {
         }
     }
 
+    /// Replaces the keys of a fixed store (its secret or PEM key rotated); from now on only
+    /// `keys` verify.
+    pub(crate) fn replace(&self, keys: KeySet) {
+        self.write().keys = Some(Arc::new(keys));
+    }
+
     /// Whether the keys are fetched (and so need refreshing and a readiness check).
     pub(crate) fn is_remote(&self) -> bool {
         !matches!(self.source, Source::Fixed)

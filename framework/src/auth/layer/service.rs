@@ -6,6 +6,7 @@ use futures_util::future::BoxFuture;
 use tower::Service;
 
 use super::AuthDisabled;
+use crate::auth::error::Rechallenge;
 use crate::auth::{AuthError, PassThrough, Verifier};
 
 /// Service that authenticates requests before calling the inner service; see
@@ -68,7 +69,9 @@ where
                 Ok(principal) => {
                     req.extensions_mut().insert(principal);
                     req.extensions_mut().insert(PassThrough::new(value));
-                    inner.call(req).await
+                    let mut response = inner.call(req).await?;
+                    with_realm(&mut response, verifier.realm());
+                    Ok(response)
                 }
                 Err(e) => Ok(reject(e, &verifier)),
             }
@@ -81,12 +84,27 @@ fn reject(error: AuthError, verifier: &Verifier) -> Response {
     error.into_response_for(verifier.realm())
 }
 
-/// The `Authorization` header (cheap to clone: its bytes are shared).
+/// Gives an auth error answered further in (`require_scope`, a handler's
+/// `principal.require_scope(..)?`) the service's realm instead of the default one.
+fn with_realm(response: &mut Response, realm: &str) {
+    if let Some(Rechallenge(error)) = response.extensions_mut().remove::<Rechallenge>()
+        && let Some(challenge) = error.challenge(realm)
+    {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
+    }
+}
+
+/// The one `Authorization` header (cheap to clone: its bytes are shared); two or more are
+/// refused rather than letting the first one win.
 fn authorization(headers: &HeaderMap) -> Result<HeaderValue, AuthError> {
-    headers
-        .get(header::AUTHORIZATION)
-        .cloned()
-        .ok_or(AuthError::Missing)
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let first = values.next().cloned().ok_or(AuthError::Missing)?;
+    if values.next().is_some() {
+        return Err(AuthError::DuplicateAuthorization);
+    }
+    Ok(first)
 }
 
 /// The token of a `Bearer` credential (the scheme is case-insensitive, RFC 7235 §2.1).

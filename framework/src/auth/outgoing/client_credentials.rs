@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::future::BoxFuture;
 use http::HeaderValue;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::TokenSource;
@@ -16,8 +16,9 @@ use crate::BoxError;
 use crate::auth::config::{AuthConfigError, ClientConfig};
 use crate::auth::keys::{discover, error_chain};
 
-/// Lifetime assumed when a token response has no `expires_in`.
-const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
+/// Shortest time a token is used before the next token request (unless it expires sooner):
+/// a token endpoint issuing very short-lived tokens must not get one request per call.
+const MIN_REFRESH_AFTER: Duration = Duration::from_secs(2);
 
 /// A [`TokenSource`] that obtains tokens with the client credentials grant.
 ///
@@ -43,6 +44,8 @@ pub struct ClientCredentials {
 struct Inner {
     http: reqwest::Client,
     config: ClientConfig,
+    /// The client secret in use: `config.client_secret` until a rotation replaces it.
+    secret: RwLock<Option<SecretString>>,
     current: RwLock<Option<Cached>>,
     /// Held while a token is requested, so that concurrent callers wait for that one request.
     refreshing: tokio::sync::Mutex<Option<String>>,
@@ -84,8 +87,14 @@ struct ErrorResponse {
 impl ClientCredentials {
     /// A token source for `config`, with a 10 s HTTP timeout.
     pub fn new(config: ClientConfig) -> Result<Self, AuthConfigError> {
+        Self::with_timeout(config, Duration::from_secs(10))
+    }
+
+    /// A token source for `config` whose token (and discovery) requests give up after
+    /// `timeout`; the service uses `auth.http_timeout`.
+    pub fn with_timeout(config: ClientConfig, timeout: Duration) -> Result<Self, AuthConfigError> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(timeout)
             .build()
             .map_err(|e| AuthConfigError::new("auth.clients", e.to_string()))?;
         Self::with_http_client(config, http)
@@ -109,10 +118,17 @@ impl ClientCredentials {
             inner: Arc::new(Inner {
                 http,
                 refreshing: tokio::sync::Mutex::new(config.token_url.clone()),
+                secret: RwLock::new(config.client_secret.clone()),
                 config,
                 current: RwLock::new(None),
             }),
         })
+    }
+
+    /// Uses `secret` for the next token requests (the secret behind `client_secret` rotated);
+    /// the current token stays in use until it is due for refresh.
+    pub(crate) fn set_client_secret(&self, secret: SecretString) {
+        *self.inner.secret.write().unwrap_or_else(|e| e.into_inner()) = Some(secret);
     }
 
     /// The cached header if it is not due for refresh.
@@ -178,8 +194,11 @@ impl ClientCredentials {
                 found
             }
         };
-        let secret = config
-            .client_secret
+        let secret = self
+            .inner
+            .secret
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
             .as_ref()
             .map(|s| s.expose_secret().to_string())
             .unwrap_or_default();
@@ -227,16 +246,24 @@ impl ClientCredentials {
             .expires_in
             .as_ref()
             .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-            .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+            .map_or_else(|| config.default_lifetime(), Duration::from_secs);
         let mut header = HeaderValue::try_from(format!("Bearer {}", token.access_token))
             .map_err(|_| format!("token endpoint {url} issued a token that is not header-safe"))?;
         header.set_sensitive(true);
         Ok(Cached {
             header,
-            refresh_at: started + lifetime.saturating_sub(config.refresh_margin()),
+            refresh_at: started + refresh_after(lifetime, config.refresh_margin()),
             expires_at: started + lifetime,
         })
     }
+}
+
+/// How long a token of `lifetime` is used before a new one is requested: `margin` before it
+/// expires, but at least half its lifetime (a margin longer than the lifetime must not mean a
+/// token request per call) and at least [`MIN_REFRESH_AFTER`] unless it expires sooner.
+fn refresh_after(lifetime: Duration, margin: Duration) -> Duration {
+    let wanted = lifetime.saturating_sub(margin).max(lifetime / 2);
+    wanted.max(MIN_REFRESH_AFTER.min(lifetime))
 }
 
 /// The form of a client credentials token request.
@@ -285,6 +312,20 @@ mod tests {
         let decoded = String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap();
         assert_eq!(decoded, "my+client:p%40ss%3Aword");
         assert!(value.is_sensitive());
+    }
+
+    #[test]
+    fn refresh_comes_at_a_fraction_of_short_lifetimes() {
+        let s = Duration::from_secs;
+        // A long lifetime: the margin before expiry.
+        assert_eq!(refresh_after(s(3600), s(60)), s(3540));
+        // A margin as long as the lifetime or longer: half the lifetime.
+        assert_eq!(refresh_after(s(60), s(60)), s(30));
+        assert_eq!(refresh_after(s(5), s(30)), Duration::from_millis(2500));
+        // Very short lifetimes: the floor, but never past expiry.
+        assert_eq!(refresh_after(s(3), s(30)), s(2));
+        assert_eq!(refresh_after(s(1), s(30)), s(1));
+        assert_eq!(refresh_after(Duration::ZERO, s(30)), Duration::ZERO);
     }
 
     #[test]

@@ -95,3 +95,52 @@ async fn a_missing_secret_fails_startup_naming_key_origin_reference_and_provider
         assert!(problem.message.contains(part), "{part} missing: {err}");
     }
 }
+
+/// The value of `servicekit_secret_age_seconds{reference="<reference>"}` in a scrape.
+async fn secret_age(app: &TestApp, reference: &str) -> f64 {
+    let body = app
+        .client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!("servicekit_secret_age_seconds{{reference=\"{reference}\"}} ");
+    body.lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .unwrap_or_else(|| panic!("no {series} in:\n{body}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_secret_age_gauge_is_the_age_at_scrape_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "file-token").unwrap();
+    let reference = format!("file://{}", token.display());
+    // No refresh happens during the test: only the scrape can move the gauge.
+    let builder = Service::builder("secret-age")
+        .set("secrets.refresh_interval", "1h")
+        .set("app.greeting", reference.as_str())
+        .routes(app);
+    let app = TestApp::spawn(builder).await.unwrap();
+
+    let first = secret_age(&app, &reference).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut later = first;
+    while later <= first {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the age never grew past {first}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        later = secret_age(&app, &reference).await;
+    }
+
+    assert!(later < 60.0, "an age, not a timestamp: {later}");
+    app.shutdown().await.unwrap();
+}
