@@ -212,8 +212,13 @@ def measure(case, server, path, headers=None, script=None):
 # --- the cases -------------------------------------------------------------------------------
 
 
-def servicekit_env(log_level):
-    return {"SERVICEKIT_ENV": "prod", "RUST_LOG": log_level, "PORT": str(PORT)}
+def servicekit_env(log_level, auth=False):
+    """Production settings; without `auth`, authentication is switched off explicitly (a service
+    in `prod` with no issuer refuses to start), as the unauthenticated cases A, B and D need."""
+    env = {"SERVICEKIT_ENV": "prod", "RUST_LOG": log_level, "PORT": str(PORT)}
+    if not auth:
+        env["SERVICEKIT__AUTH__ENABLED"] = "false"
+    return env
 
 
 def make_keys(workdir):
@@ -242,7 +247,7 @@ def in_memory_cases(workdir, public_pem, tokens):
                       None))
     for level in ("info", "warn"):
         for alg in ("ES256", "RS256"):
-            env = {**servicekit_env(level), "BENCH_JWT_PUBLIC_PEM": str(public_pem)}
+            env = {**servicekit_env(level, auth=True), "BENCH_JWT_PUBLIC_PEM": str(public_pem)}
             cases.append((f"C-{alg}-{level}",
                           f"servicekit + JWT ({alg}, cached) + scope, log level {level}",
                           [RELEASE / "sk-jwt"], env, None, "/health/ready",
