@@ -5,8 +5,10 @@ Checks that the expected services are there and wired together: both services bu
 deploy/docker/Dockerfile with their own SERVICE build argument, the published port equal to
 PORT, a healthcheck using the `healthcheck` subcommand, depends_on conditions that exist and can
 be met, DATABASE_URLs naming databases that the init SQL creates, OTLP endpoints pointing at the
-collector, every bind-mounted file present, and a collector config with an otlp receiver and a
-debug exporter in a traces pipeline.
+collector, every bind-mounted file present, a collector config with an otlp receiver and a
+debug exporter in a traces pipeline, and a token issuer (SERVICEKIT__AUTH__ISSUERS) on both
+services that is either literal and real or a `${VAR:?message}` reference, which compose itself
+refuses to leave unset.
 
 Usage: check_compose.py [COMPOSE_FILE]   (default: compose.yaml next to this script)
 """
@@ -19,6 +21,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
+
+from auth_issuers import VARIABLE, check_issuers
+
+# `${NAME}`, `${NAME:-default}`, `${NAME:?message}` ... (compose interpolation).
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
+# Stands in for a required variable that is unset here: compose stops at `up` until it is set.
+SET_AT_UP = "https://set-at-compose-up.invalid"
 
 SERVICES = {"student-service", "subject-service"}
 REQUIRED = SERVICES | {"postgres", "otel-collector"}
@@ -116,6 +125,15 @@ def main(argv: list[str]) -> int:
         elif db.path.lstrip("/") not in created:
             fail(f"{name}.environment.DATABASE_URL",
                  f"database {db.path.lstrip('/')!r} is not created by the init SQL ({sorted(created)})")
+        issuers = env.get(VARIABLE)
+        if issuers is not None:
+            issuers, unsafe = interpolate(str(issuers))
+            for var in unsafe:
+                fail(f"{name}.environment.{VARIABLE}",
+                     f"`{var}` may be left unset or defaulted: write ${{{var}:?message}} so "
+                     "that compose refuses to start without it")
+        for problem in check_issuers(issuers):
+            fail(f"{name}.environment", problem)
         otlp = urlparse(str(env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")))
         if otlp.hostname != "otel-collector":
             fail(f"{name}.environment.OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -152,6 +170,27 @@ def main(argv: list[str]) -> int:
         return 1
     print(f"ok  {path} ({', '.join(sorted(services))})")
     return 0
+
+
+def interpolate(value: str) -> tuple[str, list[str]]:
+    """Expands compose's `${...}` references from this process's environment, as `docker compose`
+    would. Returns the value and the variables that could be left unset or fall back to a default
+    (anything but a set variable or `${NAME:?message}`)."""
+    import os
+
+    unsafe: list[str] = []
+
+    def expand(m: re.Match) -> str:
+        name, op, arg = m.group(1), m.group(2), m.group(3) or ""
+        current = os.environ.get(name)
+        if current:
+            return current
+        if op in (":?", "?"):
+            return SET_AT_UP
+        unsafe.append(name)
+        return arg if op in (":-", "-") else ""
+
+    return INTERPOLATION.sub(expand, value), unsafe
 
 
 if __name__ == "__main__":

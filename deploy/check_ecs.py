@@ -12,8 +12,13 @@ the Elastic Load Balancing v2 API would reject, plus the references between the 
   family is one of the task definition files, launchType FARGATE, subnets for awsvpc,
   loadBalancers whose containerName/containerPort exist in that task definition and whose target
   group is in alb.json with the same port.
-- alb.json: target groups (name, target type ip, health check, deregistration delay) and
-  listener rules (unique priorities, path patterns, forwarding to a known target group).
+- alb.json: target groups (name, target type ip, health check, deregistration delay),
+  listener rules (unique priorities, path patterns, forwarding to a known target group), TLS at
+  the edge (an HTTPS:443 listener with an ACM certificate and a TLS 1.2+ policy) and an HTTP:80
+  listener that only redirects to HTTPS.
+- the service containers (those running /app/service or setting SERVICEKIT_*) are
+  authenticated: outside SERVICEKIT_ENV dev/test, SERVICEKIT__AUTH__ISSUERS names a real https
+  issuer and audience (or comes from a Secrets Manager/SSM secret), and auth is not switched off.
 
 Usage: check_ecs.py [DIR]   (default: the ecs/ folder next to this script)
 Exits 1 and lists every problem found, or prints one line per file checked and exits 0.
@@ -25,6 +30,8 @@ import json
 import re
 import sys
 from pathlib import Path
+
+from auth_issuers import VARIABLE, check_environment
 
 # RegisterTaskDefinition request parameters.
 TASK_KEYS = {
@@ -71,6 +78,7 @@ TARGET_GROUP_ARN_RE = re.compile(
     r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/([A-Za-z0-9-]{1,32})/[0-9a-f]+$"
 )
 TARGET_GROUP_NAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,32}(?<!-)$")
+CERTIFICATE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$")
 
 
 def fargate_combinations() -> dict[int, set[int]]:
@@ -232,6 +240,19 @@ class Checker:
                 self.fail(sw, f"`{s['name']}` is both in environment and secrets")
         if secrets:
             reasons.append("secrets")
+
+        health_cmd = (c.get("healthCheck") or {}).get("command") or []
+        if "/app/service" in health_cmd or any(
+                str(n).startswith("SERVICEKIT") for n in env_names):
+            env = {e.get("name"): e.get("value") for e in c.get("environment", [])}
+            secret_names = {s.get("name") for s in secrets}
+            if VARIABLE in secret_names:
+                env[VARIABLE] = "[]"  # from a secret: the value is not in this file
+                problems = [p for p in check_environment(env) if VARIABLE not in p]
+            else:
+                problems = check_environment(env)
+            for problem in problems:
+                self.fail(where, problem)
 
         hc = c.get("healthCheck")
         if hc is not None:
@@ -411,6 +432,8 @@ class Checker:
             elif not (isinstance(delay, str) and delay.isdigit() and int(delay) <= 3600):
                 self.fail(gw, "`deregistration_delay.timeout_seconds` must be a string of 0-3600")
 
+        check_listeners(self, f, alb)
+
         rules = alb.get("listenerRules")
         if not isinstance(rules, list) or not rules:
             self.fail(f, "`listenerRules` must be a non-empty list")
@@ -446,6 +469,32 @@ class Checker:
                     routed.add(m.group(1))
         for name in sorted(names - routed - {None}):
             self.fail(f, f"target group `{name}` gets no traffic: no listener rule forwards to it")
+
+
+def check_listeners(checker: Checker, f: str, alb: dict) -> None:
+    """TLS at the edge: HTTPS on 443 with an ACM certificate, HTTP on 80 only redirecting."""
+    https = alb.get("listener") or {}
+    if https.get("Protocol") != "HTTPS" or https.get("Port") != 443:
+        checker.fail(f, "`listener` must be Protocol HTTPS on Port 443 (TLS at the edge)")
+    certs = https.get("Certificates") or []
+    if not certs or not all(CERTIFICATE_ARN_RE.match(str(c.get("CertificateArn", "")))
+                            for c in certs):
+        checker.fail(f, "`listener.Certificates` must name an ACM certificate ARN")
+    if not str(https.get("SslPolicy", "")).startswith("ELBSecurityPolicy-TLS13"):
+        checker.fail(f, "`listener.SslPolicy` must be a TLS 1.3 policy (ELBSecurityPolicy-TLS13-*)")
+    http = alb.get("redirectListener")
+    if not isinstance(http, dict):
+        checker.fail(f, "`redirectListener` (HTTP:80 redirecting to HTTPS) is missing")
+        return
+    if http.get("Protocol") != "HTTP" or http.get("Port") != 80:
+        checker.fail(f, "`redirectListener` must be Protocol HTTP on Port 80")
+    actions = http.get("DefaultActions") or []
+    redirect = (actions[0].get("RedirectConfig") or {}) if len(actions) == 1 else {}
+    if not (len(actions) == 1 and actions[0].get("Type") == "redirect"
+            and redirect.get("Protocol") == "HTTPS" and str(redirect.get("Port")) == "443"
+            and redirect.get("StatusCode") in ("HTTP_301", "HTTP_302")):
+        checker.fail(f, "`redirectListener` must only redirect to HTTPS on port 443 (one "
+                        "`redirect` action, StatusCode HTTP_301)")
 
 
 def load(checker: Checker, path: Path):

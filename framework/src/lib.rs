@@ -58,7 +58,7 @@ pub mod telemetry;
 pub mod testing;
 
 #[doc(inline)]
-pub use server::Problem;
+pub use server::{Json, Problem};
 #[doc(inline)]
 pub use service::{Context, Error, IntoRoutes, Service, ServiceBuilder};
 #[cfg(feature = "macros")]

@@ -5,5 +5,5 @@ pub use crate::db::Database;
 pub use crate::health::{HealthCheck, check_fn};
 #[cfg(feature = "macros")]
 pub use crate::microservice;
-pub use crate::server::Problem;
+pub use crate::server::{Json, Problem};
 pub use crate::{BoxError, Context, Service};

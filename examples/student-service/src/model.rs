@@ -48,11 +48,24 @@ fn rfc3339<S: serde::Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StudentInput {
-    /// Display name, 1 to 200 characters after trimming.
-    #[schema(min_length = 1, max_length = 200, example = "Ada Lovelace")]
+    /// Display name: 1 to 200 characters, no control characters, not only whitespace; stored
+    /// trimmed. (`pattern` is `validation::NAME_PATTERN`.)
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Ada Lovelace"
+    )]
     pub name: String,
-    /// An email address (one `@`, a dotted domain, no spaces); compared case-insensitively.
-    #[schema(min_length = 3, max_length = 320, example = "ada@example.org")]
+    /// An email address: a local part, one `@`, a domain with a dot inside; no whitespace or
+    /// control characters. Stored lower-case, so unique regardless of case. (`pattern` is
+    /// `validation::EMAIL_PATTERN`.)
+    #[schema(
+        min_length = 5,
+        max_length = 320,
+        pattern = "^[^@\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+@[^@.\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^@\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*\\.[^@\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^@.\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]$",
+        example = "ada@example.org"
+    )]
     pub email: String,
 }
 

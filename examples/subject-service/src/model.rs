@@ -84,12 +84,36 @@ pub struct SubjectInput {
         example = "MATH-101"
     )]
     pub code: String,
-    /// 1 to 200 characters after trimming.
-    #[schema(min_length = 1, max_length = 200, example = "Linear Algebra")]
+    /// 1 to 200 characters, no control characters, not only whitespace; stored trimmed.
+    /// (`pattern` is `validation::TITLE_PATTERN`.)
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Linear Algebra"
+    )]
     pub title: String,
-    /// 1 to 60.
+    /// 1 to 60. As JSON Schema's `integer`, a number with a zero fraction (`6.0`) is accepted.
     #[schema(minimum = 1, maximum = 60, example = 6)]
+    #[serde(deserialize_with = "integer")]
     pub credits: i64,
+}
+
+/// An `integer` as JSON Schema means it: `6` or `6.0`, not `6.5`. serde's `i64` takes only the
+/// first, so a request the document calls valid would be rejected.
+fn integer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        // Integral, and inside i64's range (both bounds are exact powers of two).
+        Some(f) if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) => Ok(f as i64),
+        _ => Err(serde::de::Error::invalid_value(
+            serde::de::Unexpected::Other(&number.to_string()),
+            &"an integer",
+        )),
+    }
 }
 
 /// The body of `POST /subjects/{id}/enrolments`.

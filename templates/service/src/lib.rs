@@ -3,11 +3,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use serde::{Deserialize, Serialize};
 {% if auth %}use servicekit::auth::require_scope;
 {% endif %}use servicekit::db::{Database, Migrations};
-use servicekit::{BoxError, Context, Problem, Service, ServiceBuilder};
+use servicekit::{BoxError, Context, Json, Problem, Service, ServiceBuilder};
 use sqlx::Row;
 
 /// The service's name.

@@ -6,6 +6,8 @@
 //! the ALB description, the Dockerfile and the compose file follow. Their schemas are checked
 //! separately by `deploy/validate.sh`.
 
+mod security;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -1,10 +1,9 @@
 //! `/students` handlers.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
-use servicekit::Problem;
+use servicekit::{Json, Problem};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -83,7 +82,21 @@ pub(super) struct ListQuery {
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// The `next` of the previous page.
+    #[serde(default, deserialize_with = "hyphenated_uuid")]
     after: Option<Uuid>,
+}
+
+/// A UUID in the hyphenated form only, as the document's `format: uuid` says (`Uuid`'s own
+/// deserializer also takes the braced, URN and simple forms).
+fn hyphenated_uuid<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Uuid>, D::Error> {
+    let text = String::deserialize(d)?;
+    Some(text.as_str())
+        .filter(|t| t.len() == 36)
+        .and_then(|t| Uuid::parse_str(t).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom("expected a UUID like 01a22d05-e436-70a4-951b-555fece239fc")
+        })
 }
 
 /// Lists students in creation order, a page at a time (keyset pagination).

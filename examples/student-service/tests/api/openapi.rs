@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use student_service::api::{READ_SCOPE, WRITE_SCOPE};
+use student_service::validation;
 
 use crate::helpers::{Backend, spawn};
 
@@ -123,5 +124,52 @@ async fn every_documented_operation_is_served_and_demands_a_token() {
                 .unwrap()
                 .starts_with("Bearer")
         );
+    }
+}
+
+#[tokio::test]
+async fn the_document_states_the_rules_the_handlers_enforce() {
+    let (service, doc) = document().await;
+
+    // Bearer is declared per operation, never document-wide: the operational endpoints are public.
+    assert!(doc.get("security").is_none(), "{}", doc["security"]);
+    for path in ["/health/live", "/health/ready", "/metrics", "/openapi.json"] {
+        let res = service
+            .anonymous()
+            .get(service.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path} needs no token");
+    }
+    let input = &doc["components"]["schemas"]["StudentInput"]["properties"];
+    assert_eq!(input["name"]["pattern"], validation::NAME_PATTERN);
+    assert_eq!(input["name"]["maxLength"], validation::MAX_NAME);
+    assert_eq!(input["email"]["pattern"], validation::EMAIL_PATTERN);
+    assert_eq!(input["email"]["maxLength"], validation::MAX_EMAIL);
+    let limit = doc["paths"]["/students"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .expect("limit is documented");
+    assert_eq!(limit["schema"]["minimum"], 1);
+    assert_eq!(
+        limit["schema"]["maximum"],
+        student_service::Settings::default().max_page_size
+    );
+
+    // What the patterns allow and forbid, the handler does too.
+    for (name, email, status) in [
+        ("\u{3000}Ada\u{a0}", "ada@example.org", 201),
+        ("Ada", "Ada@Example.ORG", 409),
+        ("\u{2003}", "b@example.org", 422),
+        ("A\u{1c}", "c@example.org", 422),
+        ("Ada", " d@example.org", 422),
+        ("Ada", "e@example.org\n", 422),
+        ("Ada", "f@.example.org", 422),
+    ] {
+        let res = service.create(name, email).await;
+        assert_eq!(res.status(), status, "{name:?} {email:?}");
     }
 }

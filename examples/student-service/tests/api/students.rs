@@ -12,6 +12,7 @@ on_every_backend!(
     delete_removes,
     duplicate_email_is_409,
     invalid_input_is_422_naming_fields,
+    nul_character_is_422_and_nothing_is_stored,
     malformed_requests_are_4xx_problems,
     unknown_ids_are_404,
     oversized_body_is_413,
@@ -230,6 +231,52 @@ async fn invalid_input_is_422_naming_fields(backend: Backend) {
             .unwrap()
             .contains("email")
     );
+}
+
+/// PostgreSQL cannot store U+0000 in text: the JSON extractor rejects it before any write, on
+/// every backend, naming the field.
+async fn nul_character_is_422_and_nothing_is_stored(backend: Backend) {
+    let app = spawn(backend).await;
+    let existing: Value = app
+        .create("Ada", "ada@example.org")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = existing["id"].as_str().unwrap();
+
+    let create = app
+        .client()
+        .post(app.url("/students"))
+        .header("content-type", "application/json")
+        .body(r#"{"name": "a\u0000b", "email": "nul@example.org"}"#)
+        .send()
+        .await
+        .unwrap();
+    let update = app
+        .client()
+        .put(app.url(&format!("/students/{id}")))
+        .header("content-type", "application/json")
+        .body(r#"{"name": "Ada", "email": "ada\u0000@example.org"}"#)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(create.status(), 422);
+    assert_eq!(problem(create).await["errors"][0]["field"], "name");
+    assert_eq!(update.status(), 422);
+    assert_eq!(problem(update).await["errors"][0]["field"], "email");
+    let list: Value = app
+        .client()
+        .get(app.url("/students"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["items"][0], existing, "the update stored nothing");
 }
 
 async fn malformed_requests_are_4xx_problems(backend: Backend) {

@@ -1,10 +1,9 @@
 //! `/subjects/{id}/enrolments` handlers: each student is verified with student-service.
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use servicekit::Problem;
 use servicekit::client::Inbound;
+use servicekit::{Json, Problem};
 use uuid::Uuid;
 
 use super::AppState;

@@ -88,3 +88,62 @@ async fn every_documented_operation_is_served() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_document_states_the_rules_the_handlers_enforce() {
+    let (service, doc) = document().await;
+    assert!(doc.get("security").is_none(), "{}", doc["security"]);
+    let input = &doc["components"]["schemas"]["SubjectInput"]["properties"];
+    assert_eq!(
+        input["title"]["pattern"],
+        subject_service::validation::TITLE_PATTERN
+    );
+    assert_eq!(input["code"]["pattern"], "^[A-Za-z0-9-]+$");
+
+    let post = |body: Value| {
+        service
+            .client()
+            .post(service.url("/subjects"))
+            .json(&body)
+            .send()
+    };
+    // JSON Schema's `integer` includes 6.0; a code with spaces breaks its pattern.
+    let cases = [
+        (json!({"code": "AB-1", "title": "T", "credits": 6.0}), 201),
+        (json!({"code": "AB-2", "title": "T", "credits": 6.5}), 422),
+        (json!({"code": " AB-3", "title": "T", "credits": 6}), 422),
+        (
+            json!({"code": "AB-4", "title": "T\u{85}", "credits": 6}),
+            422,
+        ),
+        (
+            json!({"code": "AB-5", "title": "\u{3000}", "credits": 6}),
+            422,
+        ),
+    ];
+    for (body, status) in cases {
+        let res = post(body.clone()).await.unwrap();
+        assert_eq!(res.status(), status, "{body}");
+    }
+    let subject: Value = service
+        .client()
+        .get(service.url("/subjects"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(subject["items"][0]["credits"], 6);
+    let enrol = service
+        .client()
+        .post(service.url(&format!(
+            "/subjects/{}/enrolments",
+            subject["items"][0]["id"].as_str().unwrap()
+        )))
+        .json(&json!({"student_id": "01a22d05e43670a4951b555fece239fc"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrol.status(), 422, "only the hyphenated UUID form");
+}
