@@ -9,6 +9,7 @@ mod credentials;
 mod follow;
 mod kind;
 mod migrations;
+mod outage;
 mod pool;
 mod rotation;
 mod sql;
@@ -22,10 +23,11 @@ pub use kind::{DbKind, UnsupportedScheme, redact_url};
 pub use migrations::{EmbeddedMigration, Migrations};
 pub use pool::Database;
 pub use sql::PlaceholderOrder;
-pub use unavailable::is_unavailable;
+pub use unavailable::{is_refused_credentials, is_unavailable};
 
 pub(crate) use credentials::configured_url;
 pub(crate) use follow::{DbSecretRefs, follow_secrets};
+pub(crate) use outage::report_request_error;
 
 /// Opening the pool or migrating failed.
 #[derive(Debug, thiserror::Error)]
