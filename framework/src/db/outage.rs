@@ -5,10 +5,12 @@
 //! until `database.acquire_timeout` (5 s by default) before it gives up, and it has no hook
 //! for failed connects. So servicekit keeps its own view:
 //!
-//! - an error that says the database is unavailable ([`is_unavailable`](super::is_unavailable)),
-//!   seen by the readiness check or by a request (through [`Problem`](crate::Problem)'s
-//!   conversion of [`sqlx::Error`]), or a readiness check that ran out of time, starts a
-//!   **probe**: one direct connection with the pool's current connect options, single-flight;
+//! - a readiness check that fails because the database is unavailable
+//!   ([`is_unavailable`](super::is_unavailable)) or that runs out of time marks the database
+//!   **down** at once: readiness and requests then agree;
+//! - that, or such an error seen by a request (through [`Problem`](crate::Problem)'s conversion
+//!   of [`sqlx::Error`]), starts a **probe**: one direct connection with the pool's current
+//!   connect options, single-flight;
 //! - a probe that fails marks the database **down** (with the reason) and keeps probing, every
 //!   [`FIRST_PROBE`] doubling to [`MAX_PROBE`], until a connection succeeds; refused
 //!   credentials also make the service fetch the database secrets again (`follow.rs`);
@@ -36,7 +38,7 @@ use super::rotation::Rotation;
 /// First wait between probes while the database is down.
 const FIRST_PROBE: Duration = Duration::from_millis(100);
 /// Longest wait between probes while the database is down: recovery is noticed within this.
-const MAX_PROBE: Duration = Duration::from_secs(1);
+const MAX_PROBE: Duration = Duration::from_millis(500);
 /// Longest a probe's connection attempt may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Shortest time between two probes of a database that is up.
@@ -126,6 +128,13 @@ impl Outage {
         }
     }
 
+    /// Marks the database down at once (the readiness check failed) and starts a probe, which
+    /// marks it up again as soon as a connection succeeds.
+    pub(super) fn trip(self: &Arc<Self>, reason: String) {
+        self.mark_down(reason);
+        self.kick();
+    }
+
     /// Starts a probe unless one runs or one ended within [`KICK_INTERVAL`].
     pub(super) fn kick(self: &Arc<Self>) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -199,14 +208,14 @@ pub(crate) fn report_request_error(error: &sqlx::Error) -> bool {
     pools.iter().any(|p| p.is_down())
 }
 
-/// Kicks a probe when dropped unarmed: the readiness check uses it to notice that it was
+/// Trips the outage when dropped armed: the readiness check uses it to notice that it was
 /// cancelled by `health.check_timeout` (a database that never answers).
-pub(super) struct KickOnDrop(pub(super) Option<Arc<Outage>>);
+pub(super) struct TripOnDrop(pub(super) Option<Arc<Outage>>);
 
-impl Drop for KickOnDrop {
+impl Drop for TripOnDrop {
     fn drop(&mut self) {
         if let Some(outage) = self.0.take() {
-            outage.kick();
+            outage.trip("no answer to the readiness check within health.check_timeout".into());
         }
     }
 }

@@ -8,7 +8,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, Connection, Executor, SqlSafeStr};
 
-use super::outage::{KickOnDrop, Outage};
+use super::outage::{Outage, TripOnDrop};
 use super::rotation::Rotation;
 use super::sql::to_question_marks;
 use super::{DbError, DbKind, configured_url, redact_url};
@@ -79,7 +79,8 @@ impl Database {
     ///
     /// While the database is known to be down this answers at once with the reason. An error
     /// that says the database is unavailable, or a ping cancelled before it finished (by
-    /// `health.check_timeout`), makes the service probe the database; refused credentials
+    /// `health.check_timeout`), marks the database down (see [`Database::pool`]) until a
+    /// connection succeeds, which the service tries in the background; refused credentials
     /// also make it fetch the database secrets again.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         if let Some(reason) = self.outage.reason() {
@@ -88,11 +89,14 @@ impl Database {
                 format!("database unreachable: {reason}"),
             )));
         }
-        let mut guard = KickOnDrop(Some(Arc::clone(&self.outage)));
+        let mut guard = TripOnDrop(Some(Arc::clone(&self.outage)));
         let result = self.pool.execute("SELECT 1").await.map(|_| ());
         guard.0 = None;
         if let Err(e) = &result {
-            self.outage.report(e);
+            self.rotation.observe(e);
+            if super::is_unavailable(e) {
+                self.outage.trip(e.to_string());
+            }
         }
         result
     }
