@@ -236,7 +236,7 @@ async fn a_password_rotated_on_mariadb_is_picked_up_within_2s_with_503s_and_no_5
         .await
         .unwrap();
     let secret_changed = Instant::now();
-    let ids: Vec<u64> =
+    let ids: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM information_schema.processlist WHERE user = ?")
             .bind(&user.name)
             .fetch_all(&root)
