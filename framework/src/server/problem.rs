@@ -316,7 +316,10 @@ mod tests {
             "unexpected response from SSLRequest: 0x00".into(),
         ));
         assert_eq!(p.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(p.detail(), Some("The database is unreachable; retry shortly."));
+        assert_eq!(
+            p.detail(),
+            Some("The database is unreachable; retry shortly.")
+        );
         let (_, headers, _) = body_of(p).await;
         assert_eq!(headers[header::RETRY_AFTER], "1");
     }

@@ -135,7 +135,11 @@ impl Drop for FaultRelay {
 fn address_of(url: &str) -> SocketAddr {
     let url = url::Url::parse(url).unwrap();
     let host = url.host_str().unwrap();
-    let host = if host == "localhost" { "127.0.0.1" } else { host };
+    let host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
     SocketAddr::new(host.parse().unwrap(), url.port_or_known_default().unwrap())
 }
 
@@ -272,7 +276,12 @@ async fn every_fault_is_a_503(db: TestDatabase) {
         .filter(|o| !(o.is(&[200, 201]) || o.is_problem_503()))
         .collect();
     let all: Vec<&Outcome> = outcomes.iter().collect();
-    println!("{}: {} requests: {}", db.kind(), outcomes.len(), statuses(&all));
+    println!(
+        "{}: {} requests: {}",
+        db.kind(),
+        outcomes.len(),
+        statuses(&all)
+    );
     for f in &figures {
         println!(
             "  {:?}: readiness 503 after {:?}; 503s then took {:?}; recovered {:?} after restore",

@@ -121,9 +121,10 @@ async fn load(
                     Ok(res) => {
                         let status = res.status().as_u16();
                         let problem_503 = status == 503
-                            && res.headers().get("content-type").is_some_and(|v| {
-                                v.as_bytes() == b"application/problem+json"
-                            })
+                            && res
+                                .headers()
+                                .get("content-type")
+                                .is_some_and(|v| v.as_bytes() == b"application/problem+json")
                             && res.headers().contains_key("retry-after");
                         let detail = res.text().await.unwrap_or_default();
                         Outcome {
@@ -155,7 +156,10 @@ async fn a_password_rotated_on_mariadb_is_picked_up_within_2s_with_503s_and_no_5
     let db = TestDatabase::mysql().await.expect("test MariaDB");
     let root = root().await;
     let user = User {
-        name: format!("sk_test_u_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        name: format!(
+            "sk_test_u_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        ),
         root_url: root_url(),
     };
     let marker = uuid::Uuid::new_v4().simple().to_string();
@@ -167,7 +171,11 @@ async fn a_password_rotated_on_mariadb_is_picked_up_within_2s_with_503s_and_no_5
     .await;
     exec(
         &root,
-        format!("GRANT ALL PRIVILEGES ON `{}`.* TO '{}'@'%'", db.name(), user.name),
+        format!(
+            "GRANT ALL PRIVILEGES ON `{}`.* TO '{}'@'%'",
+            db.name(),
+            user.name
+        ),
     )
     .await;
     moto.client()
@@ -216,7 +224,11 @@ async fn a_password_rotated_on_mariadb_is_picked_up_within_2s_with_503s_and_no_5
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the load does not run: {:?}\n{}",
-            outcomes.lock().unwrap().last().map(|o| (o.status, o.detail.clone())),
+            outcomes
+                .lock()
+                .unwrap()
+                .last()
+                .map(|o| (o.status, o.detail.clone())),
             service.stderr()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -244,7 +256,9 @@ async fn a_password_rotated_on_mariadb_is_picked_up_within_2s_with_503s_and_no_5
             .unwrap();
     for id in &ids {
         // A connection may have ended by itself in between.
-        let _ = root.execute(AssertSqlSafe(format!("KILL CONNECTION {id}"))).await;
+        let _ = root
+            .execute(AssertSqlSafe(format!("KILL CONNECTION {id}")))
+            .await;
     }
     let killed = Instant::now();
 
