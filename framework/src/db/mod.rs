@@ -2,7 +2,9 @@
 //!
 //! The pool is an sqlx [`AnyPool`](sqlx::AnyPool) so one service binary runs on any of the three
 //! backends chosen by `database.url`; [`Database::sql`] makes `$N` placeholders portable and
-//! [`Migrations`] keeps one migration set per backend.
+//! [`Migrations`] keeps one migration set per backend. An unreachable database, or one that
+//! refuses the credentials, is a 503 ([`is_unavailable`]); once the service knows the database
+//! is down, queries fail at once until a background probe connects again ([`Database::pool`]).
 
 mod check;
 mod credentials;

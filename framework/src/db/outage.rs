@@ -156,7 +156,8 @@ impl Outage {
     /// Connects once; while that fails, marks the database down and tries again.
     async fn probe(self: Arc<Self>) {
         let mut wait = FIRST_PROBE;
-        while !self.pool.is_closed() {
+        // Stops when the pool is closed, or dropped by everyone but this task.
+        while !self.pool.is_closed() && Arc::strong_count(&self) > 1 {
             let options = self.pool.connect_options();
             let attempt = tokio::time::timeout(PROBE_TIMEOUT, async {
                 let conn = options.connect().await?;
