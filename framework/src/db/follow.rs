@@ -13,8 +13,9 @@ use super::{Database, configured_url};
 use crate::config::DatabaseConfig;
 use crate::secrets::{Secret, Secrets};
 
-/// Shortest time between two fetches forced by refused credentials.
-const REFUSED_DEBOUNCE: Duration = Duration::from_secs(2);
+/// Shortest time between two fetches forced by refused credentials. A refusal within it is
+/// not dropped: the fetch waits until this has passed.
+const REFUSED_DEBOUNCE: Duration = Duration::from_secs(1);
 /// First wait before new credentials that the database refused are tried again.
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 
@@ -108,12 +109,14 @@ impl Follower {
                 () = changed(&mut self.password) => {}
                 () = changed(&mut self.secret) => {}
                 () = self.db.credentials_refused() => {
-                    if last_forced.is_none_or(|t| t.elapsed() >= REFUSED_DEBOUNCE) {
-                        last_forced = Some(Instant::now());
-                        for reference in self.refs.all() {
-                            // A failure is logged and counted by `Secrets`.
-                            let _ = self.secrets.refresh(reference).await;
-                        }
+                    // One fetch at a time (this task), at most one per REFUSED_DEBOUNCE.
+                    if let Some(at) = last_forced {
+                        tokio::time::sleep_until(at + REFUSED_DEBOUNCE).await;
+                    }
+                    last_forced = Some(Instant::now());
+                    for reference in self.refs.all() {
+                        // A failure is logged and counted by `Secrets`.
+                        let _ = self.secrets.refresh(reference).await;
                     }
                 }
                 () = tokio::time::sleep(retry.unwrap_or_default()), if retry.is_some() => {}

@@ -2,13 +2,16 @@
 //!
 //! The pool is an sqlx [`AnyPool`](sqlx::AnyPool) so one service binary runs on any of the three
 //! backends chosen by `database.url`; [`Database::sql`] makes `$N` placeholders portable and
-//! [`Migrations`] keeps one migration set per backend.
+//! [`Migrations`] keeps one migration set per backend. An unreachable database, or one that
+//! refuses the credentials, is a 503 ([`is_unavailable`]); once the service knows the database
+//! is down, queries fail at once until a background probe connects again ([`Database::pool`]).
 
 mod check;
 mod credentials;
 mod follow;
 mod kind;
 mod migrations;
+mod outage;
 mod pool;
 mod rotation;
 mod sql;
@@ -22,10 +25,11 @@ pub use kind::{DbKind, UnsupportedScheme, redact_url};
 pub use migrations::{EmbeddedMigration, Migrations};
 pub use pool::Database;
 pub use sql::PlaceholderOrder;
-pub use unavailable::is_unavailable;
+pub use unavailable::{is_refused_credentials, is_unavailable};
 
 pub(crate) use credentials::configured_url;
 pub(crate) use follow::{DbSecretRefs, follow_secrets};
+pub(crate) use outage::report_request_error;
 
 /// Opening the pool or migrating failed.
 #[derive(Debug, thiserror::Error)]

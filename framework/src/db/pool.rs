@@ -8,6 +8,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, Connection, Executor, SqlSafeStr};
 
+use super::outage::{Outage, TripOnDrop};
 use super::rotation::Rotation;
 use super::sql::to_question_marks;
 use super::{DbError, DbKind, configured_url, redact_url};
@@ -32,12 +33,27 @@ pub struct Database {
     pub(super) kind: DbKind,
     /// Credential rotation state shared by all clones (see `rotation.rs`).
     pub(super) rotation: Arc<Rotation>,
+    /// Whether the database is known to be down (see `outage.rs`).
+    pub(super) outage: Arc<Outage>,
 }
 
 impl Database {
     /// The sqlx pool, for `fetch_one(db.pool())` and transactions (`db.pool().begin()`).
+    ///
+    /// While the database is known to be down (a connection attempt by the service failed and
+    /// none has succeeded since), this is a closed pool: queries fail at once with
+    /// [`sqlx::Error::PoolClosed`], which [`Problem`](crate::Problem) answers with 503, instead
+    /// of waiting for `database.acquire_timeout`. Call `pool()` for each query rather than
+    /// keeping a clone, so that requests see the database come back.
     pub fn pool(&self) -> &AnyPool {
-        &self.pool
+        self.outage.pool(&self.pool)
+    }
+
+    /// Whether the database is known to be down: a connection attempt failed (the reason is
+    /// in the readiness check) and none has succeeded since. The service checks again in the
+    /// background until one does.
+    pub fn is_down(&self) -> bool {
+        self.outage.is_down()
     }
 
     /// The backend this pool talks to.
@@ -60,11 +76,27 @@ impl Database {
     }
 
     /// Runs `SELECT 1` on a pooled connection: the readiness check.
+    ///
+    /// While the database is known to be down this answers at once with the reason. An error
+    /// that says the database is unavailable, or a ping cancelled before it finished (by
+    /// `health.check_timeout`), marks the database down (see [`Database::pool`]) until a
+    /// connection succeeds, which the service tries in the background; refused credentials
+    /// also make it fetch the database secrets again.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        if let Some(reason) = self.outage.reason() {
+            return Err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                format!("database unreachable: {reason}"),
+            )));
+        }
+        let mut guard = TripOnDrop(Some(Arc::clone(&self.outage)));
         let result = self.pool.execute("SELECT 1").await.map(|_| ());
+        guard.0 = None;
         if let Err(e) = &result {
-            // Refused credentials make the pool fetch its secrets again at once.
             self.rotation.observe(e);
+            if super::is_unavailable(e) {
+                self.outage.trip(e.to_string());
+            }
         }
         result
     }
@@ -91,10 +123,12 @@ impl Database {
                 source,
             })?;
         tracing::info!(url = %redact_url(&url), backend = %kind, "database pool open");
+        let outage = Outage::register(&pool, &rotation);
         Ok(Self {
             pool,
             kind,
             rotation,
+            outage,
         })
     }
 }

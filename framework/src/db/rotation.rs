@@ -57,24 +57,10 @@ impl Rotation {
 
     /// Notes an error seen on the pool; refused credentials wake [`Database::credentials_refused`].
     pub(super) fn observe(&self, error: &sqlx::Error) {
-        if is_auth_error(error) {
+        if super::is_refused_credentials(error) {
             tracing::warn!(%error, "the database refused the credentials; fetching them again");
             self.refused.notify_one();
         }
-    }
-}
-
-/// Whether `error` is the database refusing the credentials: SQLSTATE class 28 (invalid
-/// authorization), as PostgreSQL (28P01, 28000) and MySQL/MariaDB (28000 for error 1045) report.
-pub(crate) fn is_auth_error(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Database(e) => {
-            e.code().is_some_and(|code| code.starts_with("28"))
-                // MySQL's "access denied" (1045), should its packet lack the SQLSTATE.
-                || e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-                    .is_some_and(|e| e.number() == 1045)
-        }
-        _ => false,
     }
 }
 
@@ -112,6 +98,8 @@ impl Database {
         let _ = sqlx::Connection::close(probe).await;
         self.pool.set_connect_options(options);
         self.rotation.mark_rotated();
+        // The new credentials just connected: requests may use the pool again.
+        self.outage.mark_up();
         // A connect that began with the old options can complete after the mark and would
         // look new. sqlx bounds every connect by the acquire timeout, so mark again once that
         // has passed: such a connection retires too (and connections opened in between are
@@ -126,16 +114,18 @@ impl Database {
         Ok(())
     }
 
-    /// Resolves when the database has refused this pool's credentials (seen by
-    /// [`Database::ping`], which the readiness check runs).
+    /// Resolves when the database has refused this pool's credentials (seen by a request, by
+    /// [`Database::ping`], which the readiness check runs, or by the outage probe).
     pub(crate) async fn credentials_refused(&self) {
         self.rotation.refused.notified().await;
     }
 
     /// Records `error` from a query or connection: refused credentials trigger an immediate
-    /// fetch of the database secrets (where the service follows them).
+    /// fetch of the database secrets (where the service follows them), and an unavailable
+    /// database a probe (see [`Database::is_down`]). [`Problem`](crate::Problem) does this for
+    /// the errors handlers return; call it for errors you handle yourself.
     pub fn observe_error(&self, error: &sqlx::Error) {
-        self.rotation.observe(error);
+        self.outage.report(error);
     }
 }
 

@@ -14,8 +14,9 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// An HTTP error as RFC 9457 `application/problem+json`.
 ///
 /// Handlers return `Result<T, Problem>`; `?` on an [`sqlx::Error`] maps not-found to 404, pool
-/// exhaustion and an unreachable database ([`is_unavailable`](crate::db::is_unavailable)) to
-/// 503, and everything else to an opaque, logged 500.
+/// exhaustion, an unreachable database and refused database credentials
+/// ([`is_unavailable`](crate::db::is_unavailable)) to 503 with `Retry-After`, and everything
+/// else to an opaque, logged 500.
 ///
 /// ```
 /// use servicekit::Problem;
@@ -228,22 +229,27 @@ impl IntoResponse for Problem {
 }
 
 impl From<sqlx::Error> for Problem {
+    /// Not found is 404; an unavailable database ([`is_unavailable`](crate::db::is_unavailable):
+    /// unreachable, dropped connections, refused credentials, an exhausted pool) is 503 with
+    /// `Retry-After: 1` and makes the service check the database (and fetch refused
+    /// credentials again); anything else is an opaque, logged 500.
     fn from(error: sqlx::Error) -> Self {
-        match error {
-            sqlx::Error::RowNotFound => Self::not_found("The requested resource does not exist."),
-            sqlx::Error::PoolTimedOut => {
-                metrics::counter!("servicekit_db_pool_acquire_timeouts_total").increment(1);
-                tracing::warn!("database pool exhausted: no connection within acquire_timeout");
-                Self::unavailable("The database is busy; retry shortly.")
-                    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
-            }
-            other if crate::db::is_unavailable(&other) => {
-                tracing::warn!(error = %other, "database unavailable");
-                Self::unavailable("The database is unavailable; retry shortly.")
-                    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
-            }
-            other => Self::internal(&other),
+        if matches!(error, sqlx::Error::RowNotFound) {
+            return Self::not_found("The requested resource does not exist.");
         }
+        if !crate::db::is_unavailable(&error) {
+            return Self::internal(&error);
+        }
+        let known_down = crate::db::report_request_error(&error);
+        let detail = if matches!(error, sqlx::Error::PoolTimedOut) && !known_down {
+            metrics::counter!("servicekit_db_pool_acquire_timeouts_total").increment(1);
+            tracing::warn!("database pool exhausted: no connection within acquire_timeout");
+            "The database is busy; retry shortly."
+        } else {
+            tracing::warn!(%error, "database unavailable");
+            "The database is unreachable; retry shortly."
+        };
+        Self::unavailable(detail).with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
     }
 }
 
@@ -306,5 +312,15 @@ mod tests {
         );
         let p = Problem::from(sqlx::Error::PoolTimedOut);
         assert_eq!(p.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let p = Problem::from(sqlx::Error::Protocol(
+            "unexpected response from SSLRequest: 0x00".into(),
+        ));
+        assert_eq!(p.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            p.detail(),
+            Some("The database is unreachable; retry shortly.")
+        );
+        let (_, headers, _) = body_of(p).await;
+        assert_eq!(headers[header::RETRY_AFTER], "1");
     }
 }

@@ -7,9 +7,13 @@
 //!   enrolments answer 503 quickly, reads go on, and it recovers after a restart.
 //! - `database_outage`: PostgreSQL connections killed and the database closed under load:
 //!   readiness 503, liveness 200, no request past its timeout, recovery without restart.
+//! - `database_faults`: a relay in front of PostgreSQL and MariaDB that accepts and closes,
+//!   blackholes, or refuses: only 2xx or 503 problem+json, a fast 503 once readiness knows the
+//!   database is down, and recovery when the relay forwards again.
 //! - `rolling_restart`: two student-service instances replaced one after the other under load
 //!   through subject-service's client: zero failed requests.
 
+mod database_faults;
 mod database_outage;
 mod downstream_outage;
 mod rolling_restart;
