@@ -1,5 +1,6 @@
 //! Lifecycle of the real service binaries: startup, readiness, SIGTERM drain, fatal errors.
 
+mod client_config;
 mod config_errors;
 mod database;
 mod secrets;
