@@ -3,4 +3,5 @@
 
 mod cross_service;
 mod metrics;
+mod propagation;
 mod traces;

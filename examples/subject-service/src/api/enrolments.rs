@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use servicekit::Problem;
-use servicekit::client::Inbound;
 use uuid::Uuid;
 
 use super::AppState;
@@ -34,11 +33,10 @@ use crate::validation::validate_enrolment;
         (status = 503, description = "student-service is unavailable (answered at once while its circuit is open).", body = Problem,
             content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(skip(state, inbound, input))]
+#[tracing::instrument(skip(state, input))]
 pub(super) async fn create(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
-    inbound: Inbound,
     Json(input): Json<EnrolmentInput>,
 ) -> Result<(StatusCode, HeaderMap, Json<Enrolment>), Problem> {
     let student = validate_enrolment(&input)?;
@@ -46,7 +44,7 @@ pub(super) async fn create(
     if repo::get(&state.db, &subject).await?.is_none() {
         return Err(not_found(id));
     }
-    if !state.students.exists(student, &inbound).await? {
+    if !state.students.exists(student).await? {
         return Err(Problem::validation([(
             "student_id",
             format!("student {student} does not exist"),
