@@ -52,7 +52,8 @@ pub mod transport;
 /// The hook through which outgoing calls get a service token (defined in [`auth`](crate::auth)).
 pub use crate::auth::TokenSource;
 pub use config::{
-    Balance, BreakerConfig, BulkheadConfig, ClientConfig, Discovery, EjectionConfig, RetryConfig,
+    Balance, BreakerConfig, BulkheadConfig, ClientConfig, DEFAULT_MAX_RESPONSE_BYTES, Discovery,
+    EjectionConfig, RetryConfig,
 };
 pub use error::ClientError;
 pub use crate::server::Inbound;
