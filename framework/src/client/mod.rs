@@ -51,12 +51,12 @@ pub mod transport;
 
 /// The hook through which outgoing calls get a service token (defined in [`auth`](crate::auth)).
 pub use crate::auth::TokenSource;
+pub use crate::server::Inbound;
 pub use config::{
     Balance, BreakerConfig, BulkheadConfig, ClientConfig, DEFAULT_MAX_RESPONSE_BYTES, Discovery,
     EjectionConfig, RetryConfig,
 };
 pub use error::ClientError;
-pub use crate::server::Inbound;
 pub use request::RequestBuilder;
 pub use response::ClientResponse;
 pub use service_client::{InvalidClientConfig, ServiceClient};

@@ -130,15 +130,13 @@ impl Provider for EnvVars {
             .iter()
             .map(|(key, (var, _))| (key.clone(), var.clone()))
             .collect();
-        Metadata::named("environment variable").interpolater(
-            move |_: &Profile, keys: &[&str]| {
-                let key = keys.join(".");
-                names
-                    .get(&key)
-                    .cloned()
-                    .unwrap_or_else(|| var_for(set, &key))
-            },
-        )
+        Metadata::named("environment variable").interpolater(move |_: &Profile, keys: &[&str]| {
+            let key = keys.join(".");
+            names
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| var_for(set, &key))
+        })
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, Error> {
@@ -238,7 +236,10 @@ mod tests {
         assert_eq!(names, ["billing-api", "legacy_name", "student-service"]);
         let md = env.metadata();
         assert_eq!(
-            md.interpolate(&Profile::Default, &["clients", "student-service", "base_url"]),
+            md.interpolate(
+                &Profile::Default,
+                &["clients", "student-service", "base_url"]
+            ),
             "SERVICEKIT__CLIENTS__STUDENT_SERVICE__BASE_URL"
         );
     }

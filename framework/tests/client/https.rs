@@ -40,17 +40,19 @@ async fn tls_server(name: &str) -> (u16, String, Seen) {
     let record = seen.clone();
     let app = Router::new().route(
         "/x",
-        get(move |Extension(Sni(sni)): Extension<Sni>, headers: HeaderMap| {
-            let record = record.clone();
-            async move {
-                let host = headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .map(str::to_string);
-                record.lock().unwrap().push((sni, host));
-                "secure"
-            }
-        }),
+        get(
+            move |Extension(Sni(sni)): Extension<Sni>, headers: HeaderMap| {
+                let record = record.clone();
+                async move {
+                    let host = headers
+                        .get(header::HOST)
+                        .and_then(|h| h.to_str().ok())
+                        .map(str::to_string);
+                    record.lock().unwrap().push((sni, host));
+                    "secure"
+                }
+            },
+        ),
     );
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
@@ -94,7 +96,10 @@ async fn dns_discovery_over_https_verifies_and_names_the_host() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(
         seen,
-        [(Some("localhost".to_string()), Some(format!("localhost:{port}")))],
+        [(
+            Some("localhost".to_string()),
+            Some(format!("localhost:{port}"))
+        )],
         "SNI and Host carry the name, not the resolved address"
     );
 }

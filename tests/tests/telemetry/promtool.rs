@@ -138,7 +138,10 @@ async fn promtool_accepts_the_metrics_of_both_services_after_every_path() {
         &binary("subject-service", "subject-service"),
         &[
             ("SERVICEKIT_CONFIG_DIR", subjects_config.to_str().unwrap()),
-            ("SERVICEKIT__CLIENTS__STUDENT_SERVICE__BASE_URL", &students_url),
+            (
+                "SERVICEKIT__CLIENTS__STUDENT_SERVICE__BASE_URL",
+                &students_url,
+            ),
         ],
     );
     for service in [&students, &subjects] {
@@ -193,19 +196,37 @@ async fn promtool_accepts_the_metrics_of_both_services_after_every_path() {
         "breaker state gauge missing after the first call:\n{text}"
     );
     // Rate limiting: the second `GET /subjects` is refused.
-    assert_eq!(http.get(subjects.url("/subjects")).send().await.unwrap().status(), 200);
-    assert_eq!(http.get(subjects.url("/subjects")).send().await.unwrap().status(), 429);
+    assert_eq!(
+        http.get(subjects.url("/subjects"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        http.get(subjects.url("/subjects"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
 
     // A secret refresh that fails: the key file is gone.
     std::fs::remove_file(&key_file).unwrap();
-    let students_text = eventually_metric(&students, "servicekit_secret_refresh_failures_total").await;
+    let students_text =
+        eventually_metric(&students, "servicekit_secret_refresh_failures_total").await;
     for family in [
         "servicekit_secret_age_seconds",
         "servicekit_auth_token_cache_hits_total",
         "servicekit_auth_token_cache_misses_total",
         "http_server_requests_total",
     ] {
-        assert!(students_text.contains(family), "no {family} in:\n{students_text}");
+        assert!(
+            students_text.contains(family),
+            "no {family} in:\n{students_text}"
+        );
     }
     assert_clean("student-service", &students_text);
 
@@ -224,7 +245,10 @@ async fn promtool_accepts_the_metrics_of_both_services_after_every_path() {
         "servicekit_client_breaker_state{client=\"student-service\"} 2",
         "http_server_rate_limited_total",
     ] {
-        assert!(subjects_text.contains(family), "no {family} in:\n{subjects_text}");
+        assert!(
+            subjects_text.contains(family),
+            "no {family} in:\n{subjects_text}"
+        );
     }
     assert_clean("subject-service", &subjects_text);
 }

@@ -38,7 +38,10 @@ async fn a_plain_client_call_carries_request_id_deadline_and_traceparent_without
     let subjects = ServiceProcess::start(
         &binary("subject-service", "subject-service"),
         &[
-            ("SERVICEKIT__CLIENTS__STUDENT_SERVICE__BASE_URL", &students_url),
+            (
+                "SERVICEKIT__CLIENTS__STUDENT_SERVICE__BASE_URL",
+                &students_url,
+            ),
             ("SERVICEKIT__LOG__FORMAT", "json"),
         ],
     );
@@ -67,9 +70,19 @@ async fn a_plain_client_call_carries_request_id_deadline_and_traceparent_without
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(
+        res.status(),
+        201,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
 
-    let headers = seen.lock().unwrap().first().cloned().expect("downstream called");
+    let headers = seen
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("downstream called");
     assert_eq!(headers["x-request-id"], "req-enrol-7");
     let left: u64 = headers["x-request-deadline-ms"]
         .to_str()

@@ -54,7 +54,10 @@ impl HttpSettings {
 
     /// A client; with `pin = (host, addr)` it connects to `addr` for `host` while TLS (SNI,
     /// certificate verification) and `Host` still use the name.
-    pub(crate) fn client(&self, pin: Option<(&str, SocketAddr)>) -> Result<reqwest::Client, String> {
+    pub(crate) fn client(
+        &self,
+        pin: Option<(&str, SocketAddr)>,
+    ) -> Result<reqwest::Client, String> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .tcp_nodelay(true);
