@@ -118,7 +118,10 @@ impl Context {
     /// The client for the downstream `name`, configured by `[clients.<name>]`.
     ///
     /// Every call with the same name returns the same client (one breaker, budget and pool per
-    /// downstream). A missing table is an error naming the key to add.
+    /// downstream). A missing table is an error naming the key to add. `_` and `-` in the name
+    /// are alike, as environment variables can only write `SERVICEKIT__CLIENTS__STUDENT_SERVICE__..`.
+    /// Ask for every configured client while building the routes: a `[clients.<name>]` table
+    /// that no code asked for by then stops startup, naming the key.
     ///
     /// ```no_run
     /// async fn app(ctx: servicekit::Context) -> Result<axum::Router, servicekit::BoxError> {
