@@ -1,6 +1,6 @@
 //! The one question subject-service asks student-service: does this student exist?
 
-use servicekit::client::{ClientError, Inbound, ServiceClient};
+use servicekit::client::{ClientError, ServiceClient};
 use uuid::Uuid;
 
 /// student-service, seen through the resilient client of `[clients.student-service]` (with a
@@ -23,13 +23,11 @@ impl Students {
 
     /// Whether student `id` exists: `GET /students/{id}` answering 200 or 404. Any other
     /// outcome is an error (an unavailable student-service becomes a 503 problem).
-    pub async fn exists(&self, id: Uuid, inbound: &Inbound) -> Result<bool, ClientError> {
-        let res = self
-            .client
-            .get(format!("/students/{id}"))
-            .inbound(inbound)
-            .send()
-            .await?;
+    ///
+    /// Called while handling a request, the call carries that request's id, remaining
+    /// deadline, trace context and (with `forward_authorization`) `Authorization` by itself.
+    pub async fn exists(&self, id: Uuid) -> Result<bool, ClientError> {
+        let res = self.client.get(format!("/students/{id}")).send().await?;
         if res.status() == 404 {
             return Ok(false);
         }

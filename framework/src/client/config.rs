@@ -43,6 +43,13 @@ pub struct ClientConfig {
     /// request's own deadline shortens it.
     #[serde(with = "humantime_serde")]
     pub deadline: Duration,
+    /// Largest answer body read, in bytes (default `10485760`, 10 MiB); a larger answer fails
+    /// the call with [`ClientError::ResponseTooLarge`](super::ClientError::ResponseTooLarge)
+    /// instead of filling the memory.
+    pub max_response_bytes: u64,
+    /// A PEM file of extra root certificates trusted for this downstream's `https://`
+    /// certificates (a private CA), on top of the system's roots (default: none).
+    pub ca_file: Option<std::path::PathBuf>,
     /// Forward the caller's `Authorization` header (default `false`: tokens only go where
     /// they are meant to; a token source set in code takes precedence either way).
     pub forward_authorization: bool,
@@ -56,6 +63,9 @@ pub struct ClientConfig {
     pub ejection: EjectionConfig,
 }
 
+/// Default of `max_response_bytes`: 10 MiB, far above any JSON answer between services.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
+
 impl Default for ClientConfig {
     fn default() -> Self {
         Self {
@@ -67,6 +77,8 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(1),
             attempt_timeout: Duration::from_secs(2),
             deadline: Duration::from_secs(5),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            ca_file: None,
             forward_authorization: false,
             retry: RetryConfig::default(),
             breaker: BreakerConfig::default(),
@@ -255,6 +267,9 @@ pub(crate) fn validate(config: &ClientConfig) -> Result<(), (&'static str, Strin
         if d.is_zero() {
             return fail(key, "must be longer than 0s");
         }
+    }
+    if config.max_response_bytes == 0 {
+        return fail("max_response_bytes", "must be at least 1");
     }
     let r = &config.retry;
     if r.max_attempts == 0 {

@@ -61,6 +61,18 @@ pub enum ClientError {
         /// What failed.
         source: TransportError,
     },
+    /// The answer's body was larger than `clients.<client>.max_response_bytes`; it was not
+    /// read further (and the call not retried).
+    #[error(
+        "{client}: the answer's body is larger than clients.{client}.max_response_bytes \
+         ({limit} bytes); raise that key if such answers are expected"
+    )]
+    ResponseTooLarge {
+        /// The downstream.
+        client: String,
+        /// The configured limit in bytes.
+        limit: u64,
+    },
     /// The downstream answered with an error status ([`ClientResponse::error_for_status`]).
     ///
     /// [`ClientResponse::error_for_status`]: super::ClientResponse::error_for_status
@@ -118,7 +130,10 @@ impl ClientError {
             Err(e) => e,
         };
         match error.downcast::<TransportError>() {
-            Ok(e) => Self::Transport { client, source: *e },
+            Ok(e) => match e.too_large_limit() {
+                Some(limit) => Self::ResponseTooLarge { client, limit },
+                None => Self::Transport { client, source: *e },
+            },
             Err(e) => Self::InvalidRequest { client, source: e },
         }
     }
@@ -132,6 +147,7 @@ impl ClientError {
             Self::DeadlineExceeded { .. } => "deadline",
             Self::Transport { source, .. } if source.is_connect() => "connect",
             Self::Transport { .. } => "transport",
+            Self::ResponseTooLarge { .. } => "response_too_large",
             Self::Status { .. } => "status",
             Self::Decode { .. } => "decode",
             Self::Token { .. } => "token",
@@ -147,6 +163,7 @@ impl ClientError {
             | Self::Timeout { client, .. }
             | Self::DeadlineExceeded { client, .. }
             | Self::Transport { client, .. }
+            | Self::ResponseTooLarge { client, .. }
             | Self::Status { client, .. }
             | Self::Decode { client, .. }
             | Self::Token { client, .. }
@@ -205,6 +222,11 @@ impl From<ClientError> for Problem {
                     "{client} answered an unexpected {}.",
                     status.as_u16()
                 ))
+            }
+            ClientError::ResponseTooLarge { .. } => {
+                tracing::warn!(client = %client, error = %error, "answer too large");
+                Problem::new(StatusCode::BAD_GATEWAY)
+                    .with_detail(format!("{client} sent an answer larger than allowed."))
             }
             ClientError::Decode { .. } => {
                 tracing::warn!(client = %client, error = %error, "unexpected answer body");

@@ -25,6 +25,47 @@ pub const BULKHEAD_REJECTIONS_TOTAL: &str = "servicekit_client_bulkhead_rejectio
 /// Counter of instance ejections by passive outlier detection, by `client`.
 pub const EJECTIONS_TOTAL: &str = "servicekit_client_ejections_total";
 
+/// HELP text of every family above, for the Prometheus exposition.
+pub(crate) fn describe() {
+    metrics::describe_counter!(
+        REQUESTS_TOTAL,
+        "Calls to downstream services (retries included), by client, method and outcome."
+    );
+    metrics::describe_counter!(
+        ERRORS_TOTAL,
+        "Failed calls to downstream services, by client and outcome."
+    );
+    metrics::describe_histogram!(
+        REQUEST_DURATION_SECONDS,
+        metrics::Unit::Seconds,
+        "Duration of calls to downstream services, retries and backoff included, by client and method."
+    );
+    metrics::describe_counter!(
+        RETRIES_TOTAL,
+        "Retries of calls to downstream services, by client and reason."
+    );
+    metrics::describe_counter!(
+        RETRY_BUDGET_EXHAUSTED_TOTAL,
+        "Retries skipped because the client's retry budget was spent, by client."
+    );
+    metrics::describe_gauge!(
+        BREAKER_STATE,
+        "Circuit breaker state by client: 0 closed, 1 half-open, 2 open."
+    );
+    metrics::describe_counter!(
+        BREAKER_TRANSITIONS_TOTAL,
+        "Circuit breaker state changes, by client and the new state."
+    );
+    metrics::describe_counter!(
+        BULKHEAD_REJECTIONS_TOTAL,
+        "Attempts refused because the client's bulkhead was full, by client."
+    );
+    metrics::describe_counter!(
+        EJECTIONS_TOTAL,
+        "Downstream instances ejected by passive outlier detection, by client."
+    );
+}
+
 pub(crate) fn call(client: &str, method: &str, outcome: &'static str, elapsed: Duration) {
     let labels = [
         ("client", client.to_string()),
@@ -53,8 +94,14 @@ pub(crate) fn budget_exhausted(client: &str) {
     metrics::counter!(RETRY_BUDGET_EXHAUSTED_TOTAL, "client" => client.to_string()).increment(1);
 }
 
-pub(crate) fn breaker_state(client: &str, state: &'static str, value: f64) {
+/// Sets the breaker state gauge (also at creation, so that the series exists before any
+/// transition).
+pub(crate) fn breaker_gauge(client: &str, value: f64) {
     metrics::gauge!(BREAKER_STATE, "client" => client.to_string()).set(value);
+}
+
+pub(crate) fn breaker_state(client: &str, state: &'static str, value: f64) {
+    breaker_gauge(client, value);
     metrics::counter!(
         BREAKER_TRANSITIONS_TOTAL,
         "client" => client.to_string(),

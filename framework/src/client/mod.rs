@@ -23,8 +23,11 @@
 //! when the downstream is unavailable).
 //!
 //! Outgoing calls carry the inbound request's id, its remaining deadline
-//! (`x-request-deadline-ms`, honoured by the server's [`DeadlineLayer`]) and a token from a
-//! [`TokenSource`] or, when configured, the caller's own `Authorization`.
+//! (`x-request-deadline-ms`, honoured by the server's [`DeadlineLayer`]), the W3C
+//! `traceparent` of the call's span, and a token from a [`TokenSource`] or, when configured,
+//! the caller's own `Authorization`. Inside a request served with the standard stack this
+//! needs no code at the call ([`Inbound::current`]); elsewhere pass an [`Inbound`] with
+//! [`RequestBuilder::inbound`].
 //!
 //! Metrics go through the `metrics` facade; see [`metrics`] for the names.
 //! `docs/client.md` lists every configuration key with its default and the reason for it.
@@ -48,11 +51,12 @@ pub mod transport;
 
 /// The hook through which outgoing calls get a service token (defined in [`auth`](crate::auth)).
 pub use crate::auth::TokenSource;
+pub use crate::server::Inbound;
 pub use config::{
-    Balance, BreakerConfig, BulkheadConfig, ClientConfig, Discovery, EjectionConfig, RetryConfig,
+    Balance, BreakerConfig, BulkheadConfig, ClientConfig, DEFAULT_MAX_RESPONSE_BYTES, Discovery,
+    EjectionConfig, RetryConfig,
 };
 pub use error::ClientError;
-pub use propagation::Inbound;
 pub use request::RequestBuilder;
 pub use response::ClientResponse;
 pub use service_client::{InvalidClientConfig, ServiceClient};

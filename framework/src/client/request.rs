@@ -8,11 +8,11 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, header};
 use serde::Serialize;
 use tower::ServiceExt;
 
-use super::propagation::{Inbound, propagate};
+use super::propagation::propagate;
 use super::retry::IDEMPOTENCY_KEY;
 use super::{ClientError, ClientResponse, ServiceClient, metrics};
 use crate::BoxError;
-use crate::server::Deadline;
+use crate::server::{Deadline, Inbound};
 
 /// A call being prepared; finish with [`RequestBuilder::send`].
 #[must_use = "a request does nothing until it is sent"]
@@ -93,6 +93,9 @@ impl RequestBuilder {
     /// Carries over the context of the request being handled: its request id, its deadline
     /// (which then bounds this call) and, if `forward_authorization` is on, its
     /// `Authorization`.
+    ///
+    /// Only needed outside the request's task (e.g. in a spawned task): inside it, a call
+    /// without `inbound` uses [`Inbound::current`].
     pub fn inbound(mut self, inbound: &Inbound) -> Self {
         if let Some(deadline) = inbound.deadline() {
             self.deadline = Some(self.deadline.map_or(deadline, |d| d.min(deadline)));
@@ -112,7 +115,12 @@ impl RequestBuilder {
     ///
     /// Any status is an `Ok` answer; use [`ClientResponse::error_for_status`] to turn 4xx and
     /// 5xx into errors.
-    pub async fn send(self) -> Result<ClientResponse, ClientError> {
+    pub async fn send(mut self) -> Result<ClientResponse, ClientError> {
+        if self.inbound.is_none()
+            && let Some(current) = Inbound::current()
+        {
+            self = self.inbound(&current);
+        }
         let started = Instant::now();
         let client = self.client.clone();
         let method = self.method.clone();

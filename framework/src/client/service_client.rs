@@ -14,7 +14,7 @@ use super::deadline::DeadlineLayer;
 use super::discovery::Instances;
 use super::retry::{RetryLayer, RetryPolicy};
 use super::timeout::AttemptTimeoutLayer;
-use super::transport::Transport;
+use super::transport::{HttpSettings, Transport};
 use super::{RequestBuilder, TokenSource};
 use crate::BoxError;
 
@@ -88,12 +88,12 @@ impl ServiceClient {
         };
         validate(config).map_err(|(key, message)| invalid(key, message))?;
         let name: Arc<str> = Arc::from(name);
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| invalid("connect_timeout", e.to_string()))?;
-        let instances = Instances::from_config(name.clone(), config)
+        let settings =
+            HttpSettings::from_config(config).map_err(|(key, message)| invalid(key, message))?;
+        let http = settings
+            .client(None)
+            .map_err(|message| invalid("connect_timeout", message))?;
+        let instances = Instances::from_config(name.clone(), config, &settings)
             .map_err(|message| invalid("base_url", message))?;
         let breaker = CircuitBreaker::from_config(name.clone(), config);
         let stack = ServiceBuilder::new()
@@ -109,7 +109,7 @@ impl ServiceClient {
                 config.bulkhead.max_wait,
             ))
             .layer(AttemptTimeoutLayer::new(config.attempt_timeout))
-            .service(Transport::new(http, instances));
+            .service(Transport::new(http, instances, config.max_response_bytes));
         Ok(Self {
             inner: Arc::new(Inner {
                 name,

@@ -35,7 +35,8 @@ pub(crate) enum EnvSet {
 #[derive(Debug, Clone)]
 pub(crate) struct EnvVars {
     set: EnvSet,
-    vars: BTreeMap<String, String>,
+    /// Dotted key -> (variable name, raw value).
+    vars: BTreeMap<String, (String, String)>,
 }
 
 impl EnvVars {
@@ -48,10 +49,46 @@ impl EnvVars {
     pub(crate) fn from_iter(set: EnvSet, vars: impl IntoIterator<Item = (String, String)>) -> Self {
         let vars = vars
             .into_iter()
-            .filter_map(|(name, value)| key_for(set, &name).map(|key| (key, value)))
+            .filter_map(|(name, value)| key_for(set, &name).map(|key| (key, (name, value))))
             .collect();
         Self { set, vars }
     }
+
+    /// Renames the client segment of `clients.<name>.*` keys to the client it means.
+    ///
+    /// Most shells cannot export a variable with `-` in its name, so
+    /// `SERVICEKIT__CLIENTS__STUDENT_SERVICE__BASE_URL` has to set the `student-service`
+    /// client. A name is matched to a client already configured by a lower layer (`known`),
+    /// comparing with `_` and `-` alike; an unknown name is written with `-`, the form of DNS
+    /// and Kubernetes service names (which cannot hold `_`).
+    pub(crate) fn with_client_names(mut self, known: &[String]) -> Self {
+        let vars = std::mem::take(&mut self.vars);
+        for (key, var) in vars {
+            let key = match key.split('.').collect::<Vec<_>>().as_slice() {
+                ["clients", name, rest @ ..] if !rest.is_empty() => {
+                    let name = canonical_client_name(name, known);
+                    format!("clients.{name}.{}", rest.join("."))
+                }
+                _ => key,
+            };
+            self.vars.insert(key, var);
+        }
+        self
+    }
+}
+
+/// The client `name` (from an environment variable) refers to: a `known` one equal to it
+/// with `_` and `-` alike, else `name` with `-` for `_`.
+pub(crate) fn canonical_client_name(name: &str, known: &[String]) -> String {
+    if known.iter().any(|k| k == name) {
+        return name.to_string();
+    }
+    let folded = name.replace('_', "-");
+    known
+        .iter()
+        .find(|k| k.replace('_', "-") == folded)
+        .cloned()
+        .unwrap_or(folded)
 }
 
 /// The dotted configuration key an environment variable sets, if it sets one.
@@ -87,13 +124,24 @@ pub(crate) fn var_for(set: EnvSet, key: &str) -> String {
 impl Provider for EnvVars {
     fn metadata(&self) -> Metadata {
         let set = self.set;
-        Metadata::named("environment variable")
-            .interpolater(move |_: &Profile, keys: &[&str]| var_for(set, &keys.join(".")))
+        // The variable actually set, which `var_for` cannot rebuild for a renamed client.
+        let names: BTreeMap<String, String> = self
+            .vars
+            .iter()
+            .map(|(key, (var, _))| (key.clone(), var.clone()))
+            .collect();
+        Metadata::named("environment variable").interpolater(move |_: &Profile, keys: &[&str]| {
+            let key = keys.join(".");
+            names
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| var_for(set, &key))
+        })
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, Error> {
         let mut dict = Dict::new();
-        for (key, raw) in &self.vars {
+        for (key, (_, raw)) in &self.vars {
             // Values are parsed like figment's own Env provider does: `8080` is a number,
             // `true` a boolean, anything else a string.
             let value: Value = raw.parse().unwrap_or_else(|_| Value::from(raw.clone()));
@@ -168,6 +216,31 @@ mod tests {
         assert_eq!(
             dict["database"].as_dict().unwrap()["url"].as_str(),
             Some("postgres://x/y")
+        );
+    }
+
+    #[test]
+    fn client_names_from_the_environment_mean_the_configured_client() {
+        let env = EnvVars::from_iter(
+            EnvSet::Prefixed,
+            vars(&[
+                ("SERVICEKIT__CLIENTS__STUDENT_SERVICE__BASE_URL", "http://a"),
+                ("SERVICEKIT__CLIENTS__BILLING_API__DEADLINE", "1s"),
+                ("SERVICEKIT__CLIENTS__LEGACY_NAME__BASE_URL", "http://c"),
+            ]),
+        )
+        .with_client_names(&["student-service".into(), "legacy_name".into()]);
+        let data = env.data().unwrap();
+        let clients = data[&Profile::Default]["clients"].as_dict().unwrap();
+        let names: Vec<&str> = clients.keys().map(String::as_str).collect();
+        assert_eq!(names, ["billing-api", "legacy_name", "student-service"]);
+        let md = env.metadata();
+        assert_eq!(
+            md.interpolate(
+                &Profile::Default,
+                &["clients", "student-service", "base_url"]
+            ),
+            "SERVICEKIT__CLIENTS__STUDENT_SERVICE__BASE_URL"
         );
     }
 

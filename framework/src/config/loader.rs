@@ -54,8 +54,9 @@ impl Sources {
         figment = figment
             .merge(toml_file(&self.dir.join("default.toml")))
             .merge(toml_file(&self.dir.join(format!("{environment}.toml"))))
-            .merge(EnvVars::from_process(EnvSet::Conventional))
-            .merge(EnvVars::from_process(EnvSet::Prefixed));
+            .merge(EnvVars::from_process(EnvSet::Conventional));
+        let known = client_names(&figment, &self.overrides);
+        figment = figment.merge(EnvVars::from_process(EnvSet::Prefixed).with_client_names(&known));
         for (key, value) in &self.overrides {
             figment = figment.merge(Serialized::default(key, value));
         }
@@ -111,6 +112,24 @@ impl Sources {
             .filter(|e| !e.is_empty())
             .unwrap_or_else(|| "dev".to_string())
     }
+}
+
+/// The clients configured below the environment (defaults, files) or in code overrides, so
+/// that an environment variable can name them with `_` for `-`.
+fn client_names(figment: &Figment, overrides: &[(String, serde_json::Value)]) -> Vec<String> {
+    let mut names: Vec<String> = figment
+        .find_value("clients")
+        .ok()
+        .and_then(|v| v.into_dict())
+        .map(|d| d.into_keys().collect())
+        .unwrap_or_default();
+    names.extend(
+        overrides
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix("clients.")?.split('.').next())
+            .map(str::to_string),
+    );
+    names
 }
 
 /// The TOML file at exactly `path`, or nothing when it does not exist. (`Toml::file` would also

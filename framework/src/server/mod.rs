@@ -3,6 +3,7 @@
 
 mod deadline;
 pub mod http_metrics;
+mod inbound;
 mod json;
 mod problem;
 mod problem_layer;
@@ -14,6 +15,7 @@ mod stack;
 
 pub use deadline::{DEADLINE_HEADER, Deadline, DeadlineLayer, DeadlineService};
 pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
+pub use inbound::{Inbound, InboundLayer, InboundService};
 pub use json::{Json, JsonRejection};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use problem_layer::{ProblemLayer, ProblemService};

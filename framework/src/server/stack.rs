@@ -1,13 +1,17 @@
 //! The standard middleware stack, outermost first:
 //! sensitive headers -> request id -> trace span (W3C context extracted) -> RED metrics ->
-//! problem+json -> panic catcher -> timeout -> caller's deadline -> body limit -> routes.
+//! problem+json -> panic catcher -> timeout -> caller's deadline -> inbound context -> body limit
+//! -> routes.
 //!
 //! The order matters: the request id is set before the span so every log line carries it;
 //! metrics and the problem layer sit inside the span so the logged and counted status is the
 //! final one, and outside the panic catcher, timeout and body limit so their answers become
 //! problem+json and are counted too. The caller's deadline
 //! ([`DeadlineLayer`](super::DeadlineLayer)) sits inside the configured timeout, so a handler
-//! runs for at most the smaller of `server.request_timeout` and the caller's budget. The stack is
+//! runs for at most the smaller of `server.request_timeout` and the caller's budget. The inbound
+//! context ([`InboundLayer`](super::InboundLayer)) sits inside the deadline layer so that
+//! outgoing calls made by the handler carry the request id and that deadline without per-call
+//! code. The stack is
 //! applied with `Router::layer`, so it runs after routing and sees the matched route template.
 
 use std::time::Duration;
@@ -28,7 +32,7 @@ use tracing::Span;
 
 use super::problem::Problem;
 use super::request_id::MakeRandomRequestId;
-use super::{DeadlineLayer, HttpMetricsLayer, ProblemLayer};
+use super::{DeadlineLayer, HttpMetricsLayer, InboundLayer, ProblemLayer};
 use crate::BoxError;
 use crate::config::ServerConfig;
 use crate::telemetry;
@@ -81,6 +85,7 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
             }))
             .layer(tower::timeout::TimeoutLayer::new(timeout))
             .layer(DeadlineLayer::new())
+            .layer(InboundLayer::new())
             .layer(RequestBodyLimitLayer::new(config.body_limit))
             .layer(DefaultBodyLimit::disable()),
     )

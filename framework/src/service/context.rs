@@ -118,7 +118,10 @@ impl Context {
     /// The client for the downstream `name`, configured by `[clients.<name>]`.
     ///
     /// Every call with the same name returns the same client (one breaker, budget and pool per
-    /// downstream). A missing table is an error naming the key to add.
+    /// downstream). A missing table is an error naming the key to add. `_` and `-` in the name
+    /// are alike, as environment variables can only write `SERVICEKIT__CLIENTS__STUDENT_SERVICE__..`.
+    /// Ask for every configured client while building the routes: a `[clients.<name>]` table
+    /// that no code asked for by then stops startup, naming the key.
     ///
     /// ```no_run
     /// async fn app(ctx: servicekit::Context) -> Result<axum::Router, servicekit::BoxError> {
@@ -128,27 +131,80 @@ impl Context {
     /// }
     /// ```
     pub fn client(&self, name: &str) -> Result<ServiceClient, ConfigError> {
-        let mut clients = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(client) = clients.get(name) {
-            return Ok(client.clone());
-        }
         let figment = &self.inner.loaded.figment;
-        let key = format!("clients.{name}");
-        let Some(config) = self.inner.loaded.config.clients.get(name) else {
+        let clients = &self.inner.loaded.config.clients;
+        // `student_service` and `student-service` are the same client: environment variables
+        // can only spell it the first way (see `docs/configuration.md`).
+        let found = clients.get_key_value(name).or_else(|| {
+            let folded = name.replace('_', "-");
+            clients
+                .iter()
+                .find(|(key, _)| key.replace('_', "-") == folded)
+        });
+        let Some((key_name, config)) = found else {
+            let key = format!("clients.{name}");
             return Err(ConfigError::invalid(
                 figment,
                 &format!("{key}.base_url"),
                 format!(
                     "no client `{name}` is configured; add a [{key}] table with base_url = \"http://...\" \
                      (or SERVICEKIT__CLIENTS__{}__BASE_URL)",
-                    name.to_ascii_uppercase()
+                    name.to_ascii_uppercase().replace('-', "_")
                 ),
             ));
         };
+        let mut made = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = made.get(key_name) {
+            return Ok(client.clone());
+        }
+        let key = format!("clients.{key_name}");
         let client = ServiceClient::new(name, config)
             .map_err(|e| ConfigError::invalid(figment, &format!("{key}.{}", e.key), e.message))?;
-        clients.insert(name.to_string(), client.clone());
+        made.insert(key_name.clone(), client.clone());
         Ok(client)
+    }
+
+    /// Fails for a `[clients.<name>]` table that no code asked for with [`Context::client`]:
+    /// a misspelt name (`SERVICEKIT__CLIENTS__STUDENT_SERVCE__BASE_URL`) would otherwise be
+    /// ignored while the client runs on its default address. Called once the routes are built.
+    pub(crate) fn check_unused_clients(&self) -> Result<(), ConfigError> {
+        let made = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(unused) = self
+            .inner
+            .loaded
+            .config
+            .clients
+            .keys()
+            .find(|name| !made.contains_key(*name))
+        else {
+            return Ok(());
+        };
+        let figment = &self.inner.loaded.figment;
+        // Name a key that was actually set, so that the error says where it came from.
+        let key = figment
+            .find_value(&format!("clients.{unused}"))
+            .ok()
+            .and_then(|v| v.into_dict())
+            .and_then(|d| d.into_keys().next())
+            .map_or_else(
+                || format!("clients.{unused}"),
+                |first| format!("clients.{unused}.{first}"),
+            );
+        let mut requested: Vec<&str> = made.keys().map(String::as_str).collect();
+        requested.sort_unstable();
+        let requested = if requested.is_empty() {
+            "none".to_string()
+        } else {
+            requested.join(", ")
+        };
+        Err(ConfigError::invalid(
+            figment,
+            &key,
+            format!(
+                "client `{unused}` is configured but the service never asks for it (it asks for: \
+                 {requested}); correct the client's name or remove its settings"
+            ),
+        ))
     }
 
     /// The health registry: register readiness checks with [`Health::register`].

@@ -265,9 +265,11 @@ async fn start(
         secret_tasks.secrets(),
     );
     let routes = match routes {
-        Some(f) => f(ctx).await.map_err(Error::Routes)?,
+        Some(f) => f(ctx.clone()).await.map_err(Error::Routes)?,
         None => Router::new(),
     };
+    // Clients are asked for while the routes are built; a table nobody asked for is a typo.
+    ctx.check_unused_clients()?;
     secret_tasks.register_check(&health);
     Ok((routes, db))
 }

@@ -1,10 +1,10 @@
 //! Telemetry set up in one place: logs, OpenTelemetry traces and Prometheus metrics.
 //!
 //! - Logs: a `tracing` subscriber, pretty in development, JSON elsewhere; inside a request every
-//!   line carries `request_id`, and `trace_id` / `span_id` when tracing is on.
+//!   line carries `request_id`, `trace_id` and `span_id`.
 //! - Traces: OTLP export (http/protobuf or grpc) when an endpoint is configured, batched on a
 //!   background thread so export never blocks or fails a request; W3C `traceparent` is read from
-//!   incoming requests. Users never name an `opentelemetry*` crate: servicekit owns the versions.
+//!   incoming requests and sent on outgoing calls, with or without an exporter. Users never name an `opentelemetry*` crate: servicekit owns the versions.
 //! - Metrics: a Prometheus recorder behind the `metrics` facade, served on `/metrics`.
 
 mod correlation;

@@ -23,22 +23,56 @@ static PROVIDER: Mutex<Option<SdkTracerProvider>> = Mutex::new(None);
 /// Longest a final flush may take at shutdown.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Builds a tracer exporting to the configured OTLP endpoint, or `None` when export is off.
+/// Builds the tracer: exporting to the configured OTLP endpoint, or not exporting at all.
+///
+/// Propagation is not export: even without an endpoint, spans get real trace and span ids
+/// (the request's parent from `traceparent`, or new ones), so that `traceparent` goes on to
+/// downstream calls and every log line carries `trace_id`. Without an exporter the provider has
+/// no span processor and finished spans are dropped.
 pub(super) fn tracer(
     config: &TelemetryConfig,
     service_name: &str,
     version: &str,
-) -> Result<Option<SdkTracer>, String> {
+) -> Result<SdkTracer, String> {
     let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
-    let Some(endpoint) = config
+    let endpoint = config
         .otlp_endpoint
         .as_deref()
-        .filter(|_| config.traces && !disabled)
-    else {
-        return Ok(None);
-    };
+        .filter(|_| config.traces && !disabled);
+    let exporter = endpoint
+        .map(|endpoint| exporter(endpoint, config.otlp_protocol))
+        .transpose()?;
+    let mut resource = Resource::builder();
+    // OTEL_SERVICE_NAME, read by the SDK's detector, wins over service.name.
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name(service_name.to_string());
+    }
+    resource = resource.with_attribute(KeyValue::new("service.version", version.to_string()));
+    for (key, value) in &config.resource_attributes {
+        resource = resource.with_attribute(KeyValue::new(key.clone(), value.clone()));
+    }
+    let mut builder = SdkTracerProvider::builder().with_resource(resource.build());
+    if let Some(exporter) = exporter {
+        builder = builder.with_batch_exporter(exporter);
+    }
+    if let Some(ratio) = config.sample_ratio {
+        builder = builder.with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            ratio,
+        ))));
+    }
+    let provider = builder.build();
+    let tracer = provider.tracer("servicekit");
+    *PROVIDER.lock().unwrap_or_else(|e| e.into_inner()) = Some(provider);
+    Ok(tracer)
+}
+
+/// The OTLP span exporter for `endpoint`, over the configured protocol.
+fn exporter(
+    endpoint: &str,
+    protocol: OtlpProtocol,
+) -> Result<opentelemetry_otlp::SpanExporter, String> {
     let endpoint = endpoint.trim_end_matches('/');
-    let exporter = match config.otlp_protocol {
+    match protocol {
         OtlpProtocol::HttpProtobuf => {
             let url = if endpoint.ends_with("/v1/traces") {
                 endpoint.to_string()
@@ -55,29 +89,7 @@ pub(super) fn tracer(
             .with_endpoint(endpoint.to_string())
             .build(),
     }
-    .map_err(|e| format!("cannot build the OTLP exporter for {endpoint}: {e}"))?;
-
-    let mut resource = Resource::builder();
-    // OTEL_SERVICE_NAME, read by the SDK's detector, wins over service.name.
-    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
-        resource = resource.with_service_name(service_name.to_string());
-    }
-    resource = resource.with_attribute(KeyValue::new("service.version", version.to_string()));
-    for (key, value) in &config.resource_attributes {
-        resource = resource.with_attribute(KeyValue::new(key.clone(), value.clone()));
-    }
-    let mut builder = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_resource(resource.build());
-    if let Some(ratio) = config.sample_ratio {
-        builder = builder.with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-            ratio,
-        ))));
-    }
-    let provider = builder.build();
-    let tracer = provider.tracer("servicekit");
-    *PROVIDER.lock().unwrap_or_else(|e| e.into_inner()) = Some(provider);
-    Ok(Some(tracer))
+    .map_err(|e| format!("cannot build the OTLP exporter for {endpoint}: {e}"))
 }
 
 /// Flushes pending spans and stops the exporter.

@@ -31,8 +31,33 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// HELP text for every family servicekit records (`promtool check metrics` wants one per
+/// family; the `metrics` facade only emits HELP for described metrics). Each name comes from
+/// the constant of the module that records it.
 fn describe() {
     use super::super::server::http_metrics::{ACTIVE_REQUESTS, REQUEST_DURATION, REQUESTS_TOTAL};
+    crate::client::metrics::describe();
+    metrics::describe_counter!(
+        crate::server::rate_limit::RATE_LIMITED_TOTAL,
+        "HTTP requests refused with 429 by the rate limit, by method and route template."
+    );
+    metrics::describe_counter!(
+        crate::auth::CACHE_HITS,
+        "Requests whose bearer token was found in the verified-token cache."
+    );
+    metrics::describe_counter!(
+        crate::auth::CACHE_MISSES,
+        "Requests whose bearer token had to be verified (not in the verified-token cache)."
+    );
+    metrics::describe_counter!(
+        crate::secrets::REFRESH_FAILURES_METRIC,
+        "Failed background refreshes of a secret, by reference (the last good value is kept)."
+    );
+    metrics::describe_gauge!(
+        crate::secrets::AGE_METRIC,
+        metrics::Unit::Seconds,
+        "Seconds since each secret's value was last fetched successfully, by reference."
+    );
     metrics::describe_counter!(
         REQUESTS_TOTAL,
         "HTTP requests served, by method, route template and status class."

@@ -11,8 +11,8 @@ use crate::config::{Config, LogFormat, parse_filter};
 type Base = tracing_subscriber::layer::Layered<EnvFilter, Registry>;
 type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
 
-/// Installs the global subscriber (logs, and the OpenTelemetry layer when an OTLP endpoint is
-/// configured) and the W3C propagator.
+/// Installs the global subscriber (logs, and the OpenTelemetry layer, exporting when an OTLP
+/// endpoint is configured) and the W3C propagator.
 ///
 /// Returns `Ok(false)` and changes nothing when a subscriber is already installed, as in a test
 /// binary that starts several services; the error names what could not be set up.
@@ -43,14 +43,15 @@ pub fn init(config: &Config, version: &str) -> Result<bool, String> {
         LogFormat::Compact => Box::new(fmt.compact()),
         LogFormat::Pretty | LogFormat::Auto => Box::new(fmt.pretty()),
     });
-    if let Some(tracer) = super::otel::tracer(&config.telemetry, &config.service.name, version)? {
-        layers.push(Box::new(
-            tracing_opentelemetry::layer()
-                .with_tracer(tracer)
-                .with_location(false)
-                .with_threads(false),
-        ));
-    }
+    // Always installed: without an OTLP endpoint the tracer exports nothing, but spans still
+    // get ids, so `traceparent` is propagated and logs carry `trace_id`.
+    let tracer = super::otel::tracer(&config.telemetry, &config.service.name, version)?;
+    layers.push(Box::new(
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_location(false)
+            .with_threads(false),
+    ));
     Ok(tracing_subscriber::registry()
         .with(filter)
         .with(layers)

@@ -17,9 +17,17 @@ async fn proxy(State(client): State<ServiceClient>, inbound: Inbound) -> Result<
     Ok(client.get("/x").inbound(&inbound).send().await?.text())
 }
 
+/// The same handler without any propagation code: the standard stack supplies the context.
+async fn plain(State(client): State<ServiceClient>) -> Result<String, Problem> {
+    Ok(client.get("/x").send().await?.text())
+}
+
 async fn serve(client: ServiceClient) -> String {
     let app = server::standard_stack(
-        Router::new().route("/proxy", get(proxy)).with_state(client),
+        Router::new()
+            .route("/proxy", get(proxy))
+            .route("/plain", get(plain))
+            .with_state(client),
         &ServerConfig::default(),
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -62,6 +70,44 @@ async fn authorization_is_forwarded_when_configured() {
     call(&serve(client(&c)).await).await;
 
     assert_eq!(down.seen()[0]["authorization"], "Bearer caller");
+}
+
+#[tokio::test]
+async fn a_plain_call_inside_a_request_carries_its_id_deadline_and_authorization() {
+    let down = Downstream::start(Answer::Status(200)).await;
+    let mut c = config(&down.url());
+    c.forward_authorization = true;
+    let url = serve(client(&c)).await.replace("/proxy", "/plain");
+    let res = reqwest::Client::new()
+        .get(&url)
+        .header("x-request-id", "req-plain")
+        .header("authorization", "Bearer caller")
+        .header("x-request-deadline-ms", "900")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let seen = &down.seen()[0];
+    assert_eq!(seen["x-request-id"], "req-plain");
+    assert_eq!(seen["authorization"], "Bearer caller");
+    let left: u64 = seen["x-request-deadline-ms"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The client's own deadline is 5 s: only the caller's 900 ms can bring it this low.
+    assert!(left <= 900, "the caller's deadline is carried on: {left}");
+}
+
+#[tokio::test]
+async fn outside_a_request_nothing_is_invented() {
+    let down = Downstream::start(Answer::Status(200)).await;
+    let res = client(&config(&down.url())).get("/x").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let seen = &down.seen()[0];
+    assert!(seen.get("x-request-id").is_none());
+    assert!(seen.get("authorization").is_none());
 }
 
 struct ServiceToken;

@@ -3,4 +3,6 @@
 
 mod cross_service;
 mod metrics;
+mod promtool;
+mod propagation;
 mod traces;

@@ -2,7 +2,6 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use servicekit::client::Inbound;
 use servicekit::{Json, Problem};
 use uuid::Uuid;
 
@@ -33,11 +32,10 @@ use crate::validation::validate_enrolment;
         (status = 503, description = "student-service is unavailable (answered at once while its circuit is open).", body = Problem,
             content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(skip(state, inbound, input))]
+#[tracing::instrument(skip(state, input))]
 pub(super) async fn create(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
-    inbound: Inbound,
     Json(input): Json<EnrolmentInput>,
 ) -> Result<(StatusCode, HeaderMap, Json<Enrolment>), Problem> {
     let student = validate_enrolment(&input)?;
@@ -45,7 +43,7 @@ pub(super) async fn create(
     if repo::get(&state.db, &subject).await?.is_none() {
         return Err(not_found(id));
     }
-    if !state.students.exists(student, &inbound).await? {
+    if !state.students.exists(student).await? {
         return Err(Problem::validation([(
             "student_id",
             format!("student {student} does not exist"),

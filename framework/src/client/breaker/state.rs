@@ -70,9 +70,13 @@ impl CircuitBreaker {
     /// A closed breaker named `name` (the metrics' `client` label).
     pub fn new(name: impl Into<Arc<str>>, config: BreakerConfig) -> Self {
         let window = VecDeque::with_capacity(config.window as usize);
+        let name: Arc<str> = name.into();
+        // The state series exists (closed) from the start, not from the first transition.
+        let (_, closed) = BreakerState::Closed.label();
+        metrics::breaker_gauge(&name, closed);
         Self {
             inner: Arc::new(Shared {
-                name: name.into(),
+                name,
                 config,
                 state: Mutex::new(State {
                     mode: Mode::Closed,

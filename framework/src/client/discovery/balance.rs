@@ -9,6 +9,7 @@ use super::endpoint::{Ejection, Endpoint};
 use super::parse_base;
 use super::tried::Tried;
 use crate::client::config::{Balance, ClientConfig, Discovery};
+use crate::client::transport::HttpSettings;
 
 /// The current instances of a downstream; DNS discovery replaces the list in place.
 #[derive(Debug)]
@@ -23,14 +24,21 @@ pub(crate) struct Instances {
 impl Instances {
     /// The instances of a validated configuration; with DNS discovery the list starts empty
     /// and a refresh task is started when a tokio runtime is running.
-    pub(crate) fn from_config(name: Arc<str>, config: &ClientConfig) -> Result<Arc<Self>, String> {
+    pub(crate) fn from_config(
+        name: Arc<str>,
+        config: &ClientConfig,
+        http: &HttpSettings,
+    ) -> Result<Arc<Self>, String> {
         let ejection = Ejection {
             name,
             after: config.ejection.consecutive_failures,
             duration: config.ejection.duration,
         };
         let (list, dns) = match (config.discovery, &config.base_url) {
-            (Discovery::Dns, Some(url)) => (Vec::new(), Some(DnsTarget::new(parse_base(url)?)?)),
+            (Discovery::Dns, Some(url)) => (
+                Vec::new(),
+                Some(DnsTarget::new(parse_base(url)?, http.clone())?),
+            ),
             (_, Some(url)) if config.instances.is_empty() => {
                 (vec![Arc::new(Endpoint::new(parse_base(url)?, None))], None)
             }

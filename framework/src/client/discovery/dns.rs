@@ -5,38 +5,57 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use http::HeaderValue;
 use url::Url;
 
 use super::balance::Instances;
-use super::endpoint::Endpoint;
+use super::endpoint::{Endpoint, Pinned};
+use crate::client::transport::HttpSettings;
 
-/// The name to resolve and the URL to rewrite per address.
+/// The name to resolve, and how to reach each of its addresses.
+///
+/// Each address is an instance identified by the URL with the address in it, but called with
+/// the URL with the name, through a client pinned to the address (reqwest's `resolve`): the
+/// connection goes to that address while TLS (SNI, certificate verification) and `Host` use
+/// the name, so `https://` base URLs work with DNS discovery.
 #[derive(Debug)]
 pub(crate) struct DnsTarget {
     url: Url,
     host: String,
     port: u16,
-    host_header: HeaderValue,
+    http: HttpSettings,
 }
 
 impl DnsTarget {
-    pub(crate) fn new(url: Url) -> Result<Self, String> {
+    pub(crate) fn new(url: Url, http: HttpSettings) -> Result<Self, String> {
         let host = url.host_str().ok_or("a host is required")?.to_string();
         let port = url
             .port_or_known_default()
             .ok_or("the URL has no port and its scheme no default")?;
-        let authority = match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.clone(),
-        };
-        let host_header = HeaderValue::from_str(&authority).map_err(|e| e.to_string())?;
         Ok(Self {
             url,
             host,
             port,
-            host_header,
+            http,
         })
+    }
+
+    /// A new instance for `addr`: identified by the address, reached by the name.
+    fn endpoint(&self, id: Url, addr: SocketAddr) -> Option<Arc<Endpoint>> {
+        // The name as the TLS and HTTP layers see it (an IPv6 literal without brackets).
+        let name = self.host.trim_start_matches('[').trim_end_matches(']');
+        match self.http.client(Some((name, addr))) {
+            Ok(http) => Some(Arc::new(Endpoint::new(
+                id,
+                Some(Pinned {
+                    named: self.url.clone(),
+                    http,
+                }),
+            ))),
+            Err(e) => {
+                tracing::warn!(host = %self.host, %addr, error = %e, "cannot build a client for a DNS instance");
+                None
+            }
+        }
     }
 
     /// Resolves once and updates `instances`, keeping the state of addresses still listed.
@@ -61,10 +80,10 @@ impl DnsTarget {
                 let mut url = self.url.clone();
                 url.set_ip_host(addr.ip()).ok()?;
                 url.set_port(Some(addr.port())).ok()?;
-                let kept = old.iter().find(|e| e.base() == &url).cloned();
-                Some(kept.unwrap_or_else(|| {
-                    Arc::new(Endpoint::new(url, Some(self.host_header.clone())))
-                }))
+                match old.iter().find(|e| e.base() == &url) {
+                    Some(kept) => Some(kept.clone()),
+                    None => self.endpoint(url, addr),
+                }
             })
             .collect::<Vec<_>>();
         if list.is_empty() {

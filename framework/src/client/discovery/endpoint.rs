@@ -5,27 +5,34 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use http::HeaderValue;
 use url::Url;
 
 use crate::client::metrics;
 
-/// An instance: its base URL, the `Host` to send when the URL holds a resolved address, and
-/// the counters that balancing and ejection use.
+/// An instance: its base URL, how to reach it when it is an address found by DNS, and the
+/// counters that balancing and ejection use.
 #[derive(Debug)]
 pub(crate) struct Endpoint {
     base: Url,
-    host: Option<HeaderValue>,
+    pinned: Option<Pinned>,
     in_flight: AtomicUsize,
     consecutive_failures: AtomicU32,
     ejected_until: Mutex<Option<Instant>>,
 }
 
+/// An address found by DNS: requests go to the URL with the name (so that TLS SNI, certificate
+/// verification and `Host` use it) through a client that connects to the address.
+#[derive(Debug)]
+pub(crate) struct Pinned {
+    pub(crate) named: Url,
+    pub(crate) http: reqwest::Client,
+}
+
 impl Endpoint {
-    pub(crate) fn new(base: Url, host: Option<HeaderValue>) -> Self {
+    pub(crate) fn new(base: Url, pinned: Option<Pinned>) -> Self {
         Self {
             base,
-            host,
+            pinned,
             in_flight: AtomicUsize::new(0),
             consecutive_failures: AtomicU32::new(0),
             ejected_until: Mutex::new(None),
@@ -36,15 +43,16 @@ impl Endpoint {
         &self.base
     }
 
-    /// The `Host` header to send, for instances found by DNS.
-    pub(crate) fn host(&self) -> Option<&HeaderValue> {
-        self.host.as_ref()
+    /// The client pinned to this instance's address, for instances found by DNS.
+    pub(crate) fn http(&self) -> Option<&reqwest::Client> {
+        self.pinned.as_ref().map(|p| &p.http)
     }
 
     /// The absolute URL of `path_and_query` (which starts with `/`) on this instance, below
-    /// the base URL's own path.
+    /// the base URL's own path (with the name rather than the address for DNS instances).
     pub(crate) fn url_for(&self, path_and_query: &str) -> Result<Url, url::ParseError> {
-        let base = self.base.as_str().trim_end_matches('/');
+        let base = self.pinned.as_ref().map_or(&self.base, |p| &p.named);
+        let base = base.as_str().trim_end_matches('/');
         Url::parse(&format!("{base}{path_and_query}"))
     }
 

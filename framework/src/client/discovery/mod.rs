@@ -4,7 +4,8 @@
 //!   or the `instances` list.
 //! - **DNS** (`discovery = "dns"`): `base_url`'s host is resolved with
 //!   [`tokio::net::lookup_host`] before the first call and then every `dns_refresh`; each
-//!   address is an instance, called with the original `Host` header. This is how a
+//!   address is an instance, reached by a connection to that address while TLS (SNI, certificate
+//!   verification) and `Host` use the name, so `https://` works too. This is how a
 //!   Kubernetes headless service or ECS service discovery (Cloud Map A records) lists tasks.
 //!   A failed lookup keeps the previous list.
 //!

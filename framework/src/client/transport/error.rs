@@ -9,6 +9,17 @@ pub struct TransportError {
     source: Option<BoxError>,
 }
 
+/// The answer's body was larger than `clients.<client>.max_response_bytes`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "the answer's body is larger than clients.{client}.max_response_bytes ({limit} bytes); \
+     raise that key if such answers are expected"
+)]
+pub(crate) struct ResponseTooLarge {
+    client: String,
+    limit: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     NoInstance,
@@ -16,6 +27,7 @@ enum Kind {
     Send,
     Body,
     Url,
+    TooLarge,
 }
 
 impl TransportError {
@@ -45,6 +57,24 @@ impl TransportError {
         }
     }
 
+    pub(crate) fn too_large(client: &str, limit: u64) -> Self {
+        Self {
+            kind: Kind::TooLarge,
+            source: Some(Box::new(ResponseTooLarge {
+                client: client.to_string(),
+                limit,
+            })),
+        }
+    }
+
+    /// The limit an oversized answer exceeded.
+    pub(crate) fn too_large_limit(&self) -> Option<u64> {
+        self.source
+            .as_ref()
+            .and_then(|e| e.downcast_ref::<ResponseTooLarge>())
+            .map(|e| e.limit)
+    }
+
     pub(crate) fn body(source: reqwest::Error) -> Self {
         Self {
             kind: Kind::Body,
@@ -57,9 +87,9 @@ impl TransportError {
         matches!(self.kind, Kind::Connect | Kind::NoInstance)
     }
 
-    /// Another attempt may succeed (everything but a malformed URL).
+    /// Another attempt may succeed (everything but a malformed URL or an oversized answer).
     pub fn is_retryable(&self) -> bool {
-        self.kind != Kind::Url
+        !matches!(self.kind, Kind::Url | Kind::TooLarge)
     }
 }
 
@@ -71,6 +101,7 @@ impl fmt::Display for TransportError {
             Kind::Send => "sending the request failed",
             Kind::Body => "reading the answer failed",
             Kind::Url => "invalid request URL",
+            Kind::TooLarge => "the answer is too large",
         })
     }
 }

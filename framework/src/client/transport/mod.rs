@@ -4,7 +4,9 @@
 //! and then stalls is a timeout like any other, and a retry never races a half-read body.
 
 mod error;
+mod http;
 mod service;
 
 pub use error::TransportError;
+pub(crate) use http::HttpSettings;
 pub use service::Transport;

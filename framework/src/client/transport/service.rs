@@ -3,7 +3,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::{Request, Response, header};
+use http::{Request, Response};
 use tower::Service;
 
 use super::TransportError;
@@ -17,11 +17,16 @@ use crate::server::Deadline;
 pub struct Transport {
     http: reqwest::Client,
     instances: Arc<Instances>,
+    max_body: u64,
 }
 
 impl Transport {
-    pub(crate) fn new(http: reqwest::Client, instances: Arc<Instances>) -> Self {
-        Self { http, instances }
+    pub(crate) fn new(http: reqwest::Client, instances: Arc<Instances>, max_body: u64) -> Self {
+        Self {
+            http,
+            instances,
+            max_body,
+        }
     }
 }
 
@@ -35,8 +40,9 @@ impl Service<Request<Bytes>> for Transport {
     }
 
     fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        let http = self.http.clone();
+        let shared = self.http.clone();
         let instances = self.instances.clone();
+        let max_body = self.max_body;
         Box::pin(async move {
             let tried = req.extensions().get::<Tried>().cloned();
             let endpoint = instances
@@ -51,9 +57,6 @@ impl Service<Request<Bytes>> for Transport {
             let url = endpoint.url_for(path).map_err(TransportError::url)?;
             let mut request = reqwest::Request::new(parts.method, url);
             *request.headers_mut() = parts.headers;
-            if let Some(host) = endpoint.host() {
-                request.headers_mut().insert(header::HOST, host.clone());
-            }
             if let Some(deadline) = parts.extensions.get::<Deadline>() {
                 propagation::set_deadline(request.headers_mut(), *deadline);
             }
@@ -62,7 +65,12 @@ impl Service<Request<Bytes>> for Transport {
             }
 
             let in_flight = endpoint.start(instances.ejection().clone());
-            let result = send(&http, request).await;
+            let http = endpoint.http().unwrap_or(&shared);
+            let limit = BodyLimit {
+                client: &instances.ejection().name,
+                max: max_body,
+            };
+            let result = send(http, request, limit).await;
             let failed = result
                 .as_ref()
                 .map_or(true, |res| res.status().is_server_error());
@@ -72,18 +80,37 @@ impl Service<Request<Bytes>> for Transport {
     }
 }
 
+/// The most body bytes one answer may have, and the client it is configured for.
+struct BodyLimit<'a> {
+    client: &'a str,
+    max: u64,
+}
+
 async fn send(
     http: &reqwest::Client,
     request: reqwest::Request,
+    limit: BodyLimit<'_>,
 ) -> Result<Response<Bytes>, TransportError> {
-    let res = http.execute(request).await.map_err(TransportError::send)?;
+    let mut res = http.execute(request).await.map_err(TransportError::send)?;
+    let too_large = || TransportError::too_large(limit.client, limit.max);
+    if res.content_length().is_some_and(|len| len > limit.max) {
+        return Err(too_large());
+    }
     let mut builder = Response::builder()
         .status(res.status())
         .version(res.version());
     if let Some(headers) = builder.headers_mut() {
         *headers = res.headers().clone();
     }
-    let body = res.bytes().await.map_err(TransportError::body)?;
+    // Read chunk by chunk: a body without (or with a lying) Content-Length is cut at the limit.
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = res.chunk().await.map_err(TransportError::body)? {
+        if body.len() as u64 + chunk.len() as u64 > limit.max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
     Ok(builder
         .body(body)
         .expect("status, version and headers come from a valid response"))

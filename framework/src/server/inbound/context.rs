@@ -1,0 +1,108 @@
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use http::request::Parts;
+use http::{Extensions, HeaderMap, HeaderValue, header};
+
+use super::CURRENT;
+use crate::server::{DEADLINE_HEADER, Deadline, REQUEST_ID_HEADER};
+
+/// The context of the request being handled, to pass on to outgoing calls: its request id,
+/// the caller's `Authorization` (forwarded only by clients configured to) and its deadline.
+///
+/// Inside a request served with the standard stack, [`ServiceClient`] calls pick it up by
+/// themselves ([`Inbound::current`]). It is also an axum extractor that never fails, for calls
+/// made outside the request's task (e.g. from `tokio::spawn`); hand it to
+/// [`RequestBuilder::inbound`]:
+///
+/// ```no_run
+/// use axum::extract::State;
+/// use servicekit::Problem;
+/// use servicekit::client::{Inbound, ServiceClient};
+///
+/// async fn handler(
+///     State(students): State<ServiceClient>,
+///     inbound: Inbound,
+/// ) -> Result<String, Problem> {
+///     let call = tokio::spawn(async move {
+///         students.get("/students/42").inbound(&inbound).send().await
+///     });
+///     let res = call.await.map_err(|e| Problem::internal(&e))??;
+///     Ok(res.status().to_string())
+/// }
+/// ```
+///
+/// [`ServiceClient`]: crate::client::ServiceClient
+/// [`RequestBuilder::inbound`]: crate::client::RequestBuilder::inbound
+#[derive(Clone, Default)]
+pub struct Inbound {
+    request_id: Option<HeaderValue>,
+    authorization: Option<HeaderValue>,
+    deadline: Option<Deadline>,
+}
+
+impl Inbound {
+    /// Reads the context from an incoming request's headers and extensions.
+    pub fn from_parts(parts: &Parts) -> Self {
+        Self::from_request(&parts.headers, &parts.extensions)
+    }
+
+    pub(crate) fn from_request(headers: &HeaderMap, extensions: &Extensions) -> Self {
+        let mut authorization = headers.get(header::AUTHORIZATION).cloned();
+        if let Some(value) = &mut authorization {
+            value.set_sensitive(true);
+        }
+        Self {
+            request_id: headers.get(REQUEST_ID_HEADER).cloned(),
+            authorization,
+            // Set by the server's deadline layer; read the header too for routers without it.
+            deadline: extensions
+                .get::<Deadline>()
+                .copied()
+                .or_else(|| headers.get(DEADLINE_HEADER).and_then(Deadline::from_header)),
+        }
+    }
+
+    /// The context of the request the current task is handling, when it runs inside
+    /// [`InboundLayer`](super::InboundLayer) (the standard stack has it); `None` elsewhere,
+    /// including in tasks spawned by a handler.
+    pub fn current() -> Option<Self> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+
+    /// The incoming request id.
+    pub fn request_id(&self) -> Option<&HeaderValue> {
+        self.request_id.as_ref()
+    }
+
+    /// The caller's `Authorization` header, marked sensitive.
+    pub(crate) fn authorization(&self) -> Option<&HeaderValue> {
+        self.authorization.as_ref()
+    }
+
+    /// The caller's deadline, if it sent one.
+    pub fn deadline(&self) -> Option<Deadline> {
+        self.deadline
+    }
+}
+
+impl std::fmt::Debug for Inbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbound")
+            .field("request_id", &self.request_id)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "[redacted]"),
+            )
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Inbound {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_parts(parts))
+    }
+}

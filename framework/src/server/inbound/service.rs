@@ -1,0 +1,49 @@
+use std::task::{Context, Poll};
+
+use axum::http::Request;
+use tokio::task::futures::TaskLocalFuture;
+use tower::Service;
+
+use super::{CURRENT, Inbound};
+
+/// Service that runs each request with its [`Inbound`] context in a task-local; see
+/// [`InboundLayer`](super::InboundLayer).
+#[derive(Debug, Clone)]
+pub struct InboundService<S> {
+    inner: S,
+}
+
+impl<S> InboundService<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S) -> Self {
+        Self { inner }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B> Service<Request<B>> for InboundService<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = TaskLocalFuture<Inbound, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let inbound = Inbound::from_request(req.headers(), req.extensions());
+        CURRENT.scope(inbound, self.inner.call(req))
+    }
+}
