@@ -5,6 +5,7 @@
 //! [`Migrations`] keeps one migration set per backend.
 
 mod check;
+mod commit;
 mod credentials;
 mod follow;
 mod kind;
@@ -17,6 +18,7 @@ mod unavailable;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use commit::{CommitError, commit};
 pub use credentials::CredentialsError;
 pub use kind::{DbKind, UnsupportedScheme, redact_url};
 pub use migrations::{EmbeddedMigration, Migrations};

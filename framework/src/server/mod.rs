@@ -12,6 +12,7 @@ mod shutdown;
 mod stack;
 
 pub use deadline::{DEADLINE_HEADER, Deadline, DeadlineLayer, DeadlineService};
+pub(crate) use deadline::{budget, expired_before_start};
 pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use problem_layer::{ProblemLayer, ProblemService};
