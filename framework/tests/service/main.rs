@@ -1,5 +1,6 @@
 //! Integration tests of a servicekit service's standard behaviour, through real HTTP on port 0.
 
+mod deadlines;
 mod errors;
 mod health;
 mod lifecycle;

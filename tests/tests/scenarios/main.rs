@@ -7,10 +7,13 @@
 //!   enrolments answer 503 quickly, reads go on, and it recovers after a restart.
 //! - `database_outage`: PostgreSQL connections killed and the database closed under load:
 //!   readiness 503, liveness 200, no request past its timeout, recovery without restart.
+//! - `deadlines`: a POST past a trusted caller's 1 ms deadline answers 504 and saves nothing;
+//!   an untrusted caller's deadline header is ignored.
 //! - `rolling_restart`: two student-service instances replaced one after the other under load
 //!   through subject-service's client: zero failed requests.
 
 mod database_outage;
+mod deadlines;
 mod downstream_outage;
 mod rolling_restart;
 mod slow_clients;

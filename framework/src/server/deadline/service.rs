@@ -89,7 +89,7 @@ where
         };
         let budget = Budget::new(own, caller, pending);
         if let Some(caller) = caller {
-            if caller <= now {
+            if caller <= Instant::now() {
                 tracing::debug!("caller's deadline already passed; request not started");
                 return Box::pin(async move { Ok(expired(Cause::Caller, false, None)) });
             }
