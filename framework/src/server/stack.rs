@@ -1,6 +1,6 @@
 //! The standard middleware stack, outermost first:
 //! sensitive headers -> request id -> trace span (W3C context extracted) -> RED metrics ->
-//! problem+json -> panic catcher -> deadline (`server.request_timeout` and trusted callers'
+//! problem+json -> panic catcher -> request head limits -> deadline (`server.request_timeout` and trusted callers'
 //! `x-request-deadline-ms`) -> body limit -> routes.
 //!
 //! The order matters: the request id is set before the span so every log line carries it;
@@ -74,6 +74,7 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
             .layer(HttpMetricsLayer::new())
             .layer(ProblemLayer::new())
             .layer(CatchPanicLayer::custom(panic_response))
+            .layer(axum::middleware::from_fn(super::request_head::check))
             .layer(DeadlineLayer::from_config(config))
             .layer(RequestBodyLimitLayer::new(config.body_limit))
             .layer(DefaultBodyLimit::disable()),

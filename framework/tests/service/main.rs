@@ -4,5 +4,6 @@ mod deadlines;
 mod errors;
 mod health;
 mod lifecycle;
+mod request_head;
 mod request_id;
 mod secrets;
