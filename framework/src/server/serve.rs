@@ -259,7 +259,8 @@ fn spawn_connection<S>(
             let phase = phase.clone();
             async move {
                 let mut response = response.await?;
-                if http1 && *phase.borrow() != Phase::Serving {
+                let upgraded = response.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS;
+                if http1 && !upgraded && *phase.borrow() != Phase::Serving {
                     // Draining: the client should reconnect (elsewhere) for its next request.
                     response
                         .headers_mut()
