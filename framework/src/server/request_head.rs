@@ -28,8 +28,9 @@ use super::problem::Problem;
 pub const MAX_HEADERS: usize = 100;
 /// hyper's own header count limit, above [`MAX_HEADERS`] so that the check here answers first.
 pub(crate) const HYPER_MAX_HEADERS: usize = 4 * MAX_HEADERS;
-/// Most bytes of header names and values (with `": "` and line ends) a request may carry.
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most bytes of header names and values (with `": "` and line ends) a request may carry:
+/// room for large tokens and cookies, below the ~400 KiB hyper buffers for a head.
+pub const MAX_HEAD_BYTES: usize = 256 * 1024;
 /// Longest request target (path and query).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 

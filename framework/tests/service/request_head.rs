@@ -68,7 +68,7 @@ async fn heads_over_the_servers_limits_get_problem_json() {
     assert_eq!(status, 431, "{text}");
     assert!(is_problem(&text), "{text}");
 
-    let big = "v".repeat(100 * 1024);
+    let big = "v".repeat(300 * 1024);
     let (status, text) = raw(
         &app,
         &format!("GET / HTTP/1.1\r\nhost: a\r\nconnection: close\r\nx-big: {big}\r\n\r\n"),
