@@ -44,7 +44,7 @@ pub use config::{KeyKind, RateLimitConfig, RateLimitConfigError, RouteLimit};
 pub use layer::RateLimitLayer;
 pub use service::RateLimitService;
 
-pub(crate) use config::validate;
+pub(crate) use config::{parse_net, validate};
 
 /// Counter of requests answered 429, labelled `method` and `route` (the route template, or
 /// `unmatched`).
