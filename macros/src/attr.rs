@@ -164,7 +164,9 @@ impl MicroserviceArgs {
                     &call,
                     format!(
                         "`builder` names the function without calling it: builder = {}",
-                        quote::ToTokens::to_token_stream(func).to_string().replace(' ', "")
+                        quote::ToTokens::to_token_stream(func)
+                            .to_string()
+                            .replace(' ', "")
                     ),
                 ))
             }
@@ -266,9 +268,10 @@ pub(crate) fn parse_args(args: proc_macro2::TokenStream) -> syn::Result<Microser
 pub(crate) fn has_builder(args: &proc_macro2::TokenStream) -> bool {
     let tokens: Vec<_> = args.clone().into_iter().collect();
     tokens.windows(2).any(|pair| match pair {
-        [proc_macro2::TokenTree::Ident(key), proc_macro2::TokenTree::Punct(eq)] => {
-            key == "builder" && eq.as_char() == '='
-        }
+        [
+            proc_macro2::TokenTree::Ident(key),
+            proc_macro2::TokenTree::Punct(eq),
+        ] => key == "builder" && eq.as_char() == '=',
         _ => false,
     })
 }
@@ -508,7 +511,13 @@ mod tests {
     #[test]
     fn builder_excludes_the_piecewise_arguments() {
         assert_eq!(
-            errors(quote!(name = "x", builder = service, migrations = M, openapi = o(), crate = "sk")),
+            errors(quote!(
+                name = "x",
+                builder = service,
+                migrations = M,
+                openapi = o(),
+                crate = "sk"
+            )),
             vec![
                 "`name` cannot be combined with `builder`: the builder function returns the whole \
                  service, so set it there with `Service::builder(\"my-service\")`; `builder` goes \

@@ -447,9 +447,15 @@ mod tests {
             }
         });
         assert_eq!(output, expected);
-        let output = expand_str(quote!(builder = crate::service, crate = "sk"), quote!(fn main() {}));
+        let output = expand_str(
+            quote!(builder = crate::service, crate = "sk"),
+            quote!(
+                fn main() {}
+            ),
+        );
         assert!(
-            output.contains(&quote!(let builder: sk::ServiceBuilder = crate::service();).to_string()),
+            output
+                .contains(&quote!(let builder: sk::ServiceBuilder = crate::service();).to_string()),
             "{output}"
         );
     }
@@ -478,9 +484,22 @@ mod tests {
             assert_eq!(errors(quote!(builder = service), item), vec![BUILDER_MAIN]);
         }
         // The async-function rules do not apply: no context argument, no return type.
-        assert!(errors(quote!(builder = service), quote!(fn main() {})).is_empty());
+        assert!(
+            errors(
+                quote!(builder = service),
+                quote!(
+                    fn main() {}
+                )
+            )
+            .is_empty()
+        );
         // On error the item is kept, renamed, so the stub `main` is the only one.
-        let output = expand_str(quote!(builder = service), quote!(fn main(x: u8) {}));
+        let output = expand_str(
+            quote!(builder = service),
+            quote!(
+                fn main(x: u8) {}
+            ),
+        );
         assert!(output.contains("fn __servicekit_main"), "{output}");
         assert!(output.ends_with("fn main () { }"), "{output}");
     }

@@ -20,8 +20,8 @@ pub use problem_layer::{ProblemLayer, ProblemService};
 pub use rate_limit::{RateLimitConfig, RateLimitLayer, RateLimitService};
 pub(crate) use serve::{ConnectionLimits, serve};
 pub use shutdown::{
-    DEFAULT_DRAIN_DELAY, DEFAULT_SHUTDOWN_TIMEOUT, POOL_CLOSE_TIMEOUT, Signal,
-    TRACE_FLUSH_TIMEOUT, shutdown_signal,
+    DEFAULT_DRAIN_DELAY, DEFAULT_SHUTDOWN_TIMEOUT, POOL_CLOSE_TIMEOUT, Signal, TRACE_FLUSH_TIMEOUT,
+    shutdown_signal,
 };
 pub(crate) use stack::Quiet;
 pub use stack::{REQUEST_ID_HEADER, standard_stack};

@@ -92,9 +92,7 @@ mod tests {
         }))
         .await;
         let panic = outcome.expect_err("it gives up").into_panic();
-        let message = panic
-            .downcast_ref::<String>()
-            .expect("a formatted message");
+        let message = panic.downcast_ref::<String>().expect("a formatted message");
         assert!(message.contains("within 2s"), "{message}");
         assert!(message.contains("last error: \"still 503\""), "{message}");
         assert!(started.elapsed() >= Duration::from_secs(2));

@@ -12,8 +12,8 @@ mod moto;
 mod requests;
 
 pub use app::TestApp;
-pub use eventually::{EVENTUALLY_TIMEOUT, eventually, eventually_within};
-pub use requests::Requests;
 pub use database::{MYSQL_URL_VAR, POSTGRES_URL_VAR, TestDatabase};
+pub use eventually::{EVENTUALLY_TIMEOUT, eventually, eventually_within};
 pub use issuer::{TestIssuer, TokenBuilder};
 pub use moto::{MOTO_CREDENTIAL, MOTO_INSTALL, MOTO_REGION, MotoServer};
+pub use requests::Requests;

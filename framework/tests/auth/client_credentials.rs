@@ -156,15 +156,7 @@ async fn a_hanging_token_endpoint_fails_after_auth_http_timeout() {
     let app = servicekit::testing::TestApp::spawn(builder).await.unwrap();
 
     let started = Instant::now();
-    let text = app
-        .client()
-        .get(app.url("/call"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.get("/call").await.text().await.unwrap();
 
     let took = started.elapsed();
     assert!(text.starts_with("error: token request to"), "{text}");
@@ -234,7 +226,7 @@ async fn token_sources_from_configuration() {
             ))
         });
     let app = servicekit::testing::TestApp::spawn(builder).await.unwrap();
-    let res = app.client().get(app.url("/ok")).send().await.unwrap();
+    let res = app.get("/ok").await;
     assert_eq!(res.text().await.unwrap(), "true");
     assert_eq!(issuer.token_requests(), 1);
 }

@@ -137,17 +137,7 @@ async fn a_rotated_client_secret_is_used_for_the_next_token_request() {
         });
     let app = TestApp::spawn(builder).await.unwrap();
     let app_ref = &app;
-    let fetch = || async move {
-        app_ref
-            .client()
-            .get(app_ref.url("/token"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let fetch = || async move { app_ref.get("/token").await.text().await.unwrap() };
     let first = fetch().await;
     assert!(first.starts_with("Bearer "), "{first}");
 

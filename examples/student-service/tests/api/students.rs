@@ -34,15 +34,7 @@ async fn create_then_get(backend: Backend) {
     assert_eq!(created["email"], "ada@example.org");
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
 
-    let fetched: Value = app
-        .client()
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.get(&location).await.json().await.unwrap();
     assert_eq!(fetched, created);
 }
 
@@ -79,20 +71,10 @@ async fn list_pages_in_creation_order(backend: Backend) {
     }
 
     assert_eq!(seen, ids, "every student once, in creation order");
-    let res = app
-        .client()
-        .get(app.url("/students?limit=0"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/students?limit=0").await;
     assert_eq!(res.status(), 422);
     assert_eq!(problem(res).await["errors"][0]["field"], "limit");
-    let res = app
-        .client()
-        .get(app.url("/students?limit=101"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/students?limit=101").await;
     assert_eq!(res.status(), 422);
 }
 
@@ -182,23 +164,14 @@ async fn duplicate_email_is_409(backend: Backend) {
         .await
         .unwrap();
     let res = app
-        .client()
-        .put(app.url(&format!("/students/{}", other["id"].as_str().unwrap())))
-        .json(&json!({"name": "Three", "email": "same@example.org"}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            &format!("/students/{}", other["id"].as_str().unwrap()),
+            &json!({"name": "Three", "email": "same@example.org"}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
     // Nothing was lost: both original students are intact.
-    let page: Value = app
-        .client()
-        .get(app.url("/students"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get("/students").await.json().await.unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
 }
 
@@ -217,13 +190,7 @@ async fn invalid_input_is_422_naming_fields(backend: Backend) {
         .collect();
     assert_eq!(fields, ["name", "email"]);
     // A missing field is 422 too, from the JSON extractor.
-    let res = app
-        .client()
-        .post(app.url("/students"))
-        .json(&json!({"name": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/students", &json!({"name": "x"})).await;
     assert_eq!(res.status(), 422);
     assert!(
         problem(res).await["detail"]
@@ -266,15 +233,7 @@ async fn nul_character_is_422_and_nothing_is_stored(backend: Backend) {
     assert_eq!(problem(create).await["errors"][0]["field"], "name");
     assert_eq!(update.status(), 422);
     assert_eq!(problem(update).await["errors"][0]["field"], "email");
-    let list: Value = app
-        .client()
-        .get(app.url("/students"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get("/students").await.json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list["items"][0], existing, "the update stored nothing");
 }
@@ -303,12 +262,7 @@ async fn malformed_requests_are_4xx_problems(backend: Backend) {
     assert_eq!(res.status(), 415);
     problem(res).await;
 
-    let res = app
-        .client()
-        .get(app.url("/students/not-a-uuid"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/students/not-a-uuid").await;
     assert_eq!(res.status(), 400);
     problem(res).await;
 
@@ -343,12 +297,7 @@ async fn unknown_ids_are_404(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
-    let res = app
-        .client()
-        .get(app.url("/no/such/route"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/no/such/route").await;
     assert_eq!(res.status(), 404);
     problem(res).await;
 }
@@ -362,14 +311,6 @@ async fn oversized_body_is_413(backend: Backend) {
     assert_eq!(res.status(), 413);
     problem(res).await;
     // Nothing was stored.
-    let page: Value = app
-        .client()
-        .get(app.url("/students"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get("/students").await.json().await.unwrap();
     assert!(page["items"].as_array().unwrap().is_empty());
 }

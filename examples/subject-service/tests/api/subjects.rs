@@ -32,15 +32,7 @@ async fn create_then_get(backend: Backend) {
     assert_eq!(created["title"], "Calculus");
     assert_eq!(created["credits"], 6);
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
-    let fetched: Value = app
-        .client()
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.get(&location).await.json().await.unwrap();
     assert_eq!(fetched, created);
 }
 
@@ -73,12 +65,7 @@ async fn list_pages_in_creation_order(backend: Backend) {
     }
 
     assert_eq!(seen, ids, "every subject once, in creation order");
-    let res = app
-        .client()
-        .get(app.url("/subjects?limit=0"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/subjects?limit=0").await;
     assert_eq!(res.status(), 422);
     assert_eq!(problem(res).await["errors"][0]["field"], "limit");
 }
@@ -139,12 +126,11 @@ async fn duplicate_code_is_409(backend: Backend) {
     );
     let other = app.subject("BIO-2").await;
     let res = app
-        .client()
-        .put(app.url(&format!("/subjects/{other}")))
-        .json(&json!({"code": "BIO-1", "title": "x", "credits": 1}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            &format!("/subjects/{other}"),
+            &json!({"code": "BIO-1", "title": "x", "credits": 1}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
 }
 
@@ -162,13 +148,7 @@ async fn invalid_input_is_422_naming_fields(backend: Backend) {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["code", "title", "credits"]);
-    let res = app
-        .client()
-        .post(app.url("/subjects"))
-        .json(&json!({"code": "AB"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/subjects", &json!({"code": "AB"})).await;
     assert_eq!(res.status(), 422);
     problem(res).await;
 }
@@ -189,15 +169,7 @@ async fn nul_character_is_422_and_nothing_is_stored(backend: Backend) {
 
     assert_eq!(res.status(), 422);
     assert_eq!(problem(res).await["errors"][0]["field"], "title");
-    let list: Value = app
-        .client()
-        .get(app.url("/subjects"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get("/subjects").await.json().await.unwrap();
     assert_eq!(list["items"], json!([]), "{list}");
 }
 
@@ -216,11 +188,6 @@ async fn unknown_ids_are_404(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
-    let res = app
-        .client()
-        .get(app.url("/subjects/not-a-uuid"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/subjects/not-a-uuid").await;
     assert_eq!(res.status(), 400);
 }

@@ -48,25 +48,9 @@ async fn config_values_resolve_through_aws_and_files() {
 
     let app = TestApp::spawn(builder).await.unwrap();
 
-    let body = app
-        .client()
-        .get(app.url("/greeting"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = app.get("/greeting").await.text().await.unwrap();
     assert_eq!(body, "hello from aws-sm://svc/greeting#text");
-    let ready: serde_json::Value = app
-        .client()
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: serde_json::Value = app.get("/health/ready").await.json().await.unwrap();
     assert_eq!(ready["checks"]["secrets"][0]["status"], "pass");
     app.shutdown().await.unwrap();
 }
@@ -98,15 +82,7 @@ async fn a_missing_secret_fails_startup_naming_key_origin_reference_and_provider
 
 /// The value of `servicekit_secret_age_seconds{reference="<reference>"}` in a scrape.
 async fn secret_age(app: &TestApp, reference: &str) -> f64 {
-    let body = app
-        .client()
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = app.get("/metrics").await.text().await.unwrap();
     let series = format!("servicekit_secret_age_seconds{{reference=\"{reference}\"}} ");
     body.lines()
         .find_map(|line| line.strip_prefix(&series))
