@@ -50,22 +50,14 @@ async fn list_pages_in_creation_order(backend: Backend) {
     }
 
     let mut seen = Vec::new();
-    let mut url = app.url("/students?limit=2");
+    let mut url = "/students?limit=2".to_string();
     loop {
-        let page: Value = app
-            .client()
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = app.get(&url).await.json().await.unwrap();
         for item in page["items"].as_array().unwrap() {
             seen.push(item["id"].as_str().unwrap().to_string());
         }
         match page["next"].as_str() {
-            Some(next) => url = app.url(&format!("/students?limit=2&after={next}")),
+            Some(next) => url = format!("/students?limit=2&after={next}"),
             None => break,
         }
     }
@@ -86,15 +78,14 @@ async fn update_replaces_fields(backend: Backend) {
         .json()
         .await
         .unwrap();
-    let url = app.url(&format!("/students/{}", created["id"].as_str().unwrap()));
+    let url = format!("/students/{}", created["id"].as_str().unwrap());
 
     let res = app
-        .client()
-        .put(&url)
-        .json(&json!({"name": "Grace Hopper", "email": "hopper@example.org"}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            &url,
+            &json!({"name": "Grace Hopper", "email": "hopper@example.org"}),
+        )
+        .await;
 
     assert_eq!(res.status(), 200);
     let updated: Value = res.json().await.unwrap();
@@ -103,22 +94,13 @@ async fn update_replaces_fields(backend: Backend) {
     assert_eq!(updated["created_at"], created["created_at"]);
     // The same values again are still a 200 (MySQL reports 0 changed rows).
     let res = app
-        .client()
-        .put(&url)
-        .json(&json!({"name": "Grace Hopper", "email": "hopper@example.org"}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            &url,
+            &json!({"name": "Grace Hopper", "email": "hopper@example.org"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
-    let fetched: Value = app
-        .client()
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.get(&url).await.json().await.unwrap();
     assert_eq!(fetched["name"], "Grace Hopper");
 }
 
@@ -130,14 +112,14 @@ async fn delete_removes(backend: Backend) {
         .json()
         .await
         .unwrap();
-    let url = app.url(&format!("/students/{}", created["id"].as_str().unwrap()));
+    let url = format!("/students/{}", created["id"].as_str().unwrap());
 
-    let res = app.client().delete(&url).send().await.unwrap();
+    let res = app.delete(&url).await;
     assert_eq!(res.status(), 204);
 
-    let res = app.client().get(&url).send().await.unwrap();
+    let res = app.get(&url).await;
     assert_eq!(res.status(), 404);
-    let res = app.client().delete(&url).send().await.unwrap();
+    let res = app.delete(&url).await;
     assert_eq!(res.status(), 404);
 }
 
@@ -278,9 +260,9 @@ async fn malformed_requests_are_4xx_problems(backend: Backend) {
 
 async fn unknown_ids_are_404(backend: Backend) {
     let app = spawn(backend).await;
-    let url = app.url("/students/01930000-0000-7000-8000-000000000000");
+    let url = "/students/01930000-0000-7000-8000-000000000000";
 
-    let res = app.client().get(&url).send().await.unwrap();
+    let res = app.get(&url).await;
     assert_eq!(res.status(), 404);
     assert!(
         problem(res).await["detail"]
@@ -290,12 +272,8 @@ async fn unknown_ids_are_404(backend: Backend) {
     );
 
     let res = app
-        .client()
-        .put(&url)
-        .json(&json!({"name": "x", "email": "x@example.org"}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(&url, &json!({"name": "x", "email": "x@example.org"}))
+        .await;
     assert_eq!(res.status(), 404);
     let res = app.get("/no/such/route").await;
     assert_eq!(res.status(), 404);

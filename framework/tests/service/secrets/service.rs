@@ -106,16 +106,14 @@ async fn the_secret_age_gauge_is_the_age_at_scrape_time() {
     let app = TestApp::spawn(builder).await.unwrap();
 
     let first = secret_age(&app, &reference).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut later = first;
-    while later <= first {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the age never grew past {first}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        later = secret_age(&app, &reference).await;
-    }
+    let later =
+        servicekit::testing::eventually_within(std::time::Duration::from_secs(30), || async {
+            match secret_age(&app, &reference).await {
+                later if later > first => Ok(later),
+                later => Err(format!("the age {later} never grew past {first}")),
+            }
+        })
+        .await;
 
     assert!(later < 60.0, "an age, not a timestamp: {later}");
     app.shutdown().await.unwrap();
