@@ -262,7 +262,7 @@ async fn unknown_ids_are_404(backend: Backend) {
     let app = spawn(backend).await;
     let url = "/students/01930000-0000-7000-8000-000000000000";
 
-    let res = app.get(&url).await;
+    let res = app.get(url).await;
     assert_eq!(res.status(), 404);
     assert!(
         problem(res).await["detail"]
@@ -272,7 +272,7 @@ async fn unknown_ids_are_404(backend: Backend) {
     );
 
     let res = app
-        .put_json(&url, &json!({"name": "x", "email": "x@example.org"}))
+        .put_json(url, &json!({"name": "x", "email": "x@example.org"}))
         .await;
     assert_eq!(res.status(), 404);
     let res = app.get("/no/such/route").await;

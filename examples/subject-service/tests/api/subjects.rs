@@ -165,11 +165,11 @@ async fn unknown_ids_are_404(backend: Backend) {
     let app = spawn(backend).await;
     let url = "/subjects/01930000-0000-7000-8000-000000000000";
 
-    let res = app.get(&url).await;
+    let res = app.get(url).await;
     assert_eq!(res.status(), 404);
     problem(res).await;
     let res = app
-        .put_json(&url, &json!({"code": "AB", "title": "x", "credits": 1}))
+        .put_json(url, &json!({"code": "AB", "title": "x", "credits": 1}))
         .await;
     assert_eq!(res.status(), 404);
     let res = app.get("/subjects/not-a-uuid").await;
