@@ -11,7 +11,15 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token};
 
 /// The arguments accepted by `#[microservice]`, in the order the docs list them.
-pub(crate) const VALID_ARGUMENTS: &[&str] = &["name", "crate", "migrations", "openapi"];
+pub(crate) const VALID_ARGUMENTS: &[&str] = &["name", "crate", "migrations", "openapi", "builder"];
+
+/// The arguments that describe the service piece by piece, and so cannot be combined with
+/// `builder`, which gives the whole service; with the builder method that sets each instead.
+const PIECEWISE_ARGUMENTS: &[(&str, &str)] = &[
+    ("name", "Service::builder(\"my-service\")"),
+    ("migrations", ".migrations(&MIGRATIONS)"),
+    ("openapi", ".openapi(spec)"),
+];
 
 /// The parsed arguments of `#[microservice(...)]`. Every field is optional.
 #[derive(Default)]
@@ -24,6 +32,10 @@ pub(crate) struct MicroserviceArgs {
     pub(crate) migrations: Option<MigrationsArg>,
     /// `openapi = EXPR`: the service's OpenAPI document (a `utoipa::openapi::OpenApi`).
     pub(crate) openapi: Option<Expr>,
+    /// `builder = path::to::service`: a function returning the whole `ServiceBuilder`.
+    pub(crate) builder: Option<syn::Path>,
+    /// Every key given, in order, for the errors about combinations.
+    keys: Vec<Ident>,
 }
 
 /// The value of `migrations = ...`.
@@ -52,6 +64,7 @@ impl MicroserviceArgs {
             "crate" => self.set_crate(key, value),
             "migrations" => self.set_migrations(key, value),
             "openapi" => self.set_openapi(key, value),
+            "builder" => self.set_builder(key, value),
             other => Err(syn::Error::new(key.span(), unknown_argument(other))),
         }
     }
@@ -134,6 +147,60 @@ impl MicroserviceArgs {
     }
 }
 
+impl MicroserviceArgs {
+    /// `builder = path::to::service`: the path of a function returning a `ServiceBuilder`.
+    fn set_builder(&mut self, key: &Ident, value: Expr) -> syn::Result<()> {
+        if self.builder.is_some() {
+            return Err(duplicate_argument(key));
+        }
+        match value {
+            Expr::Path(expr) if expr.qself.is_none() && expr.attrs.is_empty() => {
+                self.builder = Some(expr.path);
+                Ok(())
+            }
+            Expr::Call(call) if call.args.is_empty() => {
+                let func = &call.func;
+                Err(syn::Error::new_spanned(
+                    &call,
+                    format!(
+                        "`builder` names the function without calling it: builder = {}",
+                        quote::ToTokens::to_token_stream(func)
+                            .to_string()
+                            .replace(' ', "")
+                    ),
+                ))
+            }
+            other => Err(syn::Error::new_spanned(
+                other,
+                "`builder` must be the path of a function returning a `servicekit::ServiceBuilder`, \
+                 e.g. builder = my_service::service",
+            )),
+        }
+    }
+
+    /// With `builder`, every piecewise argument is an error spanned on its key: the builder
+    /// function already sets it, and two sources for one setting would disagree silently.
+    fn check_combinations(&self) -> Option<syn::Error> {
+        self.builder.as_ref()?;
+        let mut errors: Option<syn::Error> = None;
+        for key in &self.keys {
+            let name = key.to_string();
+            if let Some((_, setter)) = PIECEWISE_ARGUMENTS.iter().find(|(arg, _)| *arg == name) {
+                let err = syn::Error::new(
+                    key.span(),
+                    format!(
+                        "`{name}` cannot be combined with `builder`: the builder function returns \
+                         the whole service, so set it there with `{setter}`; \
+                         `builder` goes with `crate` only"
+                    ),
+                );
+                errors = Some(combine(errors, err));
+            }
+        }
+        errors
+    }
+}
+
 impl Parse for MicroserviceArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = Self::default();
@@ -148,12 +215,16 @@ impl Parse for MicroserviceArgs {
             if let Err(err) = args.set(&key, value) {
                 errors = Some(combine(errors, err));
             }
+            args.keys.push(key);
             if input.is_empty() {
                 break;
             }
             if let Err(err) = input.parse::<Token![,]>() {
                 return Err(combine(errors, err));
             }
+        }
+        if let Some(err) = args.check_combinations() {
+            errors = Some(combine(errors, err));
         }
         match errors {
             Some(err) => Err(err),
@@ -190,6 +261,19 @@ fn parse_pair(input: ParseStream<'_>) -> syn::Result<(Ident, Expr)> {
 /// Parses the attribute's arguments, e.g. `name = "x", migrations = M`.
 pub(crate) fn parse_args(args: proc_macro2::TokenStream) -> syn::Result<MicroserviceArgs> {
     syn::parse2(args)
+}
+
+/// Whether the arguments contain a `builder = ...` pair, judged from the tokens alone so that
+/// it is known even when the arguments do not parse.
+pub(crate) fn has_builder(args: &proc_macro2::TokenStream) -> bool {
+    let tokens: Vec<_> = args.clone().into_iter().collect();
+    tokens.windows(2).any(|pair| match pair {
+        [
+            proc_macro2::TokenTree::Ident(key),
+            proc_macro2::TokenTree::Punct(eq),
+        ] => key == "builder" && eq.as_char() == '=',
+        _ => false,
+    })
 }
 
 /// Returns the string literal if `expr` is one.
@@ -327,12 +411,12 @@ mod tests {
     fn unknown_argument_lists_the_valid_ones() {
         assert_eq!(
             error(quote!(foo = 1)),
-            "unknown argument `foo` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`"
+            "unknown argument `foo` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`, `builder`"
         );
         // Also without a value.
         assert_eq!(
             error(quote!(port)),
-            "unknown argument `port` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`"
+            "unknown argument `port` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`, `builder`"
         );
     }
 
@@ -403,12 +487,58 @@ mod tests {
     }
 
     #[test]
+    fn builder_is_a_function_path() {
+        let args = parse(quote!(builder = crate::service, crate = "sk")).unwrap();
+        assert_eq!(
+            args.builder.unwrap().to_token_stream().to_string(),
+            "crate :: service"
+        );
+        assert_eq!(
+            error(quote!(builder = my_service::service())),
+            "`builder` names the function without calling it: builder = my_service::service"
+        );
+        assert_eq!(
+            error(quote!(builder = "service")),
+            "`builder` must be the path of a function returning a `servicekit::ServiceBuilder`, \
+             e.g. builder = my_service::service"
+        );
+        assert_eq!(
+            error(quote!(builder = a, builder = b)),
+            "duplicate argument `builder` for #[microservice]"
+        );
+    }
+
+    #[test]
+    fn builder_excludes_the_piecewise_arguments() {
+        assert_eq!(
+            errors(quote!(
+                name = "x",
+                builder = service,
+                migrations = M,
+                openapi = o(),
+                crate = "sk"
+            )),
+            vec![
+                "`name` cannot be combined with `builder`: the builder function returns the whole \
+                 service, so set it there with `Service::builder(\"my-service\")`; `builder` goes \
+                 with `crate` only",
+                "`migrations` cannot be combined with `builder`: the builder function returns the \
+                 whole service, so set it there with `.migrations(&MIGRATIONS)`; `builder` goes \
+                 with `crate` only",
+                "`openapi` cannot be combined with `builder`: the builder function returns the \
+                 whole service, so set it there with `.openapi(spec)`; `builder` goes with \
+                 `crate` only",
+            ]
+        );
+    }
+
+    #[test]
     fn all_errors_are_reported() {
         assert_eq!(
             errors(quote!(name = 1, foo = 2, name = "x", name = "y")),
             vec![
                 "`name` must be a string literal, e.g. name = \"student-service\"",
-                "unknown argument `foo` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`",
+                "unknown argument `foo` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`, `builder`",
                 "duplicate argument `name` for #[microservice]",
             ]
         );

@@ -31,13 +31,23 @@ pub(crate) const NO_RETURN_TYPE: &str = "the #[microservice] function must retur
 /// Error: the function is `unsafe`.
 pub(crate) const UNSAFE: &str = "the #[microservice] function cannot be `unsafe`";
 
+/// Error: with `builder`, the attribute is not on an empty `fn main() {}`.
+pub(crate) const BUILDER_MAIN: &str = "with `builder = ...`, #[microservice] goes on an empty `fn main() {}`: the builder function is the whole service, and the generated `main` runs it";
+
 /// Expands `#[microservice(args)] item`.
 pub(crate) fn microservice(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
+    // Known even when the arguments have errors, so that the function is checked by the
+    // right rules and only the argument errors are reported.
+    let builder = attr::has_builder(&args);
     let args = errors.ok(attr::parse_args(args));
     let function = match syn::parse2::<ItemFn>(item.clone()) {
         Ok(function) => {
-            errors.ok(validate(&function.sig));
+            if builder {
+                errors.ok(validate_builder_main(&function));
+            } else {
+                errors.ok(validate(&function.sig));
+            }
             Some(function)
         }
         Err(_) => {
@@ -46,6 +56,9 @@ pub(crate) fn microservice(args: TokenStream, item: TokenStream) -> TokenStream 
         }
     };
     match (errors.finish(), args, function) {
+        (None, Some(args), Some(function)) if args.builder.is_some() => {
+            expand_builder(&args, &function)
+        }
         (None, Some(args), Some(function)) => expand(&args, function),
         (Some(error), _, function) => expand_error(&error, item, function),
         // An error is recorded whenever `args` or `function` is `None`.
@@ -81,6 +94,57 @@ fn validate(sig: &Signature) -> syn::Result<()> {
     match errors.finish() {
         Some(error) => Err(error),
         None => Ok(()),
+    }
+}
+
+/// With `builder`: checks that the function is an empty `fn main() {}`, each problem spanned
+/// on its tokens.
+fn validate_builder_main(function: &ItemFn) -> syn::Result<()> {
+    let sig = &function.sig;
+    let mut errors = Errors::default();
+    if sig.ident != "main" {
+        errors.push(syn::Error::new_spanned(&sig.ident, BUILDER_MAIN));
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.push(syn::Error::new_spanned(unsafety, UNSAFE));
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.push(syn::Error::new_spanned(&sig.generics, BUILDER_MAIN));
+    }
+    if !sig.inputs.is_empty() || sig.variadic.is_some() {
+        errors.push(syn::Error::new_spanned(&sig.inputs, BUILDER_MAIN));
+    }
+    if let ReturnType::Type(..) = sig.output {
+        errors.push(syn::Error::new_spanned(&sig.output, BUILDER_MAIN));
+    }
+    if !function.block.stmts.is_empty() {
+        errors.push(syn::Error::new_spanned(&function.block, BUILDER_MAIN));
+    }
+    match errors.finish() {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// The expansion with `builder`: a `fn main` (keeping the user's attributes and docs) that
+/// calls the builder function and runs what it returns.
+fn expand_builder(args: &MicroserviceArgs, function: &ItemFn) -> TokenStream {
+    let krate = args.crate_path();
+    let attrs = &function.attrs;
+    let vis = &function.vis;
+    let builder = args
+        .builder
+        .as_ref()
+        .expect("expand_builder is called with a builder");
+    // Spanned on the path, so that a function of the wrong type is reported there.
+    let call = quote_spanned!(builder.span()=> #builder());
+    let ty = quote_spanned!(builder.span()=> #krate::ServiceBuilder);
+    quote! {
+        #(#attrs)*
+        #vis fn main() -> ::std::process::ExitCode {
+            let builder: #ty = #call;
+            builder.run_main()
+        }
     }
 }
 
@@ -367,6 +431,80 @@ mod tests {
     }
 
     #[test]
+    fn builder_main_runs_what_the_function_returns() {
+        let output = expand_str(
+            quote!(builder = student_service::service),
+            quote! {
+                /// The binary.
+                fn main() {}
+            },
+        );
+        let expected = normalize(quote! {
+            /// The binary.
+            fn main() -> ::std::process::ExitCode {
+                let builder: ::servicekit::ServiceBuilder = student_service::service();
+                builder.run_main()
+            }
+        });
+        assert_eq!(output, expected);
+        let output = expand_str(
+            quote!(builder = crate::service, crate = "sk"),
+            quote!(
+                fn main() {}
+            ),
+        );
+        assert!(
+            output
+                .contains(&quote!(let builder: sk::ServiceBuilder = crate::service();).to_string()),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn builder_main_must_be_an_empty_main() {
+        for item in [
+            quote!(
+                fn app() {}
+            ),
+            quote!(
+                fn main(ctx: Context) {}
+            ),
+            quote!(
+                fn main() -> ExitCode {}
+            ),
+            quote!(
+                fn main() {
+                    run();
+                }
+            ),
+            quote!(
+                fn main<T>() {}
+            ),
+        ] {
+            assert_eq!(errors(quote!(builder = service), item), vec![BUILDER_MAIN]);
+        }
+        // The async-function rules do not apply: no context argument, no return type.
+        assert!(
+            errors(
+                quote!(builder = service),
+                quote!(
+                    fn main() {}
+                )
+            )
+            .is_empty()
+        );
+        // On error the item is kept, renamed, so the stub `main` is the only one.
+        let output = expand_str(
+            quote!(builder = service),
+            quote!(
+                fn main(x: u8) {}
+            ),
+        );
+        assert!(output.contains("fn __servicekit_main"), "{output}");
+        assert!(output.ends_with("fn main () { }"), "{output}");
+    }
+
+    #[test]
     fn not_async() {
         assert_eq!(
             errors(
@@ -473,7 +611,7 @@ mod tests {
                 )
             ),
             vec![
-                "unknown argument `port` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`",
+                "unknown argument `port` for #[microservice]; valid arguments are: `name`, `crate`, `migrations`, `openapi`, `builder`",
                 NOT_ASYNC,
                 BAD_ARGUMENTS,
                 NO_RETURN_TYPE,

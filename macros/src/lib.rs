@@ -13,14 +13,23 @@ mod migrations;
 
 use proc_macro::TokenStream;
 
-/// Turns an `async fn` returning the service's routes into a complete
-/// microservice binary.
+/// Turns an `async fn` returning the service's routes, or a function returning
+/// the whole `ServiceBuilder`, into a complete microservice binary.
 ///
 /// ```ignore
 /// #[servicekit::microservice(name = "student-service", migrations = student_service::MIGRATIONS)]
 /// async fn main(ctx: servicekit::Context) -> Result<axum::Router, servicekit::BoxError> {
 ///     student_service::app(ctx).await
 /// }
+/// ```
+///
+/// When the service is already described by a library function that its tests
+/// start (`student_service::service()` in the examples), the binary runs that
+/// same function, so what runs in production is what is tested:
+///
+/// ```ignore
+/// #[servicekit::microservice(builder = student_service::service)]
+/// fn main() {}
 /// ```
 ///
 /// The function must be `async`, not generic, take exactly one argument, the
@@ -52,21 +61,27 @@ use proc_macro::TokenStream;
 /// - `crate = "path"`: where to find servicekit, if it is not available as
 ///   `::servicekit` (e.g. it is re-exported by another crate). Defaults to
 ///   `"::servicekit"`.
+/// - `builder = path::to::service`: the path (not a call) of a function
+///   `fn() -> servicekit::ServiceBuilder` that returns the whole service; the
+///   attribute then goes on an empty `fn main() {}`, and the generated `main`
+///   calls the function and runs what it returns. `name`, `migrations` and
+///   `openapi` cannot be combined with it (the function sets them; having two
+///   places for one setting would let them disagree); `crate` can.
 ///
 /// # Expansion
 ///
 /// ```ignore
 /// #[servicekit::microservice(name = "student-service", migrations = "migrations")]
-/// async fn main(ctx: servicekit::Context) -> axum::Router {
-///     student_service::routes(ctx)
+/// async fn main(ctx: servicekit::Context) -> Result<axum::Router, servicekit::BoxError> {
+///     student_service::app(ctx).await
 /// }
 /// ```
 ///
 /// expands to
 ///
 /// ```ignore
-/// async fn __servicekit_main(ctx: servicekit::Context) -> axum::Router {
-///     student_service::routes(ctx)
+/// async fn __servicekit_main(ctx: servicekit::Context) -> Result<axum::Router, servicekit::BoxError> {
+///     student_service::app(ctx).await
 /// }
 ///
 /// fn main() -> ::std::process::ExitCode {
@@ -86,13 +101,25 @@ use proc_macro::TokenStream;
 /// `.migrations(&student_service::MIGRATIONS)`; without `migrations` there is
 /// none; without `name` the name is `::core::env!("CARGO_PKG_NAME")`.
 ///
+/// With `builder = student_service::service`, the empty `fn main() {}` (its
+/// attributes and doc comments kept) becomes
+///
+/// ```ignore
+/// fn main() -> ::std::process::ExitCode {
+///     let builder: ::servicekit::ServiceBuilder = student_service::service();
+///     builder.run_main()
+/// }
+/// ```
+///
 /// # Errors
 ///
 /// Every mistake is reported as a compile error pointing at the offending
 /// tokens: unknown or duplicate arguments, a `name` that is not a string
-/// literal, a function that is not `async`, is generic, does not take exactly
-/// one argument, or has no return type. The function is still emitted, with a
-/// stub `fn main() {}`, so that no other error follows from the mistake.
+/// literal, a function that is not `async`, is `unsafe`, is generic, does not
+/// take exactly one argument, or has no return type; with `builder`, a
+/// `builder` that is not a path, `name`/`migrations`/`openapi` next to it, or
+/// an item that is not an empty `fn main() {}`. The function is still emitted,
+/// with a stub `fn main() {}`, so that no other error follows from the mistake.
 #[proc_macro_attribute]
 pub fn microservice(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::microservice(args.into(), item.into()).into()

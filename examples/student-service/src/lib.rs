@@ -1,7 +1,8 @@
 //! student-service: `/students` CRUD on its own database, built on servicekit.
 //!
-//! The library holds everything; `main.rs` only applies `#[servicekit::microservice]`, so the
-//! integration tests start the same service with [`service()`] and `TestApp`.
+//! The library holds everything; `main.rs` is `#[servicekit::microservice(builder =
+//! student_service::service)]`, so the binary runs the same [`service()`] that the integration
+//! tests start with `TestApp`.
 
 pub mod api;
 pub mod model;
@@ -59,7 +60,7 @@ pub async fn app(ctx: Context) -> Result<Router, BoxError> {
     Ok(api::router(state, &scopes, ctx.auth(), ctx.rate_limit()))
 }
 
-/// The whole service as a builder, for tests and for embedding.
+/// The whole service as a builder: what `main` runs, what the tests start, for embedding.
 pub fn service() -> ServiceBuilder {
     Service::builder(NAME)
         .version(env!("CARGO_PKG_VERSION"))

@@ -1,13 +1,7 @@
 //! student-service binary: `cargo run -p student-service`.
+//!
+//! The binary runs exactly what the tests start: [`student_service::service()`].
 
-use axum::Router;
-use servicekit::{BoxError, Context};
-
-#[servicekit::microservice(
-    name = "student-service",
-    migrations = student_service::MIGRATIONS,
-    openapi = student_service::api::openapi()
-)]
-async fn main(ctx: Context) -> Result<Router, BoxError> {
-    student_service::app(ctx).await
-}
+/// Runs student-service until SIGTERM or Ctrl-C.
+#[servicekit::microservice(builder = student_service::service)]
+fn main() {}

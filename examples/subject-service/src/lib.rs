@@ -1,8 +1,9 @@
 //! subject-service: `/subjects` CRUD on its own database, and enrolments that verify each
 //! student through student-service with servicekit's resilient client.
 //!
-//! The library holds everything; `main.rs` only runs [`service()`], so the integration tests
-//! start the same service with `TestApp`.
+//! The library holds everything; `main.rs` is `#[servicekit::microservice(builder =
+//! subject_service::service)]`, so the binary runs the same [`service()`] that the integration
+//! tests start with `TestApp`.
 
 pub mod api;
 pub mod model;

@@ -1,10 +1,9 @@
 //! subject-service binary: `cargo run -p subject-service` (next to `cargo run -p student-service`).
 //!
-//! This main uses the builder instead of `#[servicekit::microservice]` because the service sets
-//! defaults in code (port 8081, so it can run beside student-service on 8080, and the address
-//! of student-service), which the attribute has no argument for; `subject_service::service()`
-//! is what the attribute would expand to, plus those defaults.
+//! The binary runs exactly what the tests start: [`subject_service::service()`], with its code
+//! defaults (port 8081, so it can run beside student-service on 8080, and the address of
+//! student-service).
 
-fn main() -> std::process::ExitCode {
-    subject_service::service().run_main()
-}
+/// Runs subject-service until SIGTERM or Ctrl-C.
+#[servicekit::microservice(builder = subject_service::service)]
+fn main() {}

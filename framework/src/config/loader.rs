@@ -1,4 +1,5 @@
-//! Layered loading: defaults < `config/default.toml` < `config/{env}.toml` < environment.
+//! Layered loading: the six sources listed in the `config` module docs, from code
+//! defaults to code overrides (`docs/configuration.md` lists the same six).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

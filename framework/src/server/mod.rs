@@ -24,6 +24,9 @@ pub use problem_layer::{ProblemLayer, ProblemService};
 pub use rate_limit::{RateLimitConfig, RateLimitLayer, RateLimitService};
 pub use request_head::{MAX_HEAD_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 pub(crate) use serve::{ConnectionLimits, Phase, serve};
-pub use shutdown::{Signal, shutdown_signal};
+pub use shutdown::{
+    DEFAULT_DRAIN_DELAY, DEFAULT_SHUTDOWN_TIMEOUT, POOL_CLOSE_TIMEOUT, Signal, TRACE_FLUSH_TIMEOUT,
+    shutdown_signal,
+};
 pub(crate) use stack::Quiet;
 pub use stack::{REQUEST_ID_HEADER, standard_stack};

@@ -1,6 +1,7 @@
 //! `Service::builder(..)`: everything `#[microservice]` does, by hand.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -28,6 +29,9 @@ pub struct Service {
 pub(crate) type RoutesFn =
     Box<dyn FnOnce(Context) -> BoxFuture<'static, Result<Router, BoxError>> + Send>;
 
+/// A callback run once the service is ready, with the address of its main listener.
+pub(crate) type ReadyFn = Box<dyn FnOnce(SocketAddr) + Send>;
+
 /// Configures and runs a service: configuration, logging, database, routes, health, shutdown.
 ///
 /// ```no_run
@@ -53,6 +57,7 @@ pub struct ServiceBuilder {
     pub(crate) sources: Sources,
     pub(crate) checks: Vec<Arc<dyn HealthCheck>>,
     pub(crate) secret_providers: Vec<Arc<dyn SecretProvider>>,
+    pub(crate) on_ready: Vec<ReadyFn>,
     #[cfg(feature = "openapi")]
     pub(crate) openapi: Option<utoipa::openapi::OpenApi>,
 }
@@ -78,6 +83,7 @@ impl Service {
             sources: Sources::new(),
             checks: Vec::new(),
             secret_providers: Vec::new(),
+            on_ready: Vec::new(),
             #[cfg(feature = "openapi")]
             openapi: None,
         }
@@ -192,6 +198,44 @@ impl ServiceBuilder {
         self
     }
 
+    /// Calls `f` once, with the address of the main listener, when the service is ready: the
+    /// database is migrated, the routes are built and the startup probe answers 200. Each call
+    /// adds a callback; they run in order, on the service's task, so they should return quickly
+    /// (send on a channel, write a file). A service that fails to start never calls them.
+    ///
+    /// ```
+    /// # async fn t() -> Result<(), servicekit::Error> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let (ready, started) = tokio::sync::oneshot::channel();
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let service = servicekit::Service::builder("svc")
+    ///     .set("service.environment", "test")
+    ///     .on_ready(move |addr| {
+    ///         let _ = ready.send(addr);
+    ///     })
+    ///     .run_with(listener, async move {
+    ///         let _ = stopped.await;
+    ///     });
+    /// let task = tokio::spawn(service);
+    /// let addr = started.await.expect("the service started");
+    /// println!("serving on {addr}");
+    /// let _ = stop.send(());
+    /// task.await.unwrap()
+    /// # }
+    /// ```
+    pub fn on_ready(mut self, f: impl FnOnce(SocketAddr) + Send + 'static) -> Self {
+        self.on_ready.push(Box::new(f));
+        self
+    }
+
+    /// Like [`ServiceBuilder::set`], but any `set` of the same key, made before or after,
+    /// wins over it: `TestApp`'s test settings, which a test may still override.
+    pub(crate) fn set_beneath(mut self, key: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.sources.overrides.insert(0, (key.to_string(), value));
+        self
+    }
+
     /// Runs the service: binds `server.host:server.port` and stops on SIGTERM or Ctrl-C.
     pub async fn run(self) -> Result<(), Error> {
         let prepared = lifecycle::prepare(self).await?;
@@ -217,7 +261,8 @@ impl ServiceBuilder {
     }
 
     /// Runs the service on an already bound `listener` until `shutdown` resolves, then drains
-    /// as for SIGTERM. Tests bind port 0 and pass a channel.
+    /// as for SIGTERM. Tests bind port 0 and pass a channel; [`ServiceBuilder::on_ready`] tells
+    /// them when the service is ready.
     pub async fn run_with<F>(self, listener: TcpListener, shutdown: F) -> Result<(), Error>
     where
         F: Future<Output = ()> + Send + 'static,

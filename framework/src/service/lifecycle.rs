@@ -19,7 +19,7 @@ use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
 use crate::secrets::Secrets;
-use crate::server::{ConnectionLimits, Phase, serve, standard_stack};
+use crate::server::{ConnectionLimits, POOL_CLOSE_TIMEOUT, Phase, serve, standard_stack};
 use crate::telemetry;
 
 /// Whether the drain delay applies to a shutdown.
@@ -30,9 +30,6 @@ pub(crate) enum Drain {
     /// Ctrl-C: stop accepting at once.
     Immediate,
 }
-
-/// Longest wait for pooled connections to close at the very end.
-const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A builder whose configuration is loaded and telemetry installed.
 pub(crate) struct Prepared {
@@ -122,6 +119,7 @@ impl Prepared {
         telemetry::prometheus::record_build_info(&config.service.name, builder.version);
 
         // Health endpoints answer from the first moment; other paths wait for the routes.
+        let on_ready = builder.on_ready;
         let health = Health::new(config.health.check_timeout);
         for check in builder.checks {
             health.register_arc(check);
@@ -189,6 +187,9 @@ impl Prepared {
                     }
                     health.mark_started();
                     tracing::info!(%addr, elapsed = ?started_at.elapsed(), "ready");
+                    for ready in on_ready {
+                        ready(addr);
+                    }
                     db
                 }
                 Err(e) => {

@@ -21,7 +21,7 @@ use crate::config::{OtlpProtocol, TelemetryConfig};
 static PROVIDER: Mutex<Option<SdkTracerProvider>> = Mutex::new(None);
 
 /// Longest a final flush may take at shutdown.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+const FLUSH_TIMEOUT: Duration = crate::server::TRACE_FLUSH_TIMEOUT;
 
 /// Builds the tracer: exporting to the configured OTLP endpoint, or not exporting at all.
 ///

@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::requests::Requests;
 use crate::{Error, ServiceBuilder};
 
 /// Longest a test service may take to start.
@@ -19,11 +20,16 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// use servicekit::testing::TestApp;
 ///
 /// let app = TestApp::spawn(servicekit::Service::builder("svc")).await?;
-/// let res = app.client().get(app.url("/health/ready")).send().await.unwrap();
+/// let res = app.get("/health/ready").await;
 /// assert_eq!(res.status(), 200);
 /// app.shutdown().await?;
 /// # Ok(()) }
 /// ```
+///
+/// [`get`](TestApp::get), [`post_json`](TestApp::post_json), [`put_json`](TestApp::put_json)
+/// and [`delete`](TestApp::delete) send a request and return the response, panicking (with
+/// the method and URL) only when no response arrives at all; [`TestApp::bearer`] gives the
+/// same helpers with an `Authorization: Bearer` token.
 #[derive(Debug)]
 pub struct TestApp {
     addr: SocketAddr,
@@ -35,10 +41,12 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Starts `builder` on a free loopback port and waits until its startup probe is 200.
+    /// Starts `builder` on a free loopback port and waits until it is ready (its startup probe
+    /// answers 200).
     ///
     /// Tests get no drain delay and an SQLite file in a fresh temporary folder unless they set
-    /// `database.url`. Logs are off unless `TEST_LOG` is set (to a filter such as `debug`).
+    /// `database.url`. Logs are off unless `TEST_LOG` is set (to a filter such as `debug`). A
+    /// test's own [`set`](ServiceBuilder::set) of any of these keys wins.
     pub async fn spawn(builder: ServiceBuilder) -> Result<Self, Error> {
         Self::spawn_at(builder, SocketAddr::from(([127, 0, 0, 1], 0))).await
     }
@@ -51,20 +59,15 @@ impl TestApp {
             source,
         })?;
         let level = std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into());
+        let (ready, started) = oneshot::channel();
         let builder = builder
-            .set("server.drain_delay", "0s")
-            .set("database.data_dir", data_dir.path())
-            .set("log.level", level)
-            .set("service.environment", "test");
-        let builder = prefer_code_overrides(builder);
-        let startup_path = builder
-            .sources
-            .overrides
-            .iter()
-            .rev()
-            .find(|(key, _)| key == "health.startup_path")
-            .and_then(|(_, value)| value.as_str().map(str::to_string))
-            .unwrap_or_else(|| "/health/startup".to_string());
+            .set_beneath("server.drain_delay", "0s")
+            .set_beneath("database.data_dir", data_dir.path())
+            .set_beneath("log.level", level)
+            .set_beneath("service.environment", "test")
+            .on_ready(move |addr| {
+                let _ = ready.send(addr);
+            });
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind {
@@ -76,10 +79,32 @@ impl TestApp {
             source,
         })?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(builder.run_with(listener, async move {
+        let mut task = tokio::spawn(builder.run_with(listener, async move {
             let _ = stopped.await;
         }));
-        let mut app = Self {
+        // The callback's sender is dropped unsent only when the service stops before it is
+        // ready; its task then holds the reason.
+        let outcome = tokio::time::timeout(STARTUP_TIMEOUT, async {
+            match started.await {
+                Ok(_) => Ok(()),
+                Err(_) => Err(match (&mut task).await {
+                    Ok(Err(e)) => e,
+                    _ => Error::Startup("it stopped before it was ready".into()),
+                }),
+            }
+        })
+        .await;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                task.abort();
+                return Err(Error::Startup(format!(
+                    "it was not ready within {STARTUP_TIMEOUT:?}"
+                )));
+            }
+        }
+        Ok(Self {
             addr,
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
@@ -89,9 +114,7 @@ impl TestApp {
             stop: Some(stop),
             task: Some(task),
             _data_dir: data_dir,
-        };
-        app.wait_started(&startup_path).await?;
-        Ok(app)
+        })
     }
 
     /// The absolute URL of `path` on this service.
@@ -114,6 +137,47 @@ impl TestApp {
         &self.client
     }
 
+    /// The request helpers with `Authorization: Bearer <token>` on every request.
+    ///
+    /// ```no_run
+    /// # async fn t(app: servicekit::testing::TestApp, issuer: servicekit::testing::TestIssuer) {
+    /// let token = issuer.token().scope("students:read").sign();
+    /// let res = app.bearer(&token).get("/students").await;
+    /// assert_eq!(res.status(), 200);
+    /// # }
+    /// ```
+    pub fn bearer(&self, token: &str) -> Requests<'_> {
+        Requests::new(self, Some(token))
+    }
+
+    /// `GET path`; panics only if no response arrives.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        Requests::new(self, None).get(path).await
+    }
+
+    /// `DELETE path`; panics only if no response arrives.
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        Requests::new(self, None).delete(path).await
+    }
+
+    /// `POST path` with `body` as JSON; panics only if no response arrives.
+    pub async fn post_json<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &T,
+    ) -> reqwest::Response {
+        Requests::new(self, None).post_json(path, body).await
+    }
+
+    /// `PUT path` with `body` as JSON; panics only if no response arrives.
+    pub async fn put_json<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &T,
+    ) -> reqwest::Response {
+        Requests::new(self, None).put_json(path, body).await
+    }
+
     /// Starts the drain and waits for the service to stop.
     pub async fn shutdown(mut self) -> Result<(), Error> {
         if let Some(stop) = self.stop.take() {
@@ -124,41 +188,6 @@ impl TestApp {
             None => Ok(()),
         }
     }
-
-    async fn wait_started(&mut self, startup_path: &str) -> Result<(), Error> {
-        let url = self.url(startup_path);
-        let deadline = std::time::Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            if let Some(task) = self.task.take_if(|task| task.is_finished()) {
-                return match task.await {
-                    Ok(Err(e)) => Err(e),
-                    _ => Err(Error::Startup("it stopped before it was ready".into())),
-                };
-            }
-            if std::time::Instant::now() > deadline {
-                return Err(Error::Startup(format!(
-                    "{url} did not answer 200 within {STARTUP_TIMEOUT:?}"
-                )));
-            }
-            if let Ok(res) = self.client.get(&url).send().await
-                && res.status().is_success()
-            {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-/// Overrides set by the test itself come after ours, so they win (the last merge wins); this
-/// moves ours to the front so that a test's own `set("log.level", ..)` etc. still applies.
-fn prefer_code_overrides(mut builder: ServiceBuilder) -> ServiceBuilder {
-    let overrides = &mut builder.sources.overrides;
-    let ours = overrides.split_off(overrides.len() - 4);
-    let theirs = std::mem::take(overrides);
-    overrides.extend(ours);
-    overrides.extend(theirs);
-    builder
 }
 
 impl Drop for TestApp {

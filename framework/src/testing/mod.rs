@@ -1,14 +1,19 @@
 //! Test support (feature `testing`): [`TestApp`] runs a service on port 0, [`TestDatabase`]
 //! gives each test its own database on a real PostgreSQL or MySQL/MariaDB server, and
 //! [`TestIssuer`] is an OpenID issuer on port 0 that mints real signed tokens;
-//! [`MotoServer`] runs moto's AWS emulator for Secrets Manager tests.
+//! [`MotoServer`] runs moto's AWS emulator for Secrets Manager tests. [`eventually`] polls a
+//! condition instead of sleeping.
 
 mod app;
 mod database;
+mod eventually;
 mod issuer;
 mod moto;
+mod requests;
 
 pub use app::TestApp;
 pub use database::{MYSQL_URL_VAR, POSTGRES_URL_VAR, TestDatabase};
+pub use eventually::{EVENTUALLY_TIMEOUT, eventually, eventually_within};
 pub use issuer::{TestIssuer, TokenBuilder};
 pub use moto::{MOTO_CREDENTIAL, MOTO_INSTALL, MOTO_REGION, MotoServer};
+pub use requests::Requests;

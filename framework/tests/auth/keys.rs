@@ -133,12 +133,7 @@ async fn jwks_down_keeps_the_cached_keys() {
     // A new token (not in the verified-token cache) still verifies with the cached keys.
     let fresh = issuer.token().subject("another").sign();
     assert_eq!(get_with(&app, "/me", &fresh).await.status(), 200);
-    let ready = app
-        .client()
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), 200, "keys were loaded once: still ready");
     // A key the service never saw cannot be fetched: 401, not 500.
     issuer.rotate(Algorithm::ES256);
@@ -152,12 +147,7 @@ async fn cold_start_without_keys_is_unready_and_503_until_the_issuer_is_back() {
     issuer.set_available(false);
     let app = spawn(&issuer).await;
 
-    let ready = app
-        .client()
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["checks"]["auth"][0]["status"], "fail");
@@ -176,12 +166,7 @@ async fn cold_start_without_keys_is_unready_and_503_until_the_issuer_is_back() {
         "{detail}"
     );
     // Probes stay public and alive.
-    let live = app
-        .client()
-        .get(app.url("/health/live"))
-        .send()
-        .await
-        .unwrap();
+    let live = app.get("/health/live").await;
     assert_eq!(live.status(), 200);
 
     issuer.set_available(true);
@@ -190,12 +175,7 @@ async fn cold_start_without_keys_is_unready_and_503_until_the_issuer_is_back() {
         get_with(&app, "/me", &issuer.token().sign()).await.status(),
         200
     );
-    let ready = app
-        .client()
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), 200);
 }
 

@@ -58,7 +58,7 @@ async fn forbidden_challenges_name_the_services_realm() {
     let app = spawn(&issuer).await;
     let plain = issuer.token().sign();
 
-    let unauthenticated = app.client().get(app.url("/students")).send().await.unwrap();
+    let unauthenticated = app.get("/students").await;
     assert_eq!(unauthenticated.status(), 401);
     assert_eq!(challenge(&unauthenticated), "Bearer realm=\"auth-test\"");
     // `require_scope`, `require_role` and a handler's own check: all the same realm.
@@ -113,20 +113,12 @@ async fn probes_stay_public_and_unknown_paths_need_a_token() {
     let issuer = TestIssuer::start().await;
     let app = spawn(&issuer).await;
     for path in ["/health/live", "/health/ready", "/health/startup"] {
-        let res = app.client().get(app.url(path)).send().await.unwrap();
+        let res = app.get(path).await;
         assert_eq!(res.status(), 200, "{path}");
     }
-    let body: Value = app
-        .client()
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.get("/health/ready").await.json().await.unwrap();
     assert_eq!(body["checks"]["auth"][0]["status"], "pass");
-    let res = app.client().get(app.url("/students")).send().await.unwrap();
+    let res = app.get("/students").await;
     assert_eq!(res.status(), 401);
 }
 
@@ -169,9 +161,9 @@ async fn without_auth_config_everything_is_open() {
     .await
     .unwrap();
     // Scope requirements pass; handlers that need a principal still say 401.
-    let res = app.client().get(app.url("/students")).send().await.unwrap();
+    let res = app.get("/students").await;
     assert_eq!(res.status(), 200);
-    let res = app.client().get(app.url("/me")).send().await.unwrap();
+    let res = app.get("/me").await;
     assert_eq!(res.status(), 401);
 }
 

@@ -32,12 +32,12 @@ async fn a_panicking_handler_is_an_opaque_500_and_the_service_survives() {
         .route("/ok", get(|| async { "ok" }));
     let app = spawn(routes, |b| b).await;
 
-    let res = app.client().get(app.url("/boom")).send().await.unwrap();
+    let res = app.get("/boom").await;
 
     assert_eq!(res.status(), 500);
     let body = problem(res).await;
     assert!(!body.to_string().contains("secret detail"), "{body}");
-    let res = app.client().get(app.url("/ok")).send().await.unwrap();
+    let res = app.get("/ok").await;
     assert_eq!(res.status(), 200);
 }
 
@@ -52,7 +52,7 @@ async fn a_slow_handler_times_out_with_503() {
     );
     let app = spawn(routes, |b| b.set("server.request_timeout", "200ms")).await;
 
-    let res = app.client().get(app.url("/slow")).send().await.unwrap();
+    let res = app.get("/slow").await;
 
     assert_eq!(res.status(), 503);
     let body = problem(res).await;
@@ -67,16 +67,11 @@ async fn unknown_routes_and_methods_are_problems() {
     )
     .await;
 
-    let res = app.client().get(app.url("/missing")).send().await.unwrap();
+    let res = app.get("/missing").await;
     assert_eq!(res.status(), 404);
     assert_eq!(problem(res).await["status"], 404);
 
-    let res = app
-        .client()
-        .delete(app.url("/only-get"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete("/only-get").await;
     assert_eq!(res.status(), 405);
     assert!(res.headers().contains_key("allow"));
     problem(res).await;

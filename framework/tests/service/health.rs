@@ -26,21 +26,11 @@ async fn a_failing_required_check_makes_ready_503_but_not_live() {
         .routes(|_| async { Router::new() });
     let app = TestApp::spawn(builder).await.unwrap();
 
-    let res = app
-        .client()
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/health/ready").await;
     assert_eq!(res.status(), 200);
 
     healthy.store(false, Ordering::SeqCst);
-    let res = app
-        .client()
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/health/ready").await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["content-type"], "application/health+json");
     let body: serde_json::Value = res.json().await.unwrap();
@@ -48,12 +38,7 @@ async fn a_failing_required_check_makes_ready_503_but_not_live() {
         body["checks"]["upstream"][0]["output"],
         "connection refused"
     );
-    let res = app
-        .client()
-        .get(app.url("/health/live"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/health/live").await;
     assert_eq!(res.status(), 200);
 }
 
@@ -66,12 +51,7 @@ async fn checks_registered_from_the_route_function_count() {
     });
     let app = TestApp::spawn(builder).await.unwrap();
 
-    let res = app
-        .client()
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/health/ready").await;
 
     assert_eq!(res.status(), 200, "an optional check only warns");
     let body: serde_json::Value = res.json().await.unwrap();
@@ -86,15 +66,10 @@ async fn probe_paths_are_configurable() {
         .routes(|_| async { Router::new() });
     let app = TestApp::spawn(builder).await.unwrap();
 
-    let res = app.client().get(app.url("/readyz")).send().await.unwrap();
+    let res = app.get("/readyz").await;
     assert_eq!(res.status(), 200);
-    let res = app
-        .client()
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/health/ready").await;
     assert_eq!(res.status(), 404);
-    let res = app.client().get(app.url("/startupz")).send().await.unwrap();
+    let res = app.get("/startupz").await;
     assert_eq!(res.status(), 200);
 }

@@ -12,7 +12,7 @@ async fn request_ids_are_generated_and_echoed() {
         .await
         .unwrap();
 
-    let res = app.client().get(app.url("/")).send().await.unwrap();
+    let res = app.get("/").await;
     let generated = res.headers()["x-request-id"].to_str().unwrap().to_string();
     assert_eq!(generated.len(), 36, "a UUID: {generated}");
 
@@ -26,6 +26,6 @@ async fn request_ids_are_generated_and_echoed() {
     assert_eq!(res.headers()["x-request-id"], "abc-123");
 
     // Error responses carry it too.
-    let res = app.client().get(app.url("/nope")).send().await.unwrap();
+    let res = app.get("/nope").await;
     assert!(res.headers().contains_key("x-request-id"));
 }

@@ -76,7 +76,7 @@ pub async fn app(ctx: Context) -> Result<Router, BoxError> {
 {% else %}    Ok(reads.merge(writes).with_state(db))
 {% endif %}}
 
-/// The whole service as a builder, for `main` and the tests.
+/// The whole service as a builder: what `main` runs and what the tests start.
 pub fn service() -> ServiceBuilder {
     Service::builder(NAME)
         .version(env!("CARGO_PKG_VERSION"))

@@ -1,9 +1,7 @@
 //! {{project-name}} binary: `cargo run`.
+//!
+//! The binary runs exactly what the tests start: [`{{crate_name}}::service()`].
 
-use axum::Router;
-use servicekit::{BoxError, Context};
-
-#[servicekit::microservice(name = "{{project-name}}", migrations = {{crate_name}}::MIGRATIONS)]
-async fn main(ctx: Context) -> Result<Router, BoxError> {
-    {{crate_name}}::app(ctx).await
-}
+/// Runs {{project-name}} until SIGTERM or Ctrl-C.
+#[servicekit::microservice(builder = {{crate_name}}::service)]
+fn main() {}

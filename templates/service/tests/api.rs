@@ -14,27 +14,18 @@ async fn create_then_get_an_item() {
     let builder = builder.set("database.url", db.url());
 {% endif %}{% if auth %}    let issuer = TestIssuer::start().await;
     let builder = builder.set("auth", issuer.auth_config());
-    let token = format!("Bearer {}", issuer.token().scope("items:read items:write").sign());
 {% endif %}    let app = TestApp::spawn(builder).await.expect("service starts");
-
-    let res = app
-        .client()
-        .post(app.url("/items"))
-{% if auth %}        .header("authorization", &token)
-{% endif %}        .json(&json!({"name": "first"}))
-        .send()
-        .await
-        .unwrap();
+{% if auth %}    let token = issuer.token().scope("items:read items:write").sign();
+    let api = app.bearer(&token);
+{% else %}    let api = &app;
+{% endif %}
+    let res = api.post_json("/items", &json!({"name": "first"})).await;
     assert_eq!(res.status(), 201);
     let created: Value = res.json().await.unwrap();
 
-    let res = app
-        .client()
-        .get(app.url(&format!("/items/{}", created["id"].as_str().unwrap())))
-{% if auth %}        .header("authorization", &token)
-{% endif %}        .send()
-        .await
-        .unwrap();
+    let res = api
+        .get(&format!("/items/{}", created["id"].as_str().unwrap()))
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["name"], "first");
 }
@@ -45,19 +36,14 @@ async fn bad_input_is_a_problem() {
     let app = TestApp::spawn({{crate_name}}::service().set("auth", issuer.auth_config()))
         .await
         .unwrap();
-    let unauthenticated = app.client().post(app.url("/items")).json(&json!({"name": "x"})).send().await.unwrap();
+    let unauthenticated = app.post_json("/items", &json!({"name": "x"})).await;
     assert_eq!(unauthenticated.status(), 401);
-    let token = format!("Bearer {}", issuer.token().scope("items:write").sign());
+    let token = issuer.token().scope("items:write").sign();
+    let api = app.bearer(&token);
 {% else %}    let app = TestApp::spawn({{crate_name}}::service()).await.unwrap();
+    let api = &app;
 {% endif %}
-    let res = app
-        .client()
-        .post(app.url("/items"))
-{% if auth %}        .header("authorization", &token)
-{% endif %}        .json(&json!({"name": "  "}))
-        .send()
-        .await
-        .unwrap();
+    let res = api.post_json("/items", &json!({"name": "  "})).await;
 
     assert_eq!(res.status(), 422);
     assert_eq!(res.headers()["content-type"], "application/problem+json");

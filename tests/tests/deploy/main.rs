@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 use servicekit::config::{DatabaseConfig, HealthConfig, ServerConfig, TelemetryConfig};
+use servicekit::server::{POOL_CLOSE_TIMEOUT, TRACE_FLUSH_TIMEOUT};
 
 /// subject-service's default port.
 const SUBJECT_SERVICE_PORT: u16 = subject_service::DEFAULT_PORT;
@@ -21,14 +22,6 @@ const SUBJECT_SERVICE_PORT: u16 = subject_service::DEFAULT_PORT;
 /// The name of subject-service's student-service client: its `[clients.<name>]` table, and so
 /// its environment variable.
 const STUDENT_CLIENT: &str = subject_service::STUDENT_SERVICE;
-
-/// The longest the database pool may take to close after the in-flight requests (step 5 of the
-/// shutdown in docs/health-and-shutdown.md; `POOL_CLOSE_TIMEOUT` in the framework).
-const POOL_CLOSE: Duration = Duration::from_secs(5);
-
-/// The longest the final flush of buffered spans may take, after the pool has closed
-/// (`FLUSH_TIMEOUT` in the framework's OTLP exporter).
-const TRACE_FLUSH: Duration = Duration::from_secs(5);
 
 struct Svc {
     name: &'static str,
@@ -52,7 +45,7 @@ fn services() -> [Svc; 2] {
 /// trace flush.
 fn shutdown_budget() -> Duration {
     let server = ServerConfig::default();
-    server.drain_delay + server.shutdown_timeout + POOL_CLOSE + TRACE_FLUSH
+    server.drain_delay + server.shutdown_timeout + POOL_CLOSE_TIMEOUT + TRACE_FLUSH_TIMEOUT
 }
 
 fn repo() -> PathBuf {

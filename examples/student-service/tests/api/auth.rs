@@ -63,13 +63,7 @@ async fn writes_need_students_write(backend: Backend) {
     let reader = app.token("students:read");
     let body = json!({"name": "Grace", "email": "grace@example.org"});
 
-    let res = app
-        .anonymous()
-        .post(app.url("/students"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = app.app.post_json("/students", &body).await;
     assert_eq!(res.status(), 401);
     let res = app
         .anonymous()
@@ -155,7 +149,7 @@ async fn invalid_tokens_are_401_and_probes_stay_open() {
         problem(res).await;
     }
     for path in ["/health/live", "/health/ready", "/health/startup"] {
-        let res = app.anonymous().get(app.url(path)).send().await.unwrap();
+        let res = app.app.get(path).await;
         assert_eq!(res.status(), 200, "{path}");
     }
 }
@@ -165,20 +159,15 @@ async fn without_auth_the_demo_is_open() {
     let app = spawn_with(Backend::Sqlite, |b| b.set("auth.enabled", false)).await;
 
     let res = app
-        .anonymous()
-        .post(app.url("/students"))
-        .json(&json!({"name": "Open", "email": "open@example.org"}))
-        .send()
-        .await
-        .unwrap();
+        .app
+        .post_json(
+            "/students",
+            &json!({"name": "Open", "email": "open@example.org"}),
+        )
+        .await;
 
     assert_eq!(res.status(), 201);
-    let res = app
-        .anonymous()
-        .get(app.url("/students"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.app.get("/students").await;
     assert_eq!(res.status(), 200);
 }
 

@@ -20,6 +20,8 @@ pub(crate) struct Spawned {
     pub(crate) issuer: TestIssuer,
     /// Sends a token with `students:read students:write`.
     client: reqwest::Client,
+    /// The token `client` sends.
+    token: String,
 }
 
 impl Spawned {
@@ -30,6 +32,30 @@ impl Spawned {
     /// A client whose requests carry a token granting read and write.
     pub(crate) fn client(&self) -> &reqwest::Client {
         &self.client
+    }
+
+    /// `GET path` with a token granting read and write.
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
+        self.app.bearer(&self.token).get(path).await
+    }
+
+    /// `DELETE path` with a token granting read and write.
+    pub(crate) async fn delete(&self, path: &str) -> reqwest::Response {
+        self.app.bearer(&self.token).delete(path).await
+    }
+
+    /// `POST path` with a JSON body and a token granting read and write.
+    pub(crate) async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.app.bearer(&self.token).post_json(path, body).await
+    }
+
+    /// `PUT path` with a JSON body and a token granting read and write.
+    pub(crate) async fn put_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.app.bearer(&self.token).put_json(path, body).await
     }
 
     /// A client that sends no token.
@@ -44,12 +70,11 @@ impl Spawned {
 
     /// POSTs a student and returns the response.
     pub(crate) async fn create(&self, name: &str, email: &str) -> reqwest::Response {
-        self.client()
-            .post(self.url("/students"))
-            .json(&serde_json::json!({ "name": name, "email": email }))
-            .send()
-            .await
-            .expect("request failed")
+        self.post_json(
+            "/students",
+            &serde_json::json!({ "name": name, "email": email }),
+        )
+        .await
     }
 }
 
@@ -88,12 +113,14 @@ pub(crate) async fn spawn_with(
     let app = TestApp::spawn(builder)
         .await
         .expect("student-service starts");
-    let client = client_with(&bearer_token(&issuer, "students:read students:write"));
+    let token = bearer_token(&issuer, "students:read students:write");
+    let client = client_with(&token);
     Spawned {
         app,
         db,
         issuer,
         client,
+        token,
     }
 }
 

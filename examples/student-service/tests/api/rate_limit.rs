@@ -14,21 +14,11 @@ async fn each_subject_gets_its_own_bucket_and_a_429_problem_when_it_is_empty() {
     })
     .await;
     for _ in 0..2 {
-        let res = service
-            .client()
-            .get(service.url("/students"))
-            .send()
-            .await
-            .unwrap();
+        let res = service.get("/students").await;
         assert_eq!(res.status(), 200);
         assert!(res.headers().contains_key("ratelimit-remaining"));
     }
-    let res = service
-        .client()
-        .get(service.url("/students"))
-        .send()
-        .await
-        .unwrap();
+    let res = service.get("/students").await;
     assert_eq!(res.status(), 429);
     let retry_after: u64 = res.headers()["retry-after"]
         .to_str()

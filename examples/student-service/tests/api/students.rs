@@ -34,15 +34,7 @@ async fn create_then_get(backend: Backend) {
     assert_eq!(created["email"], "ada@example.org");
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
 
-    let fetched: Value = app
-        .client()
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.get(&location).await.json().await.unwrap();
     assert_eq!(fetched, created);
 }
 
@@ -58,41 +50,23 @@ async fn list_pages_in_creation_order(backend: Backend) {
     }
 
     let mut seen = Vec::new();
-    let mut url = app.url("/students?limit=2");
+    let mut url = "/students?limit=2".to_string();
     loop {
-        let page: Value = app
-            .client()
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = app.get(&url).await.json().await.unwrap();
         for item in page["items"].as_array().unwrap() {
             seen.push(item["id"].as_str().unwrap().to_string());
         }
         match page["next"].as_str() {
-            Some(next) => url = app.url(&format!("/students?limit=2&after={next}")),
+            Some(next) => url = format!("/students?limit=2&after={next}"),
             None => break,
         }
     }
 
     assert_eq!(seen, ids, "every student once, in creation order");
-    let res = app
-        .client()
-        .get(app.url("/students?limit=0"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/students?limit=0").await;
     assert_eq!(res.status(), 422);
     assert_eq!(problem(res).await["errors"][0]["field"], "limit");
-    let res = app
-        .client()
-        .get(app.url("/students?limit=101"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/students?limit=101").await;
     assert_eq!(res.status(), 422);
 }
 
@@ -104,15 +78,14 @@ async fn update_replaces_fields(backend: Backend) {
         .json()
         .await
         .unwrap();
-    let url = app.url(&format!("/students/{}", created["id"].as_str().unwrap()));
+    let url = format!("/students/{}", created["id"].as_str().unwrap());
 
     let res = app
-        .client()
-        .put(&url)
-        .json(&json!({"name": "Grace Hopper", "email": "hopper@example.org"}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            &url,
+            &json!({"name": "Grace Hopper", "email": "hopper@example.org"}),
+        )
+        .await;
 
     assert_eq!(res.status(), 200);
     let updated: Value = res.json().await.unwrap();
@@ -121,22 +94,13 @@ async fn update_replaces_fields(backend: Backend) {
     assert_eq!(updated["created_at"], created["created_at"]);
     // The same values again are still a 200 (MySQL reports 0 changed rows).
     let res = app
-        .client()
-        .put(&url)
-        .json(&json!({"name": "Grace Hopper", "email": "hopper@example.org"}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            &url,
+            &json!({"name": "Grace Hopper", "email": "hopper@example.org"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
-    let fetched: Value = app
-        .client()
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.get(&url).await.json().await.unwrap();
     assert_eq!(fetched["name"], "Grace Hopper");
 }
 
@@ -148,14 +112,14 @@ async fn delete_removes(backend: Backend) {
         .json()
         .await
         .unwrap();
-    let url = app.url(&format!("/students/{}", created["id"].as_str().unwrap()));
+    let url = format!("/students/{}", created["id"].as_str().unwrap());
 
-    let res = app.client().delete(&url).send().await.unwrap();
+    let res = app.delete(&url).await;
     assert_eq!(res.status(), 204);
 
-    let res = app.client().get(&url).send().await.unwrap();
+    let res = app.get(&url).await;
     assert_eq!(res.status(), 404);
-    let res = app.client().delete(&url).send().await.unwrap();
+    let res = app.delete(&url).await;
     assert_eq!(res.status(), 404);
 }
 
@@ -182,23 +146,14 @@ async fn duplicate_email_is_409(backend: Backend) {
         .await
         .unwrap();
     let res = app
-        .client()
-        .put(app.url(&format!("/students/{}", other["id"].as_str().unwrap())))
-        .json(&json!({"name": "Three", "email": "same@example.org"}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            &format!("/students/{}", other["id"].as_str().unwrap()),
+            &json!({"name": "Three", "email": "same@example.org"}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
     // Nothing was lost: both original students are intact.
-    let page: Value = app
-        .client()
-        .get(app.url("/students"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get("/students").await.json().await.unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
 }
 
@@ -217,13 +172,7 @@ async fn invalid_input_is_422_naming_fields(backend: Backend) {
         .collect();
     assert_eq!(fields, ["name", "email"]);
     // A missing field is 422 too, from the JSON extractor.
-    let res = app
-        .client()
-        .post(app.url("/students"))
-        .json(&json!({"name": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/students", &json!({"name": "x"})).await;
     assert_eq!(res.status(), 422);
     assert!(
         problem(res).await["detail"]
@@ -266,15 +215,7 @@ async fn nul_character_is_422_and_nothing_is_stored(backend: Backend) {
     assert_eq!(problem(create).await["errors"][0]["field"], "name");
     assert_eq!(update.status(), 422);
     assert_eq!(problem(update).await["errors"][0]["field"], "email");
-    let list: Value = app
-        .client()
-        .get(app.url("/students"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get("/students").await.json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list["items"][0], existing, "the update stored nothing");
 }
@@ -303,12 +244,7 @@ async fn malformed_requests_are_4xx_problems(backend: Backend) {
     assert_eq!(res.status(), 415);
     problem(res).await;
 
-    let res = app
-        .client()
-        .get(app.url("/students/not-a-uuid"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/students/not-a-uuid").await;
     assert_eq!(res.status(), 400);
     problem(res).await;
 
@@ -324,9 +260,9 @@ async fn malformed_requests_are_4xx_problems(backend: Backend) {
 
 async fn unknown_ids_are_404(backend: Backend) {
     let app = spawn(backend).await;
-    let url = app.url("/students/01930000-0000-7000-8000-000000000000");
+    let url = "/students/01930000-0000-7000-8000-000000000000";
 
-    let res = app.client().get(&url).send().await.unwrap();
+    let res = app.get(url).await;
     assert_eq!(res.status(), 404);
     assert!(
         problem(res).await["detail"]
@@ -336,19 +272,10 @@ async fn unknown_ids_are_404(backend: Backend) {
     );
 
     let res = app
-        .client()
-        .put(&url)
-        .json(&json!({"name": "x", "email": "x@example.org"}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(url, &json!({"name": "x", "email": "x@example.org"}))
+        .await;
     assert_eq!(res.status(), 404);
-    let res = app
-        .client()
-        .get(app.url("/no/such/route"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/no/such/route").await;
     assert_eq!(res.status(), 404);
     problem(res).await;
 }
@@ -362,14 +289,6 @@ async fn oversized_body_is_413(backend: Backend) {
     assert_eq!(res.status(), 413);
     problem(res).await;
     // Nothing was stored.
-    let page: Value = app
-        .client()
-        .get(app.url("/students"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get("/students").await.json().await.unwrap();
     assert!(page["items"].as_array().unwrap().is_empty());
 }

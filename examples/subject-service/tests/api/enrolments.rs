@@ -28,23 +28,12 @@ async fn enrol_then_list(backend: Backend) {
     assert_eq!(location, format!("/subjects/{subject}/enrolments/{ada}"));
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["student_id"], ada.as_str());
-    let fetched: Value = app
-        .client()
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.get(&location).await.json().await.unwrap();
     assert_eq!(fetched, body);
     assert_eq!(app.enrol(&subject, &alan).await.status(), 201);
     let list: Value = app
-        .client()
-        .get(app.url(&format!("/subjects/{subject}/enrolments")))
-        .send()
+        .get(&format!("/subjects/{subject}/enrolments"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -8,12 +8,7 @@ on_every_backend!(ready_reports_database_check);
 async fn ready_reports_database_check(backend: Backend) {
     let app = spawn(backend).await;
 
-    let res = app
-        .client()
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/health/ready").await;
 
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();

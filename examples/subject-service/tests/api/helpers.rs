@@ -29,14 +29,33 @@ impl Spawned {
         self.app.client()
     }
 
+    /// `GET path`.
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
+        self.app.get(path).await
+    }
+
+    /// `DELETE path`.
+    pub(crate) async fn delete(&self, path: &str) -> reqwest::Response {
+        self.app.delete(path).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub(crate) async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.app.post_json(path, body).await
+    }
+
+    /// `PUT path` with a JSON body.
+    pub(crate) async fn put_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.app.put_json(path, body).await
+    }
+
     /// POSTs a subject and returns the response.
     pub(crate) async fn create(&self, code: &str, title: &str, credits: i64) -> reqwest::Response {
-        self.client()
-            .post(self.url("/subjects"))
-            .json(&serde_json::json!({ "code": code, "title": title, "credits": credits }))
-            .send()
-            .await
-            .expect("request failed")
+        self.post_json(
+            "/subjects",
+            &serde_json::json!({ "code": code, "title": title, "credits": credits }),
+        )
+        .await
     }
 
     /// Creates a subject and returns its id.
@@ -51,12 +70,11 @@ impl Spawned {
     pub(crate) async fn student(&self, email: &str) -> String {
         let students = self.students.as_ref().expect("student-service runs");
         let res = students
-            .client()
-            .post(students.url("/students"))
-            .json(&serde_json::json!({ "name": "A student", "email": email }))
-            .send()
-            .await
-            .unwrap();
+            .post_json(
+                "/students",
+                &serde_json::json!({ "name": "A student", "email": email }),
+            )
+            .await;
         assert_eq!(res.status(), 201);
         let body: Value = res.json().await.unwrap();
         body["id"].as_str().unwrap().to_string()
@@ -64,12 +82,11 @@ impl Spawned {
 
     /// POSTs an enrolment.
     pub(crate) async fn enrol(&self, subject: &str, student: &str) -> reqwest::Response {
-        self.client()
-            .post(self.url(&format!("/subjects/{subject}/enrolments")))
-            .json(&serde_json::json!({ "student_id": student }))
-            .send()
-            .await
-            .unwrap()
+        self.post_json(
+            &format!("/subjects/{subject}/enrolments"),
+            &serde_json::json!({ "student_id": student }),
+        )
+        .await
     }
 }
 

@@ -125,25 +125,16 @@ async fn the_document_states_the_rules_the_handlers_enforce() {
         let res = post(body.clone()).await.unwrap();
         assert_eq!(res.status(), status, "{body}");
     }
-    let subject: Value = service
-        .client()
-        .get(service.url("/subjects"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let subject: Value = service.get("/subjects").await.json().await.unwrap();
     assert_eq!(subject["items"][0]["credits"], 6);
     let enrol = service
-        .client()
-        .post(service.url(&format!(
-            "/subjects/{}/enrolments",
-            subject["items"][0]["id"].as_str().unwrap()
-        )))
-        .json(&json!({"student_id": "01a22d05e43670a4951b555fece239fc"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!(
+                "/subjects/{}/enrolments",
+                subject["items"][0]["id"].as_str().unwrap()
+            ),
+            &json!({"student_id": "01a22d05e43670a4951b555fece239fc"}),
+        )
+        .await;
     assert_eq!(enrol.status(), 422, "only the hyphenated UUID form");
 }

@@ -32,15 +32,7 @@ async fn create_then_get(backend: Backend) {
     assert_eq!(created["title"], "Calculus");
     assert_eq!(created["credits"], 6);
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
-    let fetched: Value = app
-        .client()
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.get(&location).await.json().await.unwrap();
     assert_eq!(fetched, created);
 }
 
@@ -52,33 +44,20 @@ async fn list_pages_in_creation_order(backend: Backend) {
     }
 
     let mut seen = Vec::new();
-    let mut url = app.url("/subjects?limit=2");
+    let mut url = "/subjects?limit=2".to_string();
     loop {
-        let page: Value = app
-            .client()
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = app.get(&url).await.json().await.unwrap();
         for item in page["items"].as_array().unwrap() {
             seen.push(item["id"].as_str().unwrap().to_string());
         }
         match page["next"].as_str() {
-            Some(next) => url = app.url(&format!("/subjects?limit=2&after={next}")),
+            Some(next) => url = format!("/subjects?limit=2&after={next}"),
             None => break,
         }
     }
 
     assert_eq!(seen, ids, "every subject once, in creation order");
-    let res = app
-        .client()
-        .get(app.url("/subjects?limit=0"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/subjects?limit=0").await;
     assert_eq!(res.status(), 422);
     assert_eq!(problem(res).await["errors"][0]["field"], "limit");
 }
@@ -86,17 +65,16 @@ async fn list_pages_in_creation_order(backend: Backend) {
 async fn update_replaces_fields(backend: Backend) {
     let app = spawn(backend).await;
     let id = app.subject("PHYS-1").await;
-    let url = app.url(&format!("/subjects/{id}"));
+    let url = format!("/subjects/{id}");
 
     for _ in 0..2 {
         // The same values twice are still a 200 (MySQL reports 0 changed rows).
         let res = app
-            .client()
-            .put(&url)
-            .json(&json!({"code": "phys-2", "title": "Mechanics", "credits": 8}))
-            .send()
-            .await
-            .unwrap();
+            .put_json(
+                &url,
+                &json!({"code": "phys-2", "title": "Mechanics", "credits": 8}),
+            )
+            .await;
         assert_eq!(res.status(), 200);
         let updated: Value = res.json().await.unwrap();
         assert_eq!(updated["code"], "PHYS-2");
@@ -109,18 +87,15 @@ async fn delete_removes_with_enrolments(backend: Backend) {
     let subject = app.subject("CHEM-1").await;
     let student = app.student("del@example.org").await;
     assert_eq!(app.enrol(&subject, &student).await.status(), 201);
-    let url = app.url(&format!("/subjects/{subject}"));
+    let url = format!("/subjects/{subject}");
 
-    let res = app.client().delete(&url).send().await.unwrap();
+    let res = app.delete(&url).await;
     assert_eq!(res.status(), 204);
 
-    assert_eq!(app.client().get(&url).send().await.unwrap().status(), 404);
-    assert_eq!(
-        app.client().delete(&url).send().await.unwrap().status(),
-        404
-    );
-    let enrolments = app.url(&format!("/subjects/{subject}/enrolments"));
-    let res = app.client().get(&enrolments).send().await.unwrap();
+    assert_eq!(app.get(&url).await.status(), 404);
+    assert_eq!(app.delete(&url).await.status(), 404);
+    let enrolments = format!("/subjects/{subject}/enrolments");
+    let res = app.get(&enrolments).await;
     assert_eq!(res.status(), 404);
 }
 
@@ -139,12 +114,11 @@ async fn duplicate_code_is_409(backend: Backend) {
     );
     let other = app.subject("BIO-2").await;
     let res = app
-        .client()
-        .put(app.url(&format!("/subjects/{other}")))
-        .json(&json!({"code": "BIO-1", "title": "x", "credits": 1}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            &format!("/subjects/{other}"),
+            &json!({"code": "BIO-1", "title": "x", "credits": 1}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
 }
 
@@ -162,13 +136,7 @@ async fn invalid_input_is_422_naming_fields(backend: Backend) {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["code", "title", "credits"]);
-    let res = app
-        .client()
-        .post(app.url("/subjects"))
-        .json(&json!({"code": "AB"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/subjects", &json!({"code": "AB"})).await;
     assert_eq!(res.status(), 422);
     problem(res).await;
 }
@@ -189,38 +157,21 @@ async fn nul_character_is_422_and_nothing_is_stored(backend: Backend) {
 
     assert_eq!(res.status(), 422);
     assert_eq!(problem(res).await["errors"][0]["field"], "title");
-    let list: Value = app
-        .client()
-        .get(app.url("/subjects"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get("/subjects").await.json().await.unwrap();
     assert_eq!(list["items"], json!([]), "{list}");
 }
 
 async fn unknown_ids_are_404(backend: Backend) {
     let app = spawn(backend).await;
-    let url = app.url("/subjects/01930000-0000-7000-8000-000000000000");
+    let url = "/subjects/01930000-0000-7000-8000-000000000000";
 
-    let res = app.client().get(&url).send().await.unwrap();
+    let res = app.get(url).await;
     assert_eq!(res.status(), 404);
     problem(res).await;
     let res = app
-        .client()
-        .put(&url)
-        .json(&json!({"code": "AB", "title": "x", "credits": 1}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(url, &json!({"code": "AB", "title": "x", "credits": 1}))
+        .await;
     assert_eq!(res.status(), 404);
-    let res = app
-        .client()
-        .get(app.url("/subjects/not-a-uuid"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/subjects/not-a-uuid").await;
     assert_eq!(res.status(), 400);
 }

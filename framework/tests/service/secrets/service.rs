@@ -48,25 +48,9 @@ async fn config_values_resolve_through_aws_and_files() {
 
     let app = TestApp::spawn(builder).await.unwrap();
 
-    let body = app
-        .client()
-        .get(app.url("/greeting"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = app.get("/greeting").await.text().await.unwrap();
     assert_eq!(body, "hello from aws-sm://svc/greeting#text");
-    let ready: serde_json::Value = app
-        .client()
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: serde_json::Value = app.get("/health/ready").await.json().await.unwrap();
     assert_eq!(ready["checks"]["secrets"][0]["status"], "pass");
     app.shutdown().await.unwrap();
 }
@@ -98,15 +82,7 @@ async fn a_missing_secret_fails_startup_naming_key_origin_reference_and_provider
 
 /// The value of `servicekit_secret_age_seconds{reference="<reference>"}` in a scrape.
 async fn secret_age(app: &TestApp, reference: &str) -> f64 {
-    let body = app
-        .client()
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = app.get("/metrics").await.text().await.unwrap();
     let series = format!("servicekit_secret_age_seconds{{reference=\"{reference}\"}} ");
     body.lines()
         .find_map(|line| line.strip_prefix(&series))
@@ -130,16 +106,14 @@ async fn the_secret_age_gauge_is_the_age_at_scrape_time() {
     let app = TestApp::spawn(builder).await.unwrap();
 
     let first = secret_age(&app, &reference).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut later = first;
-    while later <= first {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the age never grew past {first}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        later = secret_age(&app, &reference).await;
-    }
+    let later =
+        servicekit::testing::eventually_within(std::time::Duration::from_secs(30), || async {
+            match secret_age(&app, &reference).await {
+                later if later > first => Ok(later),
+                later => Err(format!("the age {later} never grew past {first}")),
+            }
+        })
+        .await;
 
     assert!(later < 60.0, "an age, not a timestamp: {later}");
     app.shutdown().await.unwrap();

@@ -1,0 +1,4 @@
+#[servicekit::microservice]
+async unsafe fn main(_ctx: servicekit::Context) -> axum::Router {
+    axum::Router::new()
+}
