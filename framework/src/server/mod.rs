@@ -19,7 +19,9 @@ pub use inbound::{Inbound, InboundLayer, InboundService};
 pub use json::{Json, JsonRejection};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use problem_layer::{ProblemLayer, ProblemService};
-pub use rate_limit::{RateLimitConfig, RateLimitLayer, RateLimitService};
+pub use rate_limit::RateLimitConfig;
+#[cfg(feature = "rate-limit")]
+pub use rate_limit::{RateLimitLayer, RateLimitService};
 pub(crate) use serve::{ConnectionLimits, serve};
 pub use shutdown::{Signal, shutdown_signal};
 pub(crate) use stack::Quiet;

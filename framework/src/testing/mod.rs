@@ -6,9 +6,11 @@
 mod app;
 mod database;
 mod issuer;
+#[cfg(feature = "aws")]
 mod moto;
 
 pub use app::TestApp;
 pub use database::{MYSQL_URL_VAR, POSTGRES_URL_VAR, TestDatabase};
 pub use issuer::{TestIssuer, TokenBuilder};
+#[cfg(feature = "aws")]
 pub use moto::{MOTO_CREDENTIAL, MOTO_INSTALL, MOTO_REGION, MotoServer};
