@@ -10,7 +10,9 @@ pub const POSTGRES_URL_VAR: &str = "SERVICEKIT_TEST_POSTGRES_URL";
 /// Environment variable with an admin URL of the MySQL/MariaDB server used by tests.
 pub const MYSQL_URL_VAR: &str = "SERVICEKIT_TEST_MYSQL_URL";
 
+#[cfg(feature = "postgres")]
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+#[cfg(feature = "mysql")]
 const DEFAULT_MYSQL: &str = "mysql://root@127.0.0.1:3306/mysql";
 
 /// A fresh, uniquely named database on a real server, dropped when the value is dropped.
