@@ -35,7 +35,7 @@ impl SecretProvider for NotCompiled {
     }
 
     fn fetch<'a>(&'a self, reference: &'a SecretRef) -> FetchFuture<'a> {
-        let purpose = format!("`{}://` secret references", self.scheme);
+        let purpose = format!("an `{}://` secret reference", self.scheme);
         let message = crate::features::needs(self.feature, &purpose);
         Box::pin(async move {
             Err(SecretError::new(
