@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use servicekit::db::Database;
+use servicekit::db::{self, CommitError, Database};
 use sqlx::error::ErrorKind;
 
 use crate::model::Student;
@@ -17,6 +17,9 @@ pub enum WriteError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// The request's time ran out before the write committed; nothing was saved.
+    #[error(transparent)]
+    Commit(#[from] CommitError),
 }
 
 fn now_millis() -> i64 {
@@ -36,6 +39,10 @@ fn classify(err: sqlx::Error, email: &str) -> WriteError {
 }
 
 /// Inserts a new student.
+///
+/// Every write runs in a transaction committed with [`db::commit`]: a request cut off at its
+/// deadline (answered 504/503) saves nothing, where an autocommitted `INSERT` already sent to the
+/// database would have been saved behind the client's back.
 pub async fn create(db: &Database, input: &ValidStudent) -> Result<Student, WriteError> {
     let now = now_millis();
     let student = Student {
@@ -45,6 +52,7 @@ pub async fn create(db: &Database, input: &ValidStudent) -> Result<Student, Writ
         created_at: now,
         updated_at: now,
     };
+    let mut tx = db.pool().begin().await?;
     sqlx::query(db.sql(
         "INSERT INTO students (id, name, email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
     ))
@@ -53,9 +61,10 @@ pub async fn create(db: &Database, input: &ValidStudent) -> Result<Student, Writ
     .bind(&student.email)
     .bind(student.created_at)
     .bind(student.updated_at)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await
     .map_err(|e| classify(e, &input.email))?;
+    db::commit(tx).await?;
     Ok(student)
 }
 
@@ -104,23 +113,27 @@ pub async fn update(
     id: &str,
     input: &ValidStudent,
 ) -> Result<Option<Student>, WriteError> {
+    let mut tx = db.pool().begin().await?;
     sqlx::query(db.sql("UPDATE students SET name = $1, email = $2, updated_at = $3 WHERE id = $4"))
         .bind(&input.name)
         .bind(&input.email)
         .bind(now_millis())
         .bind(id)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await
         .map_err(|e| classify(e, &input.email))?;
+    db::commit(tx).await?;
     // MySQL counts only changed rows, so an identical update reports 0 rows: read back instead.
     Ok(get(db, id).await?)
 }
 
 /// Deletes the student with `id`; `false` if there was none.
-pub async fn delete(db: &Database, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete(db: &Database, id: &str) -> Result<bool, WriteError> {
+    let mut tx = db.pool().begin().await?;
     let result = sqlx::query(db.sql("DELETE FROM students WHERE id = $1"))
         .bind(id)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
+    db::commit(tx).await?;
     Ok(result.rows_affected() > 0)
 }

@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use servicekit::db::Database;
+use servicekit::db::{self, CommitError, Database};
 use sqlx::error::ErrorKind;
 
 use crate::model::{Enrolment, Subject};
@@ -20,6 +20,9 @@ pub enum WriteError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// The request's time ran out before the write committed; nothing was saved.
+    #[error(transparent)]
+    Commit(#[from] CommitError),
 }
 
 fn now_millis() -> i64 {
@@ -44,6 +47,7 @@ pub async fn create(db: &Database, input: &ValidSubject) -> Result<Subject, Writ
         created_at: now,
         updated_at: now,
     };
+    let mut tx = db.pool().begin().await?;
     sqlx::query(db.sql(
         "INSERT INTO subjects (id, code, title, credits, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -54,9 +58,10 @@ pub async fn create(db: &Database, input: &ValidSubject) -> Result<Subject, Writ
     .bind(subject.credits)
     .bind(subject.created_at)
     .bind(subject.updated_at)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await
     .map_err(|e| duplicate_code(e, &input.code))?;
+    db::commit(tx).await?;
     Ok(subject)
 }
 
@@ -116,6 +121,7 @@ pub async fn update(
     id: &str,
     input: &ValidSubject,
 ) -> Result<Option<Subject>, WriteError> {
+    let mut tx = db.pool().begin().await?;
     sqlx::query(db.sql(
         "UPDATE subjects SET code = $1, title = $2, credits = $3, updated_at = $4 WHERE id = $5",
     ))
@@ -124,15 +130,16 @@ pub async fn update(
     .bind(input.credits)
     .bind(now_millis())
     .bind(id)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await
     .map_err(|e| duplicate_code(e, &input.code))?;
+    db::commit(tx).await?;
     // MySQL counts only changed rows, so an identical update reports 0 rows: read back instead.
     Ok(get(db, id).await?)
 }
 
 /// Deletes the subject with `id` and its enrolments; `false` if there was no such subject.
-pub async fn delete(db: &Database, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete(db: &Database, id: &str) -> Result<bool, WriteError> {
     let mut tx = db.pool().begin().await?;
     sqlx::query(db.sql("DELETE FROM enrolments WHERE subject_id = $1"))
         .bind(id)
@@ -142,7 +149,7 @@ pub async fn delete(db: &Database, id: &str) -> Result<bool, sqlx::Error> {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
+    db::commit(tx).await?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -157,13 +164,14 @@ pub async fn enrol(
         student_id: student_id.to_string(),
         created_at: now_millis(),
     };
+    let mut tx = db.pool().begin().await?;
     sqlx::query(
         db.sql("INSERT INTO enrolments (subject_id, student_id, created_at) VALUES ($1, $2, $3)"),
     )
     .bind(&enrolment.subject_id)
     .bind(&enrolment.student_id)
     .bind(enrolment.created_at)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -172,6 +180,7 @@ pub async fn enrol(
             WriteError::Db(e)
         }
     })?;
+    db::commit(tx).await?;
     Ok(enrolment)
 }
 

@@ -66,6 +66,7 @@ struct Inner {
     subject: Option<String>,
     issuer: String,
     client_id: Option<String>,
+    service: bool,
     scopes: Vec<String>,
     roles: Vec<String>,
     expires_at: u64,
@@ -104,11 +105,14 @@ impl Principal {
         }
         dedup(&mut scopes);
         dedup(&mut roles);
+        let client_id = text("client_id").or_else(|| text("azp"));
+        let service = is_service_token(&claims, text("sub").as_deref(), client_id.as_deref());
         Self {
             inner: Arc::new(Inner {
                 subject: text("sub"),
                 issuer: text("iss").unwrap_or_default(),
-                client_id: text("client_id").or_else(|| text("azp")),
+                client_id,
+                service,
                 scopes,
                 roles,
                 expires_at: claims.get("exp").and_then(as_seconds).unwrap_or(0),
@@ -130,6 +134,18 @@ impl Principal {
     /// The OAuth2 client the token was issued to (`client_id`, else `azp`).
     pub fn client_id(&self) -> Option<&str> {
         self.inner.client_id.as_deref()
+    }
+
+    /// Whether the token was issued to a client acting for itself (OAuth2 client credentials)
+    /// rather than to a person: `gty` is `client-credentials` (Auth0), `sub` is the client id
+    /// (RFC 9068 §2.2; Amazon Cognito, Okta, oidc-provider) or the client id followed by
+    /// `@clients` (Auth0), there is a client id but no `sub`, or `preferred_username` starts
+    /// with `service-account-` (Keycloak).
+    ///
+    /// The server's deadline layer trusts the `x-request-deadline-ms` of such callers
+    /// (`server.deadline_trust_service_tokens`).
+    pub fn is_service(&self) -> bool {
+        self.inner.service
     }
 
     /// The granted scopes.
@@ -206,6 +222,22 @@ fn claim<'a>(claims: &'a Value, name: &str) -> Option<&'a Value> {
             })
             .flatten()
     })
+}
+
+/// Whether the claims describe a client credentials token; see [`Principal::is_service`].
+fn is_service_token(claims: &Value, sub: Option<&str>, client_id: Option<&str>) -> bool {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    if text("gty") == Some("client-credentials") {
+        return true;
+    }
+    if text("preferred_username").is_some_and(|u| u.starts_with("service-account-")) {
+        return true;
+    }
+    match (sub, client_id) {
+        (Some(sub), Some(client)) => sub == client || sub.strip_suffix("@clients") == Some(client),
+        (None, Some(_)) => true,
+        _ => false,
+    }
 }
 
 /// Appends the words of a space-delimited string or the strings of an array.
@@ -290,5 +322,24 @@ mod tests {
         assert_eq!(p.claims_as::<Custom>().unwrap().tenant, "t1");
         assert_eq!(p.client_id(), Some("web"));
         assert!(!format!("{p:?}").contains("t1"), "Debug hides claims");
+    }
+
+    #[test]
+    fn service_tokens_are_told_from_user_tokens() {
+        let service = |claims: Value| Principal::from_claims(claims).is_service();
+        assert!(service(json!({"sub": "billing", "client_id": "billing"})));
+        assert!(service(
+            json!({"sub": "billing@clients", "azp": "billing", "gty": "x"})
+        ));
+        assert!(service(json!({"sub": "u", "gty": "client-credentials"})));
+        assert!(service(json!({"client_id": "billing"})));
+        assert!(service(json!({"sub": "9f1c", "azp": "billing",
+            "preferred_username": "service-account-billing"})));
+        assert!(!service(json!({"sub": "ada", "client_id": "web"})));
+        assert!(!service(
+            json!({"sub": "ada", "azp": "web", "preferred_username": "ada"})
+        ));
+        assert!(!service(json!({"sub": "ada"})));
+        assert!(!service(json!({})));
     }
 }

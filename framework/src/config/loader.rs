@@ -181,6 +181,14 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     if config.server.idle_timeout.is_zero() {
         return fail("server.idle_timeout", "must be longer than 0s");
     }
+    for (i, net) in config.server.deadline_trusted_networks.iter().enumerate() {
+        if crate::server::rate_limit::parse_net(net).is_none() {
+            return fail(
+                &format!("server.deadline_trusted_networks[{i}]"),
+                &format!("`{net}` is not an IP address or CIDR range such as `10.0.0.0/8`"),
+            );
+        }
+    }
     if config.database.max_connections == 0 {
         return fail("database.max_connections", "must be at least 1");
     }

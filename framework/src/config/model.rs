@@ -82,7 +82,8 @@ pub struct ServerConfig {
     pub host: String,
     /// Port to bind (default `8080`; `PORT` sets it too; `0` picks a free port).
     pub port: u16,
-    /// Longest a request may take before it is answered with 503 (default `30s`).
+    /// Longest a request may take before it is answered with 503, or 408 while the client is
+    /// still sending its body (default `30s`); it also caps a caller's deadline.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     /// Largest request body accepted, in bytes (default 1 MiB); larger bodies get 413.
@@ -110,6 +111,13 @@ pub struct ServerConfig {
     /// Most connections served at once, per listener; further ones wait in the listen backlog
     /// until one closes (default `10000`; `0` means no limit).
     pub max_connections: usize,
+    /// Addresses or CIDR ranges (e.g. `["10.0.0.0/8"]`) of peers whose `x-request-deadline-ms`
+    /// is honoured as sent (default: none). List the networks of your own services, never
+    /// that of a load balancer that forwards outside clients.
+    pub deadline_trusted_networks: Vec<String>,
+    /// Whether a caller whose verified token is a service (client credentials) token may set
+    /// `x-request-deadline-ms` (default `true`); see `Principal::is_service`.
+    pub deadline_trust_service_tokens: bool,
 }
 
 impl Default for ServerConfig {
@@ -125,6 +133,8 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(75),
             max_connections: 10_000,
+            deadline_trusted_networks: Vec::new(),
+            deadline_trust_service_tokens: true,
         }
     }
 }

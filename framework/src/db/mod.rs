@@ -7,6 +7,7 @@
 //! is down, queries fail at once until a background probe connects again ([`Database::pool`]).
 
 mod check;
+mod commit;
 mod credentials;
 mod follow;
 mod kind;
@@ -20,6 +21,7 @@ mod unavailable;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use commit::{CommitError, commit};
 pub use credentials::CredentialsError;
 pub use kind::{DbKind, DriverNotCompiled, UnsupportedScheme, redact_url};
 pub use migrations::{EmbeddedMigration, Migrations};

@@ -8,12 +8,14 @@ mod json;
 mod problem;
 mod problem_layer;
 pub mod rate_limit;
+mod request_head;
 mod request_id;
 mod serve;
 mod shutdown;
 mod stack;
 
 pub use deadline::{DEADLINE_HEADER, Deadline, DeadlineLayer, DeadlineService};
+pub(crate) use deadline::{budget, expired_before_start};
 pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
 pub use inbound::{Inbound, InboundLayer, InboundService};
 pub use json::{Json, JsonRejection};
@@ -22,7 +24,8 @@ pub use problem_layer::{ProblemLayer, ProblemService};
 pub use rate_limit::RateLimitConfig;
 #[cfg(feature = "rate-limit")]
 pub use rate_limit::{RateLimitLayer, RateLimitService};
-pub(crate) use serve::{ConnectionLimits, serve};
+pub use request_head::{MAX_HEAD_BYTES, MAX_HEADERS, MAX_URI_BYTES};
+pub(crate) use serve::{ConnectionLimits, Phase, serve};
 pub use shutdown::{Signal, shutdown_signal};
 pub(crate) use stack::Quiet;
 pub use stack::{REQUEST_ID_HEADER, standard_stack};

@@ -1,5 +1,5 @@
 //! The accept loop: HTTP/1 and HTTP/2 connections with a header read timeout, a connection
-//! cap and graceful shutdown.
+//! cap, a polite drain and graceful shutdown.
 //!
 //! `axum::serve` has neither a header read timeout nor a connection cap, so a few hundred
 //! clients that open connections and send nothing (or drip header bytes, "slowloris") hold
@@ -14,7 +14,19 @@
 //!   listen backlog until one closes (as mini-redis does), so a flood cannot exhaust file
 //!   descriptors or memory.
 //!
-//! On shutdown the listener closes, idle connections close, and requests in flight finish.
+//! Shutdown has two phases ([`Phase`]):
+//! - **Draining** (after SIGTERM, while readiness is 503 and load balancers deregister the
+//!   instance): the listener still accepts, but every HTTP/1 response carries
+//!   `Connection: close`, so each client's kept-alive connection is closed right after its next
+//!   answer and the client reconnects, to this instance while it still accepts or to another.
+//!   Without it, clients keep reusing their connections until the listener closes and a few
+//!   requests per shutdown race with the close and fail with an EOF.
+//! - **Stopping**: connections the kernel completed but the loop did not accept yet are
+//!   accepted and served (closing the listener would reset them), then the listener closes.
+//!   Idle kept-alive connections are closed at once, busy ones after their response, and a
+//!   connection accepted moments ago gets up to [`FIRST_REQUEST_GRACE`] to send its request
+//!   (hyper would otherwise drop it unanswered). HTTP/2 connections get GOAWAY here; their
+//!   open streams finish.
 
 use std::convert::Infallible;
 use std::future::pending;
@@ -24,16 +36,32 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::Request;
+use axum::http::{HeaderValue, Request, Version, header};
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tower::{Service, ServiceExt};
+
+use super::request_head;
+
+/// How long a connection accepted just before the listener closes may take to send its first
+/// request before it is closed unanswered.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
+
+/// Where a server is in its life; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    /// Serving normally.
+    Serving,
+    /// Accepting, but closing each HTTP/1 connection after its next response.
+    Draining,
+    /// Listener closed; open requests finish.
+    Stopping,
+}
 
 /// The limits [`serve`] applies to connections.
 #[derive(Debug, Clone, Copy)]
@@ -57,33 +85,87 @@ impl ConnectionLimits {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and waits for
-/// the open connections to finish their requests.
+/// Whether a connection has delivered its first request head.
+#[derive(Debug, Default)]
+struct Started {
+    flag: AtomicBool,
+    notify: Notify,
+}
+
+impl Started {
+    fn set(&self) {
+        if !self.flag.swap(true, Ordering::AcqRel) {
+            self.notify.notify_waiters();
+        }
+    }
+
+    fn get(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the first request head arrived.
+    async fn wait(&self) {
+        let notified = self.notify.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if !self.get() {
+            notified.await;
+        }
+    }
+}
+
+/// What every connection of one listener shares.
+struct Shared<S> {
+    app: S,
+    builder: Builder<TokioExecutor>,
+    limits: ConnectionLimits,
+    phase: watch::Receiver<Phase>,
+    /// Dropped by each connection task when it ends; `serve` waits for all of them.
+    open: mpsc::Sender<()>,
+}
+
+/// Serves `app` on `listener` until `phase` reaches [`Phase::Stopping`], then stops accepting
+/// and waits for the open connections to finish their requests.
 pub(crate) async fn serve<S>(
     listener: TcpListener,
     app: S,
     limits: ConnectionLimits,
-    shutdown: impl Future<Output = ()>,
+    mut phase: watch::Receiver<Phase>,
 ) -> std::io::Result<()>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
 {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.idle_timeout);
+        .header_read_timeout(limits.idle_timeout)
+        // Above the limits `request_head` checks, so that those answers are problem+json.
+        .max_headers(request_head::HYPER_MAX_HEADERS);
     builder.http2().timer(TokioTimer::new());
-    let builder = Arc::new(builder);
     let permits = limits.max_connections.map(|n| Arc::new(Semaphore::new(n)));
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
+    let (open, mut all_closed) = mpsc::channel::<()>(1);
+    let shared = Arc::new(Shared {
+        app,
+        builder,
+        limits,
+        phase: phase.clone(),
+        open,
+    });
+    let stopping = async move {
+        let _ = phase.wait_for(|p| *p == Phase::Stopping).await;
+    };
+    let mut stopping = std::pin::pin!(stopping);
 
     loop {
         let permit = tokio::select! {
             permit = acquire(permits.as_ref()) => permit,
-            () = &mut shutdown => break,
+            () = &mut stopping => break,
         };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -93,52 +175,147 @@ where
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut stopping => break,
         };
-        let _ = stream.set_nodelay(true);
-
-        // Set once the connection delivered its first request head; until then the
-        // connection is on the clock, whatever protocol it turns out to speak.
-        let started = Arc::new(AtomicBool::new(false));
-        let service = {
-            let started = started.clone();
-            let app = app.clone();
-            TowerToHyperService::new(tower::service_fn(move |req: Request<Incoming>| {
-                started.store(true, Ordering::Relaxed);
-                let mut req = req.map(Body::new);
-                // The peer address, as axum's `into_make_service_with_connect_info` gives it
-                // (the rate limiter's `ip` key reads it).
-                req.extensions_mut().insert(ConnectInfo(peer));
-                app.clone().oneshot(req)
-            }))
-        };
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
-        let timeout = limits.header_read_timeout;
-        tokio::spawn(async move {
-            let _permit = permit;
-            let first_request = async {
-                tokio::time::sleep(timeout).await;
-                if started.load(Ordering::Relaxed) {
-                    pending::<()>().await;
-                }
-            };
-            tokio::select! {
-                result = conn => if let Err(e) = result {
-                    tracing::trace!(error = %e, "connection error");
-                },
-                () = first_request => {
-                    tracing::debug!(?timeout, "closing a connection that sent no request head in time");
-                }
-            }
-        });
+        spawn_connection(&shared, stream, peer, permit);
     }
 
-    drop(listener);
-    graceful.shutdown().await;
+    accept_backlog(listener, &shared, permits.as_ref());
+    drop(shared);
+    // Every connection task holds a sender; `recv` returns `None` once all have ended.
+    let _ = all_closed.recv().await;
     Ok(())
+}
+
+/// Accepts the connections already waiting in the backlog, which closing the listener would
+/// reset, and closes the listener.
+fn accept_backlog<S>(
+    listener: TcpListener,
+    shared: &Arc<Shared<S>>,
+    permits: Option<&Arc<Semaphore>>,
+) where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    // The std listener accepts with a plain non-blocking syscall, so it sees every connection
+    // the kernel holds, not only those the runtime was told about.
+    let Ok(listener) = listener.into_std() else {
+        return;
+    };
+    loop {
+        let permit = match permits {
+            Some(permits) => match permits.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => break,
+            },
+            None => None,
+        };
+        let Ok((stream, peer)) = listener.accept() else {
+            break;
+        };
+        let stream = stream
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(stream));
+        if let Ok(stream) = stream {
+            spawn_connection(shared, stream, peer, permit);
+        }
+    }
+}
+
+/// Serves one connection on its own task.
+fn spawn_connection<S>(
+    shared: &Arc<Shared<S>>,
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    permit: Option<OwnedSemaphorePermit>,
+) where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let _ = stream.set_nodelay(true);
+    // Set once the connection delivered its first request head; until then the connection is
+    // on the clock, whatever protocol it turns out to speak.
+    let started = Arc::new(Started::default());
+    let service = {
+        let started = started.clone();
+        let app = shared.app.clone();
+        let phase = shared.phase.clone();
+        TowerToHyperService::new(tower::service_fn(move |req: Request<Incoming>| {
+            started.set();
+            let mut req = req.map(Body::new);
+            // The peer address, as axum's `into_make_service_with_connect_info` gives it (the
+            // rate limiter's `ip` key and the deadline's trusted networks read it).
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let http1 = req.version() <= Version::HTTP_11;
+            let response = app.clone().oneshot(req);
+            let phase = phase.clone();
+            async move {
+                let mut response = response.await?;
+                let upgraded = response.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS;
+                if http1 && !upgraded && *phase.borrow() != Phase::Serving {
+                    // Draining: the client should reconnect (elsewhere) for its next request.
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                Ok::<_, Infallible>(response)
+            }
+        }))
+    };
+    let conn = shared
+        .builder
+        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+        .into_owned();
+    let timeout = shared.limits.header_read_timeout;
+    let mut phase = shared.phase.clone();
+    let open = shared.open.clone();
+    tokio::spawn(async move {
+        let _permit = permit;
+        let _open = open;
+        let mut conn = std::pin::pin!(conn);
+        let first_request = async {
+            tokio::time::sleep(timeout).await;
+            if started.get() {
+                pending::<()>().await;
+            }
+        };
+        let mut first_request = std::pin::pin!(first_request);
+        let stop = async {
+            let _ = phase.wait_for(|p| *p == Phase::Stopping).await;
+            // A connection accepted moments ago gets a moment to send its request.
+            let _ = tokio::time::timeout(FIRST_REQUEST_GRACE, started.wait()).await;
+        };
+        let mut stop = std::pin::pin!(stop);
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::trace!(error = %e, "connection error");
+                    }
+                    break;
+                }
+                () = &mut stop, if !stopping => {
+                    stopping = true;
+                    // Closes an idle HTTP/1 connection now and a busy one after its response;
+                    // sends GOAWAY on HTTP/2.
+                    conn.as_mut().graceful_shutdown();
+                }
+                () = &mut first_request, if !stopping => {
+                    tracing::debug!(?timeout, "closing a connection that sent no request head in time");
+                    break;
+                }
+            }
+        }
+    });
 }
 
 /// A connection slot, waiting while all are taken; `None` when there is no cap.

@@ -1,14 +1,14 @@
 //! The standard middleware stack, outermost first:
 //! sensitive headers -> request id -> trace span (W3C context extracted) -> RED metrics ->
-//! problem+json -> panic catcher -> timeout -> caller's deadline -> inbound context -> body limit
-//! -> routes.
+//! problem+json -> panic catcher -> request head limits -> deadline (`server.request_timeout` and
+//! trusted callers' `x-request-deadline-ms`) -> inbound context -> body limit -> routes.
 //!
 //! The order matters: the request id is set before the span so every log line carries it;
 //! metrics and the problem layer sit inside the span so the logged and counted status is the
-//! final one, and outside the panic catcher, timeout and body limit so their answers become
-//! problem+json and are counted too. The caller's deadline
-//! ([`DeadlineLayer`](super::DeadlineLayer)) sits inside the configured timeout, so a handler
-//! runs for at most the smaller of `server.request_timeout` and the caller's budget. The inbound
+//! final one, and outside the panic catcher, deadline and body limit so their answers become
+//! problem+json and are counted too. One [`DeadlineLayer`](super::DeadlineLayer) enforces both
+//! limits, so a handler runs for at most the smaller of `server.request_timeout` and a trusted
+//! caller's budget, and a client that is too slow sending its body gets 408. The inbound
 //! context ([`InboundLayer`](super::InboundLayer)) sits inside the deadline layer so that
 //! outgoing calls made by the handler carry the request id and that deadline without per-call
 //! code. The stack is
@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, Request, header};
 use axum::response::{IntoResponse, Response};
@@ -33,7 +32,6 @@ use tracing::Span;
 use super::problem::Problem;
 use super::request_id::MakeRandomRequestId;
 use super::{DeadlineLayer, HttpMetricsLayer, InboundLayer, ProblemLayer};
-use crate::BoxError;
 use crate::config::ServerConfig;
 use crate::telemetry;
 
@@ -55,7 +53,6 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// # let _: Router = app;
 /// ```
 pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
-    let timeout = config.request_timeout;
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     router.layer(
         ServiceBuilder::new()
@@ -80,11 +77,8 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
             .layer(HttpMetricsLayer::new())
             .layer(ProblemLayer::new())
             .layer(CatchPanicLayer::custom(panic_response))
-            .layer(HandleErrorLayer::new(move |err: BoxError| async move {
-                timeout_response(&err, timeout)
-            }))
-            .layer(tower::timeout::TimeoutLayer::new(timeout))
-            .layer(DeadlineLayer::new())
+            .layer(axum::middleware::from_fn(super::request_head::check))
+            .layer(DeadlineLayer::from_config(config))
             .layer(InboundLayer::new())
             .layer(RequestBodyLimitLayer::new(config.body_limit))
             .layer(DefaultBodyLimit::disable()),
@@ -172,16 +166,4 @@ fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response 
     Problem::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
         .with_detail("The server failed to handle the request; it has been logged.")
         .into_response()
-}
-
-fn timeout_response(err: &BoxError, timeout: Duration) -> Response {
-    if err.is::<tower::timeout::error::Elapsed>() {
-        tracing::warn!(timeout = ?timeout, "request timed out");
-        return Problem::unavailable(format!(
-            "The request did not complete within {}.",
-            humantime::format_duration(timeout)
-        ))
-        .into_response();
-    }
-    Problem::internal(err.as_ref()).into_response()
 }

@@ -19,7 +19,7 @@ use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
 use crate::secrets::Secrets;
-use crate::server::{ConnectionLimits, serve, standard_stack};
+use crate::server::{ConnectionLimits, Phase, serve, standard_stack};
 use crate::telemetry;
 
 /// Whether the drain delay applies to a shutdown.
@@ -61,23 +61,26 @@ pub(crate) async fn prepare(builder: ServiceBuilder) -> Result<Prepared, Error> 
 
 /// The servers of one service: the main listener and, optionally, the admin listener.
 struct Servers {
-    stop: watch::Sender<bool>,
+    phase: watch::Sender<Phase>,
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
 }
 
 impl Servers {
     fn spawn(&mut self, listener: TcpListener, app: Deferred, limits: ConnectionLimits) {
-        let mut stop = self.stop.subscribe();
-        let stopped = async move {
-            let _ = stop.wait_for(|stopped| *stopped).await;
-        };
+        let phase = self.phase.subscribe();
         self.tasks
-            .push(tokio::spawn(serve(listener, app, limits, stopped)));
+            .push(tokio::spawn(serve(listener, app, limits, phase)));
+    }
+
+    /// Keeps accepting, but closes each HTTP/1 connection after its next response
+    /// (`Connection: close`), so clients move off before the listener closes.
+    fn drain(&self) {
+        let _ = self.phase.send(Phase::Draining);
     }
 
     /// Stops accepting and waits for open requests.
     async fn stop(self) {
-        let _ = self.stop.send(true);
+        let _ = self.phase.send(Phase::Stopping);
         for task in self.tasks {
             let _ = task.await;
         }
@@ -128,7 +131,7 @@ impl Prepared {
         let ops = ops::router(health.clone(), &config, db_slot.clone(), secrets.clone());
         let limits = ConnectionLimits::from_config(&config.server);
         let mut servers = Servers {
-            stop: watch::channel(false).0,
+            phase: watch::channel(Phase::Serving).0,
             tasks: Vec::new(),
         };
         let (startup, ops_on_main) = match config.server.admin_port {
@@ -285,6 +288,9 @@ async fn drain_and_stop(
     force: Pin<Box<dyn Future<Output = ()> + Send>>,
 ) {
     health.start_draining();
+    if drain == Drain::Delayed {
+        servers.drain();
+    }
     let delay = match drain {
         Drain::Delayed => config.server.drain_delay,
         Drain::Immediate => Duration::ZERO,

@@ -2,6 +2,7 @@
 //! `oidc-provider` npm package, through the real verification path.
 
 mod client_credentials;
+mod deadlines;
 mod helpers;
 mod keys;
 mod oidc_provider;

@@ -1,5 +1,6 @@
 //! Deadlines: the client's own, and the caller's carried through a service.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use servicekit::axum::Router;
@@ -51,15 +52,21 @@ async fn proxy(State(client): State<ServiceClient>, inbound: Inbound) -> Result<
     Ok(res.text())
 }
 
-/// A servicekit server (standard stack) whose handler calls `down`.
+/// A servicekit server (standard stack) whose handler calls `down`; it trusts the deadline of
+/// loopback callers.
 async fn middle(down: &Downstream) -> String {
     let client = client(&config(&down.url()));
+    let config = ServerConfig {
+        deadline_trusted_networks: vec!["127.0.0.0/8".into()],
+        ..ServerConfig::default()
+    };
     let app = server::standard_stack(
         Router::new().route("/proxy", get(proxy)).with_state(client),
-        &ServerConfig::default(),
+        &config,
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { servicekit::axum::serve(listener, app).await });
     format!("http://{addr}/proxy")
 }

@@ -22,16 +22,22 @@ async fn plain(State(client): State<ServiceClient>) -> Result<String, Problem> {
     Ok(client.get("/x").send().await?.text())
 }
 
+/// A servicekit server (standard stack) that trusts the deadline of loopback callers.
 async fn serve(client: ServiceClient) -> String {
+    let config = ServerConfig {
+        deadline_trusted_networks: vec!["127.0.0.0/8".into()],
+        ..ServerConfig::default()
+    };
     let app = server::standard_stack(
         Router::new()
             .route("/proxy", get(proxy))
             .route("/plain", get(plain))
             .with_state(client),
-        &ServerConfig::default(),
+        &config,
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { servicekit::axum::serve(listener, app).await });
     format!("http://{addr}/proxy")
 }

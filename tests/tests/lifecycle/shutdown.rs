@@ -141,3 +141,141 @@ async fn sigterm_under_load_drops_no_request() {
     assert!(sent.load(Ordering::SeqCst) > 50, "load was applied");
     assert_eq!(failed.load(Ordering::SeqCst), 0, "no request failed");
 }
+
+/// Sends `GET path` on `stream` (kept alive) and returns the response head, lower-cased, after
+/// reading the whole response.
+async fn get_on(stream: &mut tokio::net::TcpStream, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET {path} HTTP/1.1\r\nhost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        assert!(n > 0, "closed before answering: {response:?}");
+        response.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if response.len() >= end + 4 + length {
+                return text[..end].to_string();
+            }
+        }
+    }
+}
+
+/// During the drain every HTTP/1 response says `Connection: close` and the connection is closed
+/// after it, so kept-alive clients reconnect while the listener still accepts; clients that
+/// keep sending through the whole shutdown see no failed request until the listener is closed
+/// (then only refused connections).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_drain_closes_kept_alive_connections_politely() {
+    use tokio::io::AsyncReadExt;
+
+    let exe = binary("servicekit-tests", "probe-service");
+    let mut service = ServiceProcess::start(
+        &exe,
+        &[
+            ("SERVICEKIT__SERVER__DRAIN_DELAY", "2s"),
+            ("SERVICEKIT__SERVER__SHUTDOWN_TIMEOUT", "10s"),
+        ],
+    );
+    service
+        .wait_for_status("/health/ready", 200, Duration::from_secs(10))
+        .await
+        .expect("ready");
+    let addr = ("127.0.0.1", service.port());
+
+    // A kept-alive connection: before SIGTERM it stays open.
+    let mut kept = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = get_on(&mut kept, "/slow/1").await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("connection: close"), "{head}");
+
+    // Clients that keep sending through the whole shutdown on pooled connections.
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..6)
+        .map(|_| {
+            let (stop, ok) = (stop.clone(), ok.clone());
+            let url = service.url("/slow/5");
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut failures = Vec::new();
+                let mut refused = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    match client.get(&url).send().await {
+                        Ok(res) if res.status() == 200 => {
+                            ok.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Ok(res) => failures.push(format!("status {}", res.status())),
+                        // The listener is closed: refused, as expected.
+                        Err(e) if e.is_connect() => {
+                            refused += 1;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        Err(e) => failures.push(format!("{e:?}")),
+                    }
+                }
+                (failures, refused)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    service.terminate();
+    service
+        .wait_for_status("/health/ready", 503, Duration::from_secs(2))
+        .await
+        .expect("readiness turns 503");
+    let during_drain = ok.load(Ordering::SeqCst);
+
+    // The next answer on the kept-alive connection says close, and the server closes it.
+    let head = get_on(&mut kept, "/slow/1").await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(5), kept.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "the connection stays open"
+    );
+
+    let status = tokio::task::spawn_blocking(move || {
+        let status = service.wait_exit(Duration::from_secs(30));
+        (status, service.stdout())
+    })
+    .await
+    .unwrap();
+    stop.store(true, Ordering::SeqCst);
+    let (mut failures, mut refused) = (Vec::new(), 0);
+    for worker in workers {
+        let (f, r) = worker.await.unwrap();
+        failures.extend(f);
+        refused += r;
+    }
+    assert_eq!(status.0.and_then(|s| s.code()), Some(0), "{}", status.1);
+    let total = ok.load(Ordering::SeqCst);
+    println!(
+        "drain: {total} requests ok ({} after SIGTERM), {refused} refused after the close, {} failed",
+        total - during_drain.min(total),
+        failures.len()
+    );
+    assert!(
+        total > during_drain,
+        "requests were served during the drain"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} requests failed on an open connection, the first: {:?}",
+        failures.len(),
+        failures.first()
+    );
+}

@@ -10,11 +10,14 @@
 //! - `database_faults`: a relay in front of PostgreSQL and MariaDB that accepts and closes,
 //!   blackholes, or refuses: only 2xx or 503 problem+json, a fast 503 once readiness knows the
 //!   database is down, and recovery when the relay forwards again.
+//! - `deadlines`: a POST past a trusted caller's 1 ms deadline answers 504 and saves nothing;
+//!   an untrusted caller's deadline header is ignored.
 //! - `rolling_restart`: two student-service instances replaced one after the other under load
 //!   through subject-service's client: zero failed requests.
 
 mod database_faults;
 mod database_outage;
+mod deadlines;
 mod downstream_outage;
 mod rolling_restart;
 mod slow_clients;

@@ -223,3 +223,59 @@ async fn a_kept_alive_connection_outlives_the_header_read_timeout_until_the_idle
     println!("kept-alive connection closed after {idle:?} idle (idle_timeout 4s)");
     assert!(idle >= Duration::from_secs(3), "closed too early: {idle:?}");
 }
+
+/// A client that sends its body too slowly is told so with 408 (its fault), not 503 (the
+/// server's), as problem+json, and the connection is closed.
+#[tokio::test]
+async fn a_body_trickling_in_past_the_request_timeout_gets_408() {
+    let service = ServiceProcess::start(
+        &student_exe(),
+        &[("SERVICEKIT__SERVER__REQUEST_TIMEOUT", "1s")],
+    );
+    ready(&service).await;
+    let mut stream = TcpStream::connect(("127.0.0.1", service.port()))
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            b"POST /students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"name\":",
+        )
+        .await
+        .unwrap();
+    // One more byte now and then, never the whole body.
+    let sent = Instant::now();
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    let (mut read_half, mut write_half) = stream.split();
+    let read = async {
+        loop {
+            match read_half.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => response.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    let drip = async {
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let _ = write_half.write_all(b" ").await;
+        }
+    };
+    tokio::select! {
+        () = read => {},
+        () = drip => panic!("no answer within 6s"),
+    }
+    let text = String::from_utf8_lossy(&response);
+    println!("answered after {:?}", sent.elapsed());
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: application/problem+json"),
+        "{text}"
+    );
+    assert!(
+        text.to_ascii_lowercase().contains("connection: close"),
+        "{text}"
+    );
+}

@@ -19,6 +19,7 @@ impl From<WriteError> for Problem {
                 Problem::conflict(format!("a student with email {email} already exists"))
             }
             WriteError::Db(e) => e.into(),
+            WriteError::Commit(e) => e.into(),
         }
     }
 }

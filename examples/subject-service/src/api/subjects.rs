@@ -22,6 +22,7 @@ impl From<WriteError> for Problem {
                 "student {student} is already enrolled in this subject"
             )),
             WriteError::Db(e) => e.into(),
+            WriteError::Commit(e) => e.into(),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The tower middleware that verifies the bearer token of every request.
 //!
 //! On success the request continues with a [`Principal`](super::Principal) and the caller's
-//! token (for [`PassThrough`](super::PassThrough)) in its extensions; on failure it is answered
+//! token (for [`PassThrough`](super::PassThrough)) in its extensions, and a service token's
+//! `x-request-deadline-ms` becomes the request's deadline (see
+//! [`DeadlineLayer`](crate::server::DeadlineLayer)); on failure it is answered
 //! with 401 (or 503 while no key could ever be loaded) as problem+json with an RFC 6750
 //! `WWW-Authenticate` challenge. Tokens are never logged.
 

@@ -8,6 +8,8 @@ use tower::Service;
 use super::AuthDisabled;
 use crate::auth::error::Rechallenge;
 use crate::auth::{AuthError, PassThrough, Verifier};
+use crate::server::budget::Budget;
+use crate::server::expired_before_start;
 
 /// Service that authenticates requests before calling the inner service; see
 /// [`AuthLayer`](super::AuthLayer).
@@ -67,6 +69,18 @@ where
             };
             match result {
                 Ok(principal) => {
+                    if principal.is_service()
+                        && let Some(budget) = req.extensions().get::<Budget>().cloned()
+                    {
+                        // The caller proved to be a service: its deadline now counts.
+                        match budget.trust_caller() {
+                            Ok(Some(deadline)) => {
+                                req.extensions_mut().insert(deadline);
+                            }
+                            Ok(None) => {}
+                            Err(_) => return Ok(expired_before_start()),
+                        }
+                    }
                     req.extensions_mut().insert(principal);
                     req.extensions_mut().insert(PassThrough::new(value));
                     let mut response = inner.call(req).await?;

@@ -1,29 +1,100 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnet::IpNet;
 use tower::Layer;
 
 use super::DeadlineService;
+use crate::config::ServerConfig;
 
-/// Layer that honours the caller's [`DEADLINE_HEADER`](super::DEADLINE_HEADER).
+/// Layer that bounds every request by the server's own timeout and, from trusted callers,
+/// by the caller's [`DEADLINE_HEADER`](super::DEADLINE_HEADER); see the [module
+/// docs](crate::server::Deadline) for what each outcome answers.
 ///
-/// With a budget of `0` it answers 504 problem+json without running the handler (the caller
-/// has given up); otherwise it runs the handler under a timeout of that budget (504 when it
-/// elapses) and puts the [`Deadline`](super::Deadline) into the request's extensions for
-/// outgoing calls. Requests without the header pass through.
+/// A caller's deadline is honoured only when the peer address is in
+/// [`trust_networks`](Self::trust_networks), or (with
+/// [`trust_service_tokens`](Self::trust_service_tokens), on by default) once an
+/// [`AuthLayer`](crate::auth::AuthLayer) further in verified a service token
+/// ([`Principal::is_service`](crate::auth::Principal::is_service)). From anyone else the header
+/// is removed and ignored. A trusted deadline is capped by the timeout.
 ///
 /// ```
+/// use std::time::Duration;
 /// use axum::{Router, routing::get};
 /// use servicekit::server::DeadlineLayer;
 ///
-/// let app: Router = Router::new().route("/", get(|| async { "hi" })).layer(DeadlineLayer::new());
+/// let layer = DeadlineLayer::new(Duration::from_secs(30))
+///     .trust_networks(["10.0.0.0/8".parse().unwrap()]);
+/// let app: Router = Router::new().route("/", get(|| async { "hi" })).layer(layer);
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone)]
 pub struct DeadlineLayer {
-    _priv: (),
+    policy: Arc<Policy>,
+}
+
+/// What a [`DeadlineLayer`] enforces and whom it trusts.
+#[derive(Debug, Clone)]
+pub(super) struct Policy {
+    /// The server's own limit for every request.
+    pub(super) timeout: Duration,
+    /// Peers whose deadline header is honoured as sent.
+    pub(super) networks: Vec<IpNet>,
+    /// Whether a verified service token makes the deadline header trusted.
+    pub(super) service_tokens: bool,
+}
+
+impl Policy {
+    /// The server's `timeout`, no trusted network, verified service tokens trusted.
+    pub(super) fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            networks: Vec::new(),
+            service_tokens: true,
+        }
+    }
+
+    /// Whether `peer` is in a trusted network (an IPv4-mapped IPv6 address counts as IPv4).
+    pub(super) fn trusts(&self, peer: &std::net::SocketAddr) -> bool {
+        let ip = peer.ip().to_canonical();
+        self.networks.iter().any(|net| net.contains(&ip))
+    }
 }
 
 impl DeadlineLayer {
-    /// A new layer.
-    pub fn new() -> Self {
-        Self::default()
+    /// A layer answering requests still running after `timeout`, trusting no network and
+    /// verified service tokens.
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            policy: Arc::new(Policy::new(timeout)),
+        }
+    }
+
+    /// The layer `[server]` configures: `request_timeout`, `deadline_trusted_networks` and
+    /// `deadline_trust_service_tokens` (entries that are not addresses or CIDR ranges, which
+    /// configuration loading rejects, are skipped).
+    pub fn from_config(config: &ServerConfig) -> Self {
+        Self::new(config.request_timeout)
+            .trust_networks(
+                config
+                    .deadline_trusted_networks
+                    .iter()
+                    .filter_map(|n| crate::server::rate_limit::parse_net(n)),
+            )
+            .trust_service_tokens(config.deadline_trust_service_tokens)
+    }
+
+    /// Also honours the deadline header of peers in `networks` (replacing earlier ones).
+    #[must_use]
+    pub fn trust_networks(mut self, networks: impl IntoIterator<Item = IpNet>) -> Self {
+        Arc::make_mut(&mut self.policy).networks = networks.into_iter().collect();
+        self
+    }
+
+    /// Whether a verified service token makes the caller's deadline trusted (default `true`).
+    #[must_use]
+    pub fn trust_service_tokens(mut self, trust: bool) -> Self {
+        Arc::make_mut(&mut self.policy).service_tokens = trust;
+        self
     }
 }
 
@@ -31,6 +102,6 @@ impl<S> Layer<S> for DeadlineLayer {
     type Service = DeadlineService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        DeadlineService::new(inner)
+        DeadlineService::with_policy(inner, self.policy.clone())
     }
 }

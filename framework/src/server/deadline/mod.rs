@@ -1,18 +1,34 @@
-//! Honouring the caller's deadline on the server side.
+//! Every request's time budget: the server's own `server.request_timeout`, narrowed by the
+//! caller's deadline when the caller is trusted.
 //!
 //! A caller (usually a servicekit [`ServiceClient`](crate::client::ServiceClient)) sends how
 //! much of its budget is left in [`DEADLINE_HEADER`], in milliseconds. Relative budgets are
-//! immune to clock skew between hosts. This layer:
-//! - answers 504 problem+json at once, without running the handler, when the budget is `0`
-//!   (the caller has already given up, so any work would be wasted);
-//! - otherwise runs the handler under a timeout of that budget (it sits inside the server's
-//!   `request_timeout`, so the effective limit is the smaller of the two) and answers 504 when
-//!   it elapses;
-//! - puts the [`Deadline`] into the request's extensions, where the
-//!   [`Inbound`](crate::client::Inbound) extractor finds it so that outgoing calls inherit it.
+//! immune to clock skew between hosts. The header is honoured only from trusted callers: peers
+//! in `server.deadline_trusted_networks`, or callers whose verified token is a service token
+//! (`server.deadline_trust_service_tokens`, on by default; see
+//! [`Principal::is_service`](crate::auth::Principal::is_service)). Anyone else's header is
+//! removed and ignored, so an outside client can neither cut requests short nor pass a deadline
+//! on to downstream services. A trusted deadline is capped by `server.request_timeout`.
 //!
-//! Requests without the header are passed through untouched.
+//! [`DeadlineLayer`] answers, as problem+json:
+//! - 504 at the trusted caller's deadline (at once, without running the handler, when the
+//!   budget is already `0`);
+//! - 408 (and closes the connection) when `server.request_timeout` passes while the server is
+//!   still waiting for the client's request body: the client is too slow, not the server;
+//! - 503 when `server.request_timeout` passes while the handler works.
+//!
+//! A trusted deadline is put into the request's extensions as a [`Deadline`], where the
+//! [`Inbound`](crate::client::Inbound) extractor finds it so that outgoing calls inherit it.
+//!
+//! **Writes.** At the deadline the handler's future is dropped, which rolls back an open sqlx
+//! transaction but cannot take back a statement that already reached the database in
+//! autocommit mode. Commit writes with [`db::commit`](crate::db::commit): it refuses to commit
+//! once the budget is spent, and once it has begun the layer waits for the handler's real
+//! answer instead of replacing it. So a 504/503/408 from this layer means nothing committed
+//! through `db::commit` was saved.
 
+mod body;
+pub(crate) mod budget;
 mod layer;
 mod service;
 
@@ -20,13 +36,15 @@ use std::time::{Duration, Instant};
 
 pub use layer::DeadlineLayer;
 pub use service::DeadlineService;
+pub(crate) use service::expired_before_start;
 
 /// Header carrying the caller's remaining budget in whole milliseconds, e.g. `250`.
 pub const DEADLINE_HEADER: &str = "x-request-deadline-ms";
 
 /// The instant by which the current request must be answered.
 ///
-/// Inserted into request extensions by [`DeadlineLayer`] and read by outgoing clients.
+/// Inserted into request extensions by [`DeadlineLayer`] for trusted callers and read by
+/// outgoing clients.
 ///
 /// ```
 /// use std::time::Duration;

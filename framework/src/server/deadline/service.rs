@@ -1,26 +1,39 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, HttpBody};
-use axum::http::{Request, Response, StatusCode};
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use tower::Service;
 
+use super::body::Waiting;
+use super::budget::{Budget, Cause};
+use super::layer::Policy;
 use super::{DEADLINE_HEADER, Deadline};
 use crate::BoxError;
 use crate::server::problem::Problem;
 
-/// Service that honours the caller's deadline; see [`DeadlineLayer`](super::DeadlineLayer).
+/// Service that bounds requests by the server's timeout and trusted callers' deadlines; see
+/// [`DeadlineLayer`](super::DeadlineLayer).
 #[derive(Debug, Clone)]
 pub struct DeadlineService<S> {
     inner: S,
+    policy: Arc<Policy>,
 }
 
 impl<S> DeadlineService<S> {
-    /// Wraps `inner`.
-    pub fn new(inner: S) -> Self {
-        Self { inner }
+    /// Wraps `inner` with the limits of [`DeadlineLayer::new`](super::DeadlineLayer::new).
+    pub fn new(inner: S, timeout: Duration) -> Self {
+        Self::with_policy(inner, Arc::new(Policy::new(timeout)))
+    }
+
+    pub(super) fn with_policy(inner: S, policy: Arc<Policy>) -> Self {
+        Self { inner, policy }
     }
 
     /// The wrapped service.
@@ -34,10 +47,11 @@ impl<S> DeadlineService<S> {
     }
 }
 
-impl<S, ReqB, ResB> Service<Request<ReqB>> for DeadlineService<S>
+impl<S, ResB> Service<Request<Body>> for DeadlineService<S>
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    S: Service<Request<Body>, Response = Response<ResB>>,
     S::Future: Send + 'static,
+    S::Error: Send + 'static,
     ResB: HttpBody<Data = Bytes> + Send + 'static,
     ResB::Error: Into<BoxError>,
 {
@@ -49,39 +63,131 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
-        let deadline = req
-            .headers()
-            .get(DEADLINE_HEADER)
-            .and_then(Deadline::from_header);
-        let Some(deadline) = deadline else {
-            let fut = self.inner.call(req);
-            return Box::pin(async move { Ok(fut.await?.map(Body::new)) });
-        };
-        if deadline.is_expired() {
-            tracing::debug!("caller's deadline already passed; request not started");
-            return Box::pin(async move { Ok(expired("was not started")) });
-        }
-        req.extensions_mut().insert(deadline);
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            match tokio::time::timeout_at(deadline.instant().into(), fut).await {
-                Ok(result) => Ok(result?.map(Body::new)),
-                Err(_) => {
-                    tracing::warn!("request cancelled at the caller's deadline");
-                    Ok(expired("did not complete"))
-                }
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let now = Instant::now();
+        let (mut parts, body) = req.into_parts();
+        let own = now + self.policy.timeout;
+        // The header is taken off in every case: an untrusted one must not reach the handler or
+        // be passed on by outgoing calls.
+        let asked = parts
+            .headers
+            .remove(DEADLINE_HEADER)
+            .and_then(|v| Deadline::from_header(&v))
+            .map(Deadline::instant);
+        let peer_trusted = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|ConnectInfo(peer)| self.policy.trusts(peer));
+        let (caller, pending) = match asked {
+            Some(at) if peer_trusted => (Some(at), None),
+            Some(at) if self.policy.service_tokens => (None, Some(at)),
+            Some(_) => {
+                tracing::debug!("ignoring {DEADLINE_HEADER} from an untrusted caller");
+                (None, None)
             }
-        })
+            None => (None, None),
+        };
+        let budget = Budget::new(own, caller, pending);
+        if let Some(caller) = caller {
+            if caller <= Instant::now() {
+                tracing::debug!("caller's deadline already passed; request not started");
+                return Box::pin(async move { Ok(expired(Cause::Caller, false, None)) });
+            }
+            parts.extensions.insert(Deadline::at(caller.min(own)));
+        }
+        parts.extensions.insert(budget.clone());
+        let waiting = Waiting::default();
+        let req = Request::from_parts(parts, waiting.track(body));
+        let fut = budget.clone().scope(self.inner.call(req));
+        let timeout = self.policy.timeout;
+        Box::pin(enforce(fut, budget, waiting, timeout))
     }
 }
 
-fn expired(what: &str) -> Response<Body> {
-    Problem::new(StatusCode::GATEWAY_TIMEOUT)
-        .with_detail(format!(
-            "The request {what} within the caller's deadline ({DEADLINE_HEADER})."
-        ))
-        .into_response()
+/// Runs the handler until it answers or the budget runs out, whichever is first; a handler
+/// that began to commit is waited for (at most one more `timeout`), since its answer is then
+/// the truth.
+async fn enforce<F, B, E>(
+    fut: F,
+    budget: Budget,
+    waiting: Waiting,
+    timeout: Duration,
+) -> Result<Response<Body>, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        let (at, cause) = budget.effective();
+        tokio::select! {
+            biased;
+            result = &mut fut => {
+                let response = result?;
+                if budget.is_expired() {
+                    // A refused commit or auth found the deadline passed: the handler's answer
+                    // describes a failure the client should see as the deadline.
+                    return Ok(expired(budget.effective().1, false, Some(timeout)));
+                }
+                return Ok(response.map(Body::new));
+            }
+            () = budget.changed() => {}
+            () = tokio::time::sleep_until(at.into()) => {
+                if budget.try_expire() {
+                    return Ok(expired(cause, waiting.get(), Some(timeout)));
+                }
+                tracing::warn!("request's time ran out while it commits; waiting for the outcome");
+                return match tokio::time::timeout(timeout, &mut fut).await {
+                    Ok(result) => Ok(result?.map(Body::new)),
+                    Err(_) => {
+                        tracing::error!("a commit did not finish in time; its outcome is unknown");
+                        Ok(Problem::unavailable(
+                            "The request did not complete in time; some of its changes may have been saved.",
+                        )
+                        .into_response())
+                    }
+                };
+            }
+        }
+    }
+}
+
+/// The answer to a request whose time ran out: 504 at the caller's deadline, 408 when the server
+/// was still waiting for the client's body, 503 when the server was too slow.
+fn expired(cause: Cause, waiting_for_client: bool, timeout: Option<Duration>) -> Response<Body> {
+    let within = timeout
+        .map(|t| humantime::format_duration(t).to_string())
+        .unwrap_or_default();
+    match cause {
+        Cause::Caller => {
+            tracing::warn!("request cancelled at the caller's deadline");
+            Problem::new(StatusCode::GATEWAY_TIMEOUT)
+                .with_detail(format!(
+                    "The request did not complete within the caller's deadline ({DEADLINE_HEADER})."
+                ))
+                .into_response()
+        }
+        Cause::Server if waiting_for_client => {
+            tracing::info!(timeout = %within, "request body did not arrive in time");
+            // RFC 9110 §15.5.9: the server closes the connection after a 408.
+            Problem::new(StatusCode::REQUEST_TIMEOUT)
+                .with_detail(format!("The request body did not arrive within {within}."))
+                .with_header(header::CONNECTION, HeaderValue::from_static("close"))
+                .into_response()
+        }
+        Cause::Server => {
+            tracing::warn!(timeout = %within, "request timed out");
+            Problem::unavailable(format!("The request did not complete within {within}."))
+                .into_response()
+        }
+    }
+}
+
+/// The answer when the caller's deadline had passed before the handler could start, for the
+/// auth layer that finds so while trusting it (the [`DeadlineService`] outside replaces it).
+pub(crate) fn expired_before_start() -> axum::response::Response {
+    expired(Cause::Caller, false, None)
 }
 
 #[cfg(test)]
@@ -89,14 +195,15 @@ mod tests {
     use std::time::Duration;
 
     use axum::Router;
-    use axum::routing::get;
+    use axum::routing::{get, post};
+    use futures_util::StreamExt;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
     use super::*;
     use crate::server::DeadlineLayer;
 
-    fn app() -> Router {
+    fn routes() -> Router {
         Router::new()
             .route(
                 "/slow",
@@ -109,48 +216,120 @@ mod tests {
                 "/left",
                 get(|req: Request<Body>| async move {
                     let d = req.extensions().get::<Deadline>().copied();
-                    d.map(|d| d.remaining().as_millis().to_string())
-                        .unwrap_or_default()
+                    let header = req.headers().contains_key(DEADLINE_HEADER);
+                    let left = d
+                        .map(|d| d.remaining().as_millis().to_string())
+                        .unwrap_or_default();
+                    format!("{left};{header}")
                 }),
             )
-            .layer(DeadlineLayer::new())
+            .route("/echo", post(|body: String| async move { body }))
     }
 
-    fn get_with(path: &str, budget: Option<&str>) -> Request<Body> {
+    fn trusting(timeout: Duration) -> Router {
+        let layer = DeadlineLayer::new(timeout).trust_networks(["127.0.0.0/8".parse().unwrap()]);
+        routes().layer(layer)
+    }
+
+    fn from(peer: &str, path: &str, budget: Option<&str>) -> Request<Body> {
         let mut b = Request::get(path);
         if let Some(budget) = budget {
             b = b.header(DEADLINE_HEADER, budget);
         }
-        b.body(Body::empty()).unwrap()
+        let mut req = b.body(Body::empty()).unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        req
+    }
+
+    async fn text(res: Response<Body>) -> String {
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(body.to_vec()).unwrap()
     }
 
     #[tokio::test]
-    async fn expired_deadline_is_not_started() {
-        let res = app().oneshot(get_with("/slow", Some("0"))).await.unwrap();
+    async fn an_expired_trusted_deadline_is_not_started() {
+        let app = trusting(Duration::from_secs(30));
+        let res = app
+            .oneshot(from("127.0.0.1:1", "/slow", Some("0")))
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::GATEWAY_TIMEOUT);
     }
 
     #[tokio::test]
-    async fn handler_is_cut_at_the_deadline() {
-        let started = std::time::Instant::now();
-        let res = app().oneshot(get_with("/slow", Some("50"))).await.unwrap();
+    async fn a_trusted_handler_is_cut_at_the_callers_deadline() {
+        let started = Instant::now();
+        let app = trusting(Duration::from_secs(30));
+        let res = app
+            .oneshot(from("127.0.0.1:1", "/slow", Some("50")))
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::GATEWAY_TIMEOUT);
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     #[tokio::test]
-    async fn deadline_reaches_the_handler_and_absent_header_passes() {
-        let res = app().oneshot(get_with("/left", Some("800"))).await.unwrap();
-        let body = res.into_body().collect().await.unwrap().to_bytes();
-        let left: u64 = std::str::from_utf8(&body).unwrap().parse().unwrap();
-        assert!(left > 0 && left <= 800, "{left}");
-
-        let res = app().oneshot(get_with("/left", None)).await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        let res = app()
-            .oneshot(get_with("/left", Some("soon")))
+    async fn the_trusted_deadline_reaches_the_handler_capped_by_the_timeout() {
+        let app = trusting(Duration::from_millis(500));
+        let res = app
+            .clone()
+            .oneshot(from("127.0.0.1:1", "/left", Some("60000")))
             .await
             .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
+        let body = text(res).await;
+        let (left, header) = body.split_once(';').unwrap();
+        let left: u64 = left.parse().unwrap();
+        assert!(left > 0 && left <= 500, "{left}");
+        assert_eq!(header, "false", "the header itself is taken off");
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_callers_deadline_is_ignored() {
+        let app = trusting(Duration::from_secs(30));
+        for peer in ["192.0.2.7:1", "[::ffff:192.0.2.7]:1"] {
+            let res = app
+                .clone()
+                .oneshot(from(peer, "/left", Some("0")))
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            assert_eq!(
+                text(res).await,
+                ";false",
+                "no deadline and no header for {peer}"
+            );
+        }
+        // A peer given as an IPv4-mapped IPv6 address counts as its IPv4 address.
+        let res = app
+            .oneshot(from("[::ffff:127.0.0.1]:1", "/slow", Some("0")))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::GATEWAY_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn the_servers_timeout_is_503_for_a_slow_handler() {
+        let app = routes().layer(DeadlineLayer::new(Duration::from_millis(50)));
+        let res = app
+            .oneshot(from("192.0.2.7:1", "/slow", None))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn the_servers_timeout_is_408_while_the_body_trickles_in() {
+        let app = routes().layer(DeadlineLayer::new(Duration::from_millis(100)));
+        // One byte of the body, then nothing more from the client.
+        let trickle =
+            futures_util::stream::once(async { Ok::<_, std::io::Error>(Bytes::from_static(b"a")) })
+                .chain(futures_util::stream::pending());
+        let req = Request::post("/echo")
+            .body(Body::from_stream(trickle))
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(res.headers()[header::CONNECTION], "close");
     }
 }

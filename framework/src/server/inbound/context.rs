@@ -66,8 +66,16 @@ impl Inbound {
     /// The context of the request the current task is handling, when it runs inside
     /// [`InboundLayer`](super::InboundLayer) (the standard stack has it); `None` elsewhere,
     /// including in tasks spawned by a handler.
+    ///
+    /// Its deadline is the request's effective one at the time of the call: the server's own
+    /// `server.request_timeout`, or a trusted caller's earlier deadline (also one trusted after
+    /// the context was captured, when auth verified a service token).
     pub fn current() -> Option<Self> {
-        CURRENT.try_with(Clone::clone).ok()
+        let mut inbound = CURRENT.try_with(Clone::clone).ok()?;
+        if let Some(budget) = crate::server::deadline::budget::Budget::current() {
+            inbound.deadline = Some(Deadline::at(budget.effective().0));
+        }
+        Some(inbound)
     }
 
     /// The incoming request id.

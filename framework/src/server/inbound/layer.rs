@@ -10,13 +10,15 @@ use super::InboundService;
 /// carried too:
 ///
 /// ```
+/// use std::time::Duration;
+///
 /// use axum::{Router, routing::get};
 /// use servicekit::server::{DeadlineLayer, InboundLayer};
 ///
 /// let app: Router = Router::new()
 ///     .route("/", get(|| async { "hi" }))
 ///     .layer(InboundLayer::new())
-///     .layer(DeadlineLayer::new());
+///     .layer(DeadlineLayer::new(Duration::from_secs(30)));
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InboundLayer {

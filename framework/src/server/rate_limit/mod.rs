@@ -54,7 +54,7 @@ pub use layer::RateLimitLayer;
 #[cfg(feature = "rate-limit")]
 pub use service::RateLimitService;
 
-pub(crate) use config::validate;
+pub(crate) use config::{parse_net, validate};
 
 /// Counter of requests answered 429, labelled `method` and `route` (the route template, or
 /// `unmatched`).
