@@ -40,12 +40,34 @@
 //! - `openapi` (feature): the service's OpenAPI 3.1 document, completed and served;
 //! - `testing` (feature): `TestApp`, `TestDatabase` and `TestIssuer` for integration tests.
 //!
-//! `docs/architecture.md` describes the request flow and the lifecycle in full.
+//! [`docs/architecture.md`](https://github.com/servicekit/servicekit/blob/main/docs/architecture.md) describes the request flow and the lifecycle in full.
+//!
+//! ## Cargo features
+//! The defaults, `macros` and `sqlite`, give a service on embedded SQLite. The rest pull in large
+//! dependency trees and are enabled where used:
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `macros` (default) | `#[microservice]` and `embed_migrations!` |
+//! | `sqlite` (default) | the SQLite driver, also used for the default file when `database.url` is unset |
+//! | `postgres` | the PostgreSQL driver (`postgres://`) |
+//! | `mysql` | the MySQL/MariaDB driver (`mysql://`, `mariadb://`) |
+//! | `aws` | `aws-sm://` secret references, `secrets::aws` (AWS SDK) |
+//! | `otlp` | trace export to an OTLP collector, http/protobuf or gRPC (tonic) |
+//! | `rate-limit` | `[rate_limit]` with `Context::rate_limit` and `server::RateLimitLayer` (governor) |
+//! | `openapi` | the served OpenAPI 3.1 document |
+//! | `testing` | `TestApp`, `TestDatabase`, `TestIssuer` (and `MotoServer` with `aws`) |
+//!
+//! Configuration that needs a feature this build leaves out (a `postgres://` URL without
+//! `postgres`, an `aws-sm://` reference without `aws`, `telemetry.otlp_endpoint` without `otlp`,
+//! `rate_limit.enabled = true` without `rate-limit`) stops startup with the key and the feature
+//! to enable.
 
 pub mod auth;
 pub mod client;
 pub mod config;
 pub mod db;
+mod features;
 pub mod health;
 #[cfg(feature = "openapi")]
 pub mod openapi;

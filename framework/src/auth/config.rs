@@ -19,7 +19,7 @@
 //! scopes = ["students:read"]
 //! ```
 //!
-//! `docs/auth.md` describes every key.
+//! [`docs/auth.md`](https://github.com/servicekit/servicekit/blob/main/docs/auth.md) describes every key.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

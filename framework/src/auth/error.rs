@@ -133,7 +133,7 @@ impl AuthError {
 
 impl IntoResponse for AuthError {
     /// The response with the default realm; an [`AuthLayer`](super::AuthLayer) around the
-    /// route replaces it with the service's realm on the way out (see [`Rechallenge`]), so
+    /// route replaces it with the service's realm on the way out (through a response extension), so
     /// 403s from `require_scope` and handler-level checks name the same realm as its 401s.
     fn into_response(self) -> Response {
         let mut response = self.clone().into_response_for(DEFAULT_REALM);

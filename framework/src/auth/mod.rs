@@ -13,7 +13,7 @@
 //!   per route.
 //! - [`TokenSource`] for outgoing calls: [`ClientCredentials`] and [`PassThrough`].
 //!
-//! Configuration is the `[auth]` section ([`AuthConfig`]); `docs/auth.md` shows setups for
+//! Configuration is the `[auth]` section ([`AuthConfig`]); [`docs/auth.md`](https://github.com/servicekit/servicekit/blob/main/docs/auth.md) shows setups for
 //! Amazon Cognito, Keycloak, Auth0 and any OpenID provider.
 
 mod cache;

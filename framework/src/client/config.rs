@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 /// Settings of one downstream, from `[clients.<name>]`.
 ///
-/// Only the address is required: `base_url` or `instances`. `docs/client.md` explains each
+/// Only the address is required: `base_url` or `instances`. [`docs/client.md`](https://github.com/servicekit/servicekit/blob/main/docs/client.md) explains each
 /// default.
 ///
 /// ```toml

@@ -30,7 +30,7 @@
 //! [`RequestBuilder::inbound`].
 //!
 //! Metrics go through the `metrics` facade; see [`metrics`] for the names.
-//! `docs/client.md` lists every configuration key with its default and the reason for it.
+//! [`docs/client.md`](https://github.com/servicekit/servicekit/blob/main/docs/client.md) lists every configuration key with its default and the reason for it.
 //!
 //! [`DeadlineLayer`]: crate::server::DeadlineLayer
 

@@ -223,6 +223,11 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
     {
         return fail("database.url", &e.to_string());
     }
+    if let Some((key, message)) =
+        crate::features::missing(config, crate::features::Compiled::THIS_BUILD)
+    {
+        return fail(key, &message);
+    }
     if let Err(e) = crate::auth::validate_config(&config.auth, &config.service.environment) {
         return fail(&e.key, &e.message);
     }

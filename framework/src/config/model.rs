@@ -10,7 +10,7 @@ use serde::Deserialize;
 /// The whole framework configuration, after layering and validation.
 ///
 /// Each field is one section of the configuration files (`[server]`, `[database]`, ...);
-/// `docs/configuration.md` lists every key, its environment variable and its default.
+/// [`docs/configuration.md`](https://github.com/servicekit/servicekit/blob/main/docs/configuration.md) lists every key, its environment variable and its default.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -36,7 +36,7 @@ pub struct Config {
     /// [`Context::client`](crate::Context::client).
     #[serde(default)]
     pub clients: BTreeMap<String, crate::client::ClientConfig>,
-    /// `[auth]`: bearer token verification and outgoing token sources (see `docs/auth.md`).
+    /// `[auth]`: bearer token verification and outgoing token sources (see [`docs/auth.md`](https://github.com/servicekit/servicekit/blob/main/docs/auth.md)).
     #[serde(default)]
     pub auth: crate::auth::AuthConfig,
     /// `[secrets]`: refresh and staleness of referenced secrets, the AWS client.
@@ -46,7 +46,7 @@ pub struct Config {
     #[serde(default)]
     pub openapi: OpenApiConfig,
     /// `[rate_limit]`: per-client request throttling, applied with
-    /// [`Context::rate_limit`](crate::Context::rate_limit) (see `docs/rate-limiting.md`).
+    /// `Context::rate_limit` (feature `rate-limit`; see [`docs/rate-limiting.md`](https://github.com/servicekit/servicekit/blob/main/docs/rate-limiting.md)).
     #[serde(default)]
     pub rate_limit: crate::server::RateLimitConfig,
     /// `[app]`: the service's own settings, read with [`Context::settings`](crate::Context::settings).

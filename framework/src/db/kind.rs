@@ -22,6 +22,23 @@ pub struct UnsupportedScheme {
     scheme: String,
 }
 
+/// A database URL for a backend whose driver this build of servicekit leaves out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{kind} support is not compiled in: enable servicekit's `{feature}` cargo feature (`servicekit = {{ version = \"..\", features = [\"{feature}\"] }}`) or use another database",
+    feature = kind.feature()
+)]
+pub struct DriverNotCompiled {
+    kind: DbKind,
+}
+
+impl DriverNotCompiled {
+    /// The backend whose driver is missing.
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+}
+
 impl DbKind {
     /// Detects the backend from a URL's scheme.
     ///
@@ -40,6 +57,28 @@ impl DbKind {
             _ => Err(UnsupportedScheme {
                 scheme: scheme.to_string(),
             }),
+        }
+    }
+
+    /// The cargo feature of servicekit that compiles this backend's driver (`sqlite`,
+    /// `postgres`, `mysql`).
+    pub fn feature(self) -> &'static str {
+        self.as_str()
+    }
+
+    /// Whether this build of servicekit includes the driver for this backend; `Err` names the
+    /// feature to enable.
+    ///
+    /// ```
+    /// use servicekit::db::DbKind;
+    /// # #[cfg(not(feature = "mysql"))]
+    /// assert!(DbKind::MySql.ensure_compiled().unwrap_err().to_string().contains("`mysql` cargo feature"));
+    /// ```
+    pub fn ensure_compiled(self) -> Result<(), DriverNotCompiled> {
+        if crate::features::Compiled::THIS_BUILD.has_driver(self) {
+            Ok(())
+        } else {
+            Err(DriverNotCompiled { kind: self })
         }
     }
 
@@ -99,6 +138,25 @@ pub fn redact_url(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_drivers_name_the_feature() {
+        for kind in [DbKind::Sqlite, DbKind::Postgres, DbKind::MySql] {
+            let compiled = crate::features::Compiled::THIS_BUILD.has_driver(kind);
+            assert_eq!(kind.ensure_compiled().is_ok(), compiled, "{kind}");
+        }
+        // Whatever this build holds, the message for a missing driver is the same.
+        let text = DriverNotCompiled {
+            kind: DbKind::Postgres,
+        }
+        .to_string();
+        assert!(
+            text.starts_with(
+                "postgres support is not compiled in: enable servicekit's `postgres` cargo feature"
+            ),
+            "{text}"
+        );
+    }
 
     #[test]
     fn redacts_password_and_query_password() {

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 pub use commit::{CommitError, commit};
 pub use credentials::CredentialsError;
-pub use kind::{DbKind, UnsupportedScheme, redact_url};
+pub use kind::{DbKind, DriverNotCompiled, UnsupportedScheme, redact_url};
 pub use migrations::{EmbeddedMigration, Migrations};
 pub use pool::Database;
 pub use sql::PlaceholderOrder;
@@ -39,6 +39,10 @@ pub enum DbError {
     /// `database.url` has a scheme servicekit does not know.
     #[error("database.url: {0}")]
     Url(#[source] UnsupportedScheme),
+    /// The database (from `database.url`, `database.secret`, or the default SQLite file) needs a
+    /// driver this build of servicekit leaves out; the message names the cargo feature.
+    #[error("database.url: {0}")]
+    NotCompiled(#[source] DriverNotCompiled),
     /// `database.url`, `database.password` and `database.secret` do not make a URL.
     #[error(transparent)]
     Credentials(#[from] CredentialsError),

@@ -112,6 +112,7 @@ impl Database {
         sqlx::any::install_default_drivers();
         let url = resolve_url(config, service_name)?;
         let kind = DbKind::from_url(&url).map_err(DbError::Url)?;
+        kind.ensure_compiled().map_err(DbError::NotCompiled)?;
         wait_until_reachable(&url, config.startup_timeout).await?;
         let rotation = Arc::new(Rotation::default());
         let pool = options(config, kind, &rotation)

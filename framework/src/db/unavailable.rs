@@ -68,6 +68,7 @@ pub fn is_refused_credentials(error: &sqlx::Error) -> bool {
     }
 }
 
+#[cfg(feature = "mysql")]
 fn mysql_number(error: &sqlx::Error) -> Option<u16> {
     match error {
         sqlx::Error::Database(e) => e
@@ -75,6 +76,12 @@ fn mysql_number(error: &sqlx::Error) -> Option<u16> {
             .map(sqlx::mysql::MySqlDatabaseError::number),
         _ => None,
     }
+}
+
+/// Without the MySQL driver no error carries a MySQL error number.
+#[cfg(not(feature = "mysql"))]
+fn mysql_number(_error: &sqlx::Error) -> Option<u16> {
+    None
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `env://NAME` | the environment variable `NAME` ([`EnvProvider`]) |
 //! | `file:///run/secrets/db` | a mounted file, one trailing newline dropped ([`FileProvider`]) |
-//! | `aws-sm://prod/student-db` | AWS Secrets Manager ([`aws::AwsSecretsManager`]) |
+//! | `aws-sm://prod/student-db` | AWS Secrets Manager (`aws::AwsSecretsManager`, feature `aws`) |
 //!
 //! `#key` selects one field of a JSON secret (`aws-sm://prod/student-db#password`), and
 //! `?version-stage=AWSPREVIOUS` or `?version-id=..` pick a Secrets Manager version.
@@ -18,14 +18,16 @@
 //! check to `warn`, then to `fail` after `secrets.max_staleness`. Consumers that must follow
 //! rotation subscribe with [`Secrets::subscribe`]; the database pool does so itself.
 //!
-//! `docs/secrets.md` covers local development, Kubernetes, ECS and IAM.
+//! [`docs/secrets.md`](https://github.com/servicekit/servicekit/blob/main/docs/secrets.md) covers local development, Kubernetes, ECS and IAM.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 mod check;
 mod env;
 mod error;
 mod file;
 pub(crate) mod json;
+mod not_compiled;
 mod provider;
 mod reference;
 mod refresh;

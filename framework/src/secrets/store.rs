@@ -10,7 +10,6 @@ use tokio::sync::watch;
 // tokio's clock, so that tests with paused time see ages advance.
 use tokio::time::Instant;
 
-use super::aws::AwsSecretsManager;
 use super::{
     EnvProvider, FileProvider, Secret, SecretError, SecretErrorKind, SecretProvider, SecretRef,
     SecretValue, SecretsConfig, json,
@@ -111,18 +110,10 @@ impl SecretsBuilder {
 
     /// The secrets handle; schemes without a provider of yours get the built-in one.
     pub fn build(mut self) -> Secrets {
-        let aws = &self.config.aws;
-        let mut settings = AwsSecretsManager::builder();
-        if let Some(region) = &aws.region {
-            settings = settings.region(region);
-        }
-        if let Some(url) = &aws.endpoint_url {
-            settings = settings.endpoint_url(url);
-        }
         let defaults: [Arc<dyn SecretProvider>; 3] = [
             Arc::new(EnvProvider::new()),
             Arc::new(FileProvider),
-            Arc::new(settings.build()),
+            aws_provider(&self.config),
         ];
         for provider in defaults {
             self.providers
@@ -137,6 +128,26 @@ impl SecretsBuilder {
             }),
         }
     }
+}
+
+/// The built-in `aws-sm` provider, configured by `[secrets.aws]`.
+#[cfg(feature = "aws")]
+fn aws_provider(config: &SecretsConfig) -> Arc<dyn SecretProvider> {
+    let aws = &config.aws;
+    let mut settings = super::aws::AwsSecretsManager::builder();
+    if let Some(region) = &aws.region {
+        settings = settings.region(region);
+    }
+    if let Some(url) = &aws.endpoint_url {
+        settings = settings.endpoint_url(url);
+    }
+    Arc::new(settings.build())
+}
+
+/// Without the `aws` feature, `aws-sm://` references fail naming the feature.
+#[cfg(not(feature = "aws"))]
+fn aws_provider(_config: &SecretsConfig) -> Arc<dyn SecretProvider> {
+    Arc::new(super::not_compiled::NotCompiled::AWS)
 }
 
 impl fmt::Debug for Secrets {

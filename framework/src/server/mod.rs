@@ -21,7 +21,9 @@ pub use inbound::{Inbound, InboundLayer, InboundService};
 pub use json::{Json, JsonRejection};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
 pub use problem_layer::{ProblemLayer, ProblemService};
-pub use rate_limit::{RateLimitConfig, RateLimitLayer, RateLimitService};
+pub use rate_limit::RateLimitConfig;
+#[cfg(feature = "rate-limit")]
+pub use rate_limit::{RateLimitLayer, RateLimitService};
 pub use request_head::{MAX_HEAD_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 pub(crate) use serve::{ConnectionLimits, Phase, serve};
 pub use shutdown::{

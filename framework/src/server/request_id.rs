@@ -2,7 +2,7 @@
 //!
 //! tower-http's `MakeRequestUuid` calls `Uuid::new_v4`, which (without `uuid`'s `fast-rng`
 //! feature) asks the operating system for 16 random bytes: one `getrandom` system call per
-//! request, about 1 % of a loaded service's CPU in the load benchmark (`docs/performance.md`).
+//! request, about 1 % of a loaded service's CPU in the load benchmark ([`docs/performance.md`](https://github.com/servicekit/servicekit/blob/main/docs/performance.md)).
 //! A request id must be unique, not secret, so [`fastrand`]'s per-thread generator is enough.
 
 use axum::http::{HeaderValue, Request};

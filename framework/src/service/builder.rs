@@ -186,13 +186,16 @@ impl ServiceBuilder {
     /// provider of the same scheme (`env`, `file`, `aws-sm`).
     ///
     /// ```
-    /// use servicekit::secrets::aws::AwsSecretsManager;
+    /// use servicekit::secrets::EnvProvider;
     ///
-    /// let builder = servicekit::Service::builder("svc").secret_provider(
-    ///     AwsSecretsManager::builder().region("eu-west-1").build(),
-    /// );
+    /// // `env://NAME` references read these variables instead of the process environment.
+    /// let builder = servicekit::Service::builder("svc")
+    ///     .secret_provider(EnvProvider::from_vars([("API_TOKEN", "t0ken")]));
     /// # let _ = builder;
     /// ```
+    ///
+    /// With the `aws` feature, `secrets::aws::AwsSecretsManager::builder().region(..).build()`
+    /// replaces the built-in Secrets Manager client the same way.
     pub fn secret_provider(mut self, provider: impl SecretProvider) -> Self {
         self.secret_providers.push(Arc::new(provider));
         self

@@ -12,6 +12,7 @@ use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
 use crate::secrets::Secrets;
+#[cfg(feature = "rate-limit")]
 use crate::server::RateLimitLayer;
 
 /// The context handed to a service's route function: configuration, database, health registry.
@@ -272,7 +273,7 @@ impl Context {
     /// A rate-limit layer built from `[rate_limit]` (a pass-through one when it is disabled).
     /// Each call makes new, independent buckets: call it once and apply the layer once, inside
     /// [`Context::auth`] so that keys `subject` and `client_id` see the verified principal
-    /// (see `docs/rate-limiting.md`).
+    /// (see [`docs/rate-limiting.md`](https://github.com/servicekit/servicekit/blob/main/docs/rate-limiting.md)). Needs servicekit's `rate-limit` feature.
     ///
     /// ```no_run
     /// use axum::{Router, routing::get};
@@ -284,6 +285,7 @@ impl Context {
     ///         .layer(ctx.auth())
     /// }
     /// ```
+    #[cfg(feature = "rate-limit")]
     pub fn rate_limit(&self) -> RateLimitLayer {
         RateLimitLayer::new(&self.config().rate_limit)
     }

@@ -8,14 +8,15 @@ use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
-use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::config::{OtlpProtocol, TelemetryConfig};
+#[cfg(feature = "otlp")]
+use crate::config::OtlpProtocol;
+use crate::config::TelemetryConfig;
 
 /// The installed provider, flushed and shut down when the service stops.
 static PROVIDER: Mutex<Option<SdkTracerProvider>> = Mutex::new(None);
@@ -39,9 +40,19 @@ pub(super) fn tracer(
         .otlp_endpoint
         .as_deref()
         .filter(|_| config.traces && !disabled);
+    #[cfg(feature = "otlp")]
     let exporter = endpoint
         .map(|endpoint| exporter(endpoint, config.otlp_protocol))
         .transpose()?;
+    // Configuration validation refuses an endpoint without the feature; this catches a
+    // configuration built in code.
+    #[cfg(not(feature = "otlp"))]
+    if endpoint.is_some() {
+        return Err(crate::features::needs(
+            "otlp",
+            "telemetry.otlp_endpoint (exporting traces to an OTLP collector)",
+        ));
+    }
     let mut resource = Resource::builder();
     // OTEL_SERVICE_NAME, read by the SDK's detector, wins over service.name.
     if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
@@ -52,6 +63,7 @@ pub(super) fn tracer(
         resource = resource.with_attribute(KeyValue::new(key.clone(), value.clone()));
     }
     let mut builder = SdkTracerProvider::builder().with_resource(resource.build());
+    #[cfg(feature = "otlp")]
     if let Some(exporter) = exporter {
         builder = builder.with_batch_exporter(exporter);
     }
@@ -67,6 +79,7 @@ pub(super) fn tracer(
 }
 
 /// The OTLP span exporter for `endpoint`, over the configured protocol.
+#[cfg(feature = "otlp")]
 fn exporter(
     endpoint: &str,
     protocol: OtlpProtocol,
@@ -79,15 +92,19 @@ fn exporter(
             } else {
                 format!("{endpoint}/v1/traces")
             };
+            use opentelemetry_otlp::WithExportConfig;
             opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .with_endpoint(url)
                 .build()
         }
-        OtlpProtocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(endpoint.to_string())
-            .build(),
+        OtlpProtocol::Grpc => {
+            use opentelemetry_otlp::WithExportConfig;
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint.to_string())
+                .build()
+        }
     }
     .map_err(|e| format!("cannot build the OTLP exporter for {endpoint}: {e}"))
 }

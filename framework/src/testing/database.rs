@@ -10,7 +10,9 @@ pub const POSTGRES_URL_VAR: &str = "SERVICEKIT_TEST_POSTGRES_URL";
 /// Environment variable with an admin URL of the MySQL/MariaDB server used by tests.
 pub const MYSQL_URL_VAR: &str = "SERVICEKIT_TEST_MYSQL_URL";
 
+#[cfg(feature = "postgres")]
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+#[cfg(feature = "mysql")]
 const DEFAULT_MYSQL: &str = "mysql://root@127.0.0.1:3306/mysql";
 
 /// A fresh, uniquely named database on a real server, dropped when the value is dropped.
@@ -27,18 +29,21 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// A new database on the test PostgreSQL server.
+    /// A new database on the test PostgreSQL server (feature `postgres`).
+    #[cfg(feature = "postgres")]
     pub async fn postgres() -> Result<Self, sqlx::Error> {
         let admin = std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| DEFAULT_POSTGRES.into());
         Self::create(DbKind::Postgres, admin).await
     }
 
-    /// A new database on the test MySQL/MariaDB server.
+    /// A new database on the test MySQL/MariaDB server (feature `mysql`).
+    #[cfg(feature = "mysql")]
     pub async fn mysql() -> Result<Self, sqlx::Error> {
         let admin = std::env::var(MYSQL_URL_VAR).unwrap_or_else(|_| DEFAULT_MYSQL.into());
         Self::create(DbKind::MySql, admin).await
     }
 
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     async fn create(kind: DbKind, admin_url: String) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let name = format!("sk_test_{}", uuid::Uuid::new_v4().simple());

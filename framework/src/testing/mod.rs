@@ -8,6 +8,7 @@ mod app;
 mod database;
 mod eventually;
 mod issuer;
+#[cfg(feature = "aws")]
 mod moto;
 mod requests;
 
@@ -15,5 +16,6 @@ pub use app::TestApp;
 pub use database::{MYSQL_URL_VAR, POSTGRES_URL_VAR, TestDatabase};
 pub use eventually::{EVENTUALLY_TIMEOUT, eventually, eventually_within};
 pub use issuer::{TestIssuer, TokenBuilder};
+#[cfg(feature = "aws")]
 pub use moto::{MOTO_CREDENTIAL, MOTO_INSTALL, MOTO_REGION, MotoServer};
 pub use requests::Requests;

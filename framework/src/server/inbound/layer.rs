@@ -3,7 +3,7 @@ use tower::Layer;
 use super::InboundService;
 
 /// Layer that makes the request's [`Inbound`](super::Inbound) context available to outgoing
-/// calls made while handling it (see the [module docs](super)).
+/// calls made while handling it (see [`Inbound::current`](super::Inbound::current)).
 ///
 /// Part of [`standard_stack`](crate::server::standard_stack); on a router of your own, add it
 /// inside [`DeadlineLayer`](crate::server::DeadlineLayer) so that the caller's deadline is

@@ -5,10 +5,9 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::http::Method;
-use governor::Quota;
 use serde::Deserialize;
 
-/// `[rate_limit]`: per-client request throttling (see `docs/rate-limiting.md`).
+/// `[rate_limit]`: per-client request throttling (see [`docs/rate-limiting.md`](https://github.com/servicekit/servicekit/blob/main/docs/rate-limiting.md)).
 ///
 /// Disabled by default. When enabled, every client gets a token bucket of `burst` requests
 /// that refills at `per_second`; routes listed under `routes` get their own bucket per client.
@@ -109,7 +108,7 @@ impl RateLimitConfigError {
 /// Checks the values serde cannot; used at startup whether or not the section is enabled, so a
 /// mistake shows before someone switches it on.
 pub(crate) fn validate(config: &RateLimitConfig) -> Result<(), RateLimitConfigError> {
-    quota("rate_limit", config.per_second, config.burst)?;
+    rate("rate_limit", config.per_second, config.burst)?;
     if axum::http::HeaderName::from_bytes(config.api_key_header.as_bytes()).is_err() {
         return Err(RateLimitConfigError::new(
             "rate_limit.api_key_header",
@@ -130,18 +129,37 @@ pub(crate) fn validate(config: &RateLimitConfig) -> Result<(), RateLimitConfigEr
     for (route, limit) in &config.routes {
         let key = format!("rate_limit.routes.{route}");
         parse_route(route).map_err(|message| RateLimitConfigError::new(&key, message))?;
-        quota(&key, limit.per_second, limit.burst)?;
+        rate(&key, limit.per_second, limit.burst)?;
     }
     Ok(())
 }
 
 /// The governor quota for `per_second` and `burst`, or an error naming `prefix.per_second` or
 /// `prefix.burst`.
+#[cfg(feature = "rate-limit")]
 pub(crate) fn quota(
     prefix: &str,
     per_second: f64,
     burst: u32,
-) -> Result<Quota, RateLimitConfigError> {
+) -> Result<governor::Quota, RateLimitConfigError> {
+    let (period, burst) = rate(prefix, per_second, burst)?;
+    governor::Quota::with_period(period)
+        .map(|q| q.allow_burst(burst))
+        .ok_or_else(|| {
+            RateLimitConfigError::new(
+                format!("{prefix}.per_second"),
+                "is too large; use at most 1e9",
+            )
+        })
+}
+
+/// The refill period and bucket size for `per_second` and `burst`, or an error naming
+/// `prefix.per_second` or `prefix.burst`.
+fn rate(
+    prefix: &str,
+    per_second: f64,
+    burst: u32,
+) -> Result<(Duration, NonZeroU32), RateLimitConfigError> {
     // At most one request per day and at most a billion per second: beyond that the period
     // cannot be represented sensibly (and a typo is far more likely).
     if !(per_second.is_finite() && (1.0 / 86_400.0..=1e9).contains(&per_second)) {
@@ -160,14 +178,13 @@ pub(crate) fn quota(
         ));
     };
     let period = Duration::from_secs_f64(1.0 / per_second);
-    Quota::with_period(period)
-        .map(|q| q.allow_burst(burst))
-        .ok_or_else(|| {
-            RateLimitConfigError::new(
-                format!("{prefix}.per_second"),
-                "is too large; use at most 1e9",
-            )
-        })
+    if period.is_zero() {
+        return Err(RateLimitConfigError::new(
+            format!("{prefix}.per_second"),
+            "is too large; use at most 1e9",
+        ));
+    }
+    Ok((period, burst))
 }
 
 /// Splits a route key `"METHOD /template"` into its method and template.

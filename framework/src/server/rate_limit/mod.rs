@@ -1,6 +1,9 @@
 //! Per-client request throttling, as an API gateway does it: a token bucket (GCRA, from the
 //! `governor` crate) per client, configured by `[rate_limit]`.
 //!
+//! The layer needs servicekit's `rate-limit` feature; without it the `[rate_limit]` section
+//! is still read, and `enabled = true` stops startup naming the feature.
+//!
 //! - Each client — by IP address, verified token subject, token client id or API key — has a
 //!   bucket of `burst` requests that refills at `per_second`. Routes listed under
 //!   `[rate_limit.routes."METHOD /template"]` get their own bucket per client; all other
@@ -23,6 +26,7 @@
 //! ```no_run
 //! use axum::{Router, routing::get};
 //!
+//! # #[cfg(feature = "rate-limit")]
 //! async fn app(ctx: servicekit::Context) -> Router {
 //!     Router::new()
 //!         .route("/students", get(|| async { "[]" }))
@@ -35,13 +39,19 @@
 //! their IP address. `X-Forwarded-For` is only believed from `trusted_proxies`.
 
 mod config;
+#[cfg(feature = "rate-limit")]
 mod key;
+#[cfg(feature = "rate-limit")]
 mod layer;
+#[cfg(feature = "rate-limit")]
 mod limiter;
+#[cfg(feature = "rate-limit")]
 mod service;
 
 pub use config::{KeyKind, RateLimitConfig, RateLimitConfigError, RouteLimit};
+#[cfg(feature = "rate-limit")]
 pub use layer::RateLimitLayer;
+#[cfg(feature = "rate-limit")]
 pub use service::RateLimitService;
 
 pub(crate) use config::{parse_net, validate};
