@@ -233,6 +233,7 @@ impl ServiceBuilder {
 
     /// Like [`ServiceBuilder::set`], but any `set` of the same key, made before or after,
     /// wins over it: `TestApp`'s test settings, which a test may still override.
+    #[cfg(feature = "testing")]
     pub(crate) fn set_beneath(mut self, key: &str, value: impl Serialize) -> Self {
         let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
         self.sources.overrides.insert(0, (key.to_string(), value));
