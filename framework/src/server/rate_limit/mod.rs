@@ -42,7 +42,7 @@ mod service;
 
 pub use config::{KeyKind, RateLimitConfig, RateLimitConfigError, RouteLimit};
 pub use layer::RateLimitLayer;
-pub use service::RateLimitService;
+pub use service::RateLimit;
 
 pub(crate) use config::{parse_net, validate};
 
