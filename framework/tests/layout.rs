@@ -90,8 +90,14 @@ fn every_layer_named_foo_layer_produces_foo() {
             }
         }
     }
-    assert!(checked >= 10, "only {checked} layers found; is the scan broken?");
-    assert!(wrong.is_empty(), "layers not named after their service: {wrong:#?}");
+    assert!(
+        checked >= 10,
+        "only {checked} layers found; is the scan broken?"
+    );
+    assert!(
+        wrong.is_empty(),
+        "layers not named after their service: {wrong:#?}"
+    );
 }
 
 #[test]
@@ -101,7 +107,10 @@ fn folder_modules_use_mod_rs_and_no_module_repeats_its_parent() {
         let stem = path.file_stem().unwrap().to_str().unwrap();
         let parent = path.parent().unwrap();
         if stem != "mod" && stem != "lib" && parent.join(stem).is_dir() {
-            wrong.push(format!("{} beside a folder of the same name", relative(&path)));
+            wrong.push(format!(
+                "{} beside a folder of the same name",
+                relative(&path)
+            ));
         }
         if parent.file_name().is_some_and(|p| p == stem) {
             wrong.push(format!("{} is named like its parent", relative(&path)));
