@@ -15,6 +15,7 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use super::TelemetryError;
 use crate::config::{OtlpProtocol, TelemetryConfig};
 
 /// The installed provider, flushed and shut down when the service stops.
@@ -33,7 +34,7 @@ pub(super) fn tracer(
     config: &TelemetryConfig,
     service_name: &str,
     version: &str,
-) -> Result<SdkTracer, String> {
+) -> Result<SdkTracer, TelemetryError> {
     let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
     let endpoint = config
         .otlp_endpoint
@@ -70,7 +71,7 @@ pub(super) fn tracer(
 fn exporter(
     endpoint: &str,
     protocol: OtlpProtocol,
-) -> Result<opentelemetry_otlp::SpanExporter, String> {
+) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
     let endpoint = endpoint.trim_end_matches('/');
     match protocol {
         OtlpProtocol::HttpProtobuf => {
@@ -89,7 +90,10 @@ fn exporter(
             .with_endpoint(endpoint.to_string())
             .build(),
     }
-    .map_err(|e| format!("cannot build the OTLP exporter for {endpoint}: {e}"))
+    .map_err(|source| TelemetryError::OtlpExporter {
+        endpoint: endpoint.to_string(),
+        source,
+    })
 }
 
 /// Flushes pending spans and stops the exporter.
@@ -136,4 +140,24 @@ pub(super) fn ids_of(span: &Span) -> Option<(String, String)> {
     let sc = otel_span.span_context();
     sc.is_valid()
         .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unusable_otlp_endpoint_is_a_typed_error_naming_the_key() {
+        let error = exporter("http://exa mple:4318", OtlpProtocol::HttpProtobuf)
+            .expect_err("an endpoint with a space is not a URI");
+
+        assert!(
+            matches!(&error, TelemetryError::OtlpExporter { endpoint, .. } if endpoint == "http://exa mple:4318"),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().starts_with("telemetry.otlp_endpoint: "),
+            "{error}"
+        );
+    }
 }

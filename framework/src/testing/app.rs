@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::service::StartupError;
 use crate::{Error, ServiceBuilder};
 
 /// Longest a test service may take to start.
@@ -132,13 +133,15 @@ impl TestApp {
             if let Some(task) = self.task.take_if(|task| task.is_finished()) {
                 return match task.await {
                     Ok(Err(e)) => Err(e),
-                    _ => Err(Error::Startup("it stopped before it was ready".into())),
+                    _ => Err(StartupError::StoppedBeforeReady.into()),
                 };
             }
             if std::time::Instant::now() > deadline {
-                return Err(Error::Startup(format!(
-                    "{url} did not answer 200 within {STARTUP_TIMEOUT:?}"
-                )));
+                return Err(StartupError::NotReady {
+                    url,
+                    within: STARTUP_TIMEOUT,
+                }
+                .into());
             }
             if let Ok(res) = self.client.get(&url).send().await
                 && res.status().is_success()
