@@ -1,6 +1,6 @@
 //! Input rules for students; every violated rule is reported, each naming its field.
 
-use servicekit::Problem;
+use servicekit::prelude::*;
 
 use crate::model::StudentInput;
 

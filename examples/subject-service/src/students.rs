@@ -1,6 +1,6 @@
 //! The one question subject-service asks student-service: does this student exist?
 
-use servicekit::client::{ClientError, ServiceClient};
+use servicekit::prelude::*;
 use uuid::Uuid;
 
 /// student-service, seen through the resilient client of `[clients.student-service]` (with a

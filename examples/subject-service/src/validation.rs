@@ -1,6 +1,6 @@
 //! Input rules; every violated rule is reported, each naming its field.
 
-use servicekit::Problem;
+use servicekit::prelude::*;
 use uuid::Uuid;
 
 use crate::model::{EnrolmentInput, SubjectInput};

@@ -60,7 +60,7 @@ pub struct AuthConfig {
     /// Longest accepted token in bytes (default `8192`); longer ones are rejected unparsed.
     pub max_token_bytes: usize,
     /// Outgoing token sources by name, read with [`Context::token_source`](crate::Context::token_source).
-    pub clients: BTreeMap<String, ClientConfig>,
+    pub clients: BTreeMap<String, ClientCredentialsConfig>,
     /// The scope strings tokens carry, by the name the code uses (`[auth.scopes]`, e.g.
     /// `"students:read" = "students-api/students.read"` for an Amazon Cognito resource
     /// server); a name not listed is its own scope string. Read with
@@ -159,7 +159,7 @@ pub struct IssuerConfig {
 /// Client credentials for calls to another service (`[auth.clients.NAME]`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct ClientConfig {
+pub struct ClientCredentialsConfig {
     /// The token endpoint; unset means discovery through `issuer`.
     pub token_url: Option<String>,
     /// The issuer whose discovery document names the token endpoint.
@@ -185,7 +185,7 @@ pub struct ClientConfig {
     pub default_lifetime: Duration,
 }
 
-impl ClientConfig {
+impl ClientCredentialsConfig {
     /// The refresh margin, defaulting to 60 seconds when left at zero.
     pub(crate) fn refresh_margin(&self) -> Duration {
         if self.refresh_before.is_zero() {
@@ -462,9 +462,9 @@ mod tests {
         let mut config = AuthConfig::default();
         config.clients.insert(
             "students".into(),
-            ClientConfig {
+            ClientCredentialsConfig {
                 client_id: "me".into(),
-                ..ClientConfig::default()
+                ..ClientCredentialsConfig::default()
             },
         );
         assert_eq!(validate(&config).unwrap_err().key, "auth.clients.students");

@@ -16,13 +16,13 @@
 //! Configuration is the `[auth]` section ([`AuthConfig`]); [`docs/auth.md`](https://github.com/servicekit/servicekit/blob/main/docs/auth.md) shows setups for
 //! Amazon Cognito, Keycloak, Auth0 and any OpenID provider.
 
+mod authenticate;
 mod cache;
 mod config;
 mod error;
 mod extract;
 mod issuer;
 mod keys;
-mod layer;
 mod outgoing;
 mod principal;
 mod require;
@@ -30,15 +30,15 @@ mod rotation;
 mod setup;
 mod verifier;
 
+pub use authenticate::{Auth, AuthLayer};
 pub use cache::{CACHE_HITS, CACHE_MISSES};
-pub use config::{AuthConfig, AuthConfigError, ClientConfig, IssuerConfig};
+pub use config::{AuthConfig, AuthConfigError, ClientCredentialsConfig, IssuerConfig};
 pub use error::AuthError;
 pub use extract::Claims;
 pub use jsonwebtoken::Algorithm;
-pub use layer::{AuthLayer, AuthService};
 pub use outgoing::{ClientCredentials, PassThrough, TokenSource};
 pub use principal::Principal;
-pub use require::{RequireLayer, RequireService, Requirement, require_role, require_scope};
+pub use require::{Require, RequireLayer, Requirement, require_role, require_scope};
 pub use setup::UnknownClient;
 pub use verifier::Verifier;
 

@@ -7,8 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 
 use super::breaker::CircuitOpen;
 use super::bulkhead::BulkheadFull;
-use super::deadline::DeadlineExceeded;
-use super::timeout::AttemptTimedOut;
+use super::time_limit::TimeLimitError;
 use super::transport::TransportError;
 use crate::BoxError;
 use crate::server::Problem;
@@ -42,16 +41,16 @@ pub enum ClientError {
     Timeout {
         /// The downstream.
         client: String,
-        /// The timeout.
-        source: AttemptTimedOut,
+        /// The timeout ([`TimeLimitError::AttemptTimedOut`]).
+        source: TimeLimitError,
     },
     /// The call's deadline passed.
     #[error("{client}: {source}")]
     DeadlineExceeded {
         /// The downstream.
         client: String,
-        /// The deadline.
-        source: DeadlineExceeded,
+        /// [`TimeLimitError::DeadlineExceeded`].
+        source: TimeLimitError,
     },
     /// The request could not be sent or the answer not read.
     #[error("{client}: {source}")]
@@ -121,12 +120,13 @@ impl ClientError {
             Ok(e) => return Self::BulkheadFull { client, source: *e },
             Err(e) => e,
         };
-        let error = match error.downcast::<AttemptTimedOut>() {
-            Ok(e) => return Self::Timeout { client, source: *e },
-            Err(e) => e,
-        };
-        let error = match error.downcast::<DeadlineExceeded>() {
-            Ok(e) => return Self::DeadlineExceeded { client, source: *e },
+        let error = match error.downcast::<TimeLimitError>() {
+            Ok(e) => {
+                return match *e {
+                    TimeLimitError::AttemptTimedOut { .. } => Self::Timeout { client, source: *e },
+                    _ => Self::DeadlineExceeded { client, source: *e },
+                };
+            }
             Err(e) => e,
         };
         match error.downcast::<TransportError>() {

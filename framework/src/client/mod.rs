@@ -4,11 +4,11 @@
 //!
 //! | layer | does | fails with |
 //! |---|---|---|
-//! | [`deadline`] | the whole call, retries included, ends by `deadline` or the inbound request's deadline, whichever is earlier | [`DeadlineExceeded`](deadline::DeadlineExceeded) |
+//! | [`time_limit`] (call) | the whole call, retries included, ends by `deadline` or the inbound request's deadline, whichever is earlier | [`TimeLimitError::DeadlineExceeded`](time_limit::TimeLimitError::DeadlineExceeded) |
 //! | [`retry`] | retries safe requests on transient failures, with backoff, `Retry-After` and a retry budget | the last attempt's outcome |
 //! | [`breaker`] | fails fast while the downstream is failing | [`CircuitOpen`](breaker::CircuitOpen) |
 //! | [`bulkhead`] | caps attempts in flight | [`BulkheadFull`](bulkhead::BulkheadFull) |
-//! | [`timeout`] | caps each attempt | [`AttemptTimedOut`](timeout::AttemptTimedOut) |
+//! | [`time_limit`] (attempt) | caps each attempt | [`TimeLimitError::AttemptTimedOut`](time_limit::TimeLimitError::AttemptTimedOut) |
 //! | [`transport`] | picks an instance (discovery, balancing, outlier ejection) and sends with reqwest | [`TransportError`](transport::TransportError) |
 //!
 //! Why this order: the deadline bounds everything the caller waits for, backoff included. Retry
@@ -23,7 +23,7 @@
 //! when the downstream is unavailable).
 //!
 //! Outgoing calls carry the inbound request's id, its remaining deadline
-//! (`x-request-deadline-ms`, honoured by the server's [`DeadlineLayer`]), the W3C
+//! (`x-request-deadline-ms`, honoured by the server's [`RequestDeadlineLayer`]), the W3C
 //! `traceparent` of the call's span, and a token from a [`TokenSource`] or, when configured,
 //! the caller's own `Authorization`. Inside a request served with the standard stack this
 //! needs no code at the call ([`Inbound::current`]); elsewhere pass an [`Inbound`] with
@@ -32,12 +32,11 @@
 //! Metrics go through the `metrics` facade; see [`metrics`] for the names.
 //! [`docs/client.md`](https://github.com/servicekit/servicekit/blob/main/docs/client.md) lists every configuration key with its default and the reason for it.
 //!
-//! [`DeadlineLayer`]: crate::server::DeadlineLayer
+//! [`RequestDeadlineLayer`]: crate::server::RequestDeadlineLayer
 
 pub mod breaker;
 pub mod bulkhead;
 mod config;
-pub mod deadline;
 mod discovery;
 mod error;
 pub mod metrics;
@@ -46,7 +45,7 @@ mod request;
 mod response;
 pub mod retry;
 mod service_client;
-pub mod timeout;
+pub mod time_limit;
 pub mod transport;
 
 /// The hook through which outgoing calls get a service token (defined in [`auth`](crate::auth)).

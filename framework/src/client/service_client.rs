@@ -10,10 +10,9 @@ use tower::util::BoxCloneSyncService;
 use super::breaker::{BreakerLayer, BreakerState, CircuitBreaker};
 use super::bulkhead::BulkheadLayer;
 use super::config::{ClientConfig, validate};
-use super::deadline::DeadlineLayer;
 use super::discovery::Instances;
 use super::retry::{RetryLayer, RetryPolicy};
-use super::timeout::AttemptTimeoutLayer;
+use super::time_limit::TimeLimitLayer;
 use super::transport::{HttpSettings, Transport};
 use super::{RequestBuilder, TokenSource};
 use crate::BoxError;
@@ -97,7 +96,7 @@ impl ServiceClient {
             .map_err(|message| invalid("base_url", message))?;
         let breaker = CircuitBreaker::from_config(name.clone(), config);
         let stack = ServiceBuilder::new()
-            .layer(DeadlineLayer::new(config.deadline))
+            .layer(TimeLimitLayer::call(config.deadline))
             .layer(RetryLayer::new(RetryPolicy::new(
                 name.clone(),
                 &config.retry,
@@ -108,7 +107,7 @@ impl ServiceClient {
                 config.bulkhead.max_concurrent as usize,
                 config.bulkhead.max_wait,
             ))
-            .layer(AttemptTimeoutLayer::new(config.attempt_timeout))
+            .layer(TimeLimitLayer::attempt(config.attempt_timeout))
             .service(Transport::new(http, instances, config.max_response_bytes));
         Ok(Self {
             inner: Arc::new(Inner {

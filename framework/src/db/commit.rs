@@ -1,6 +1,6 @@
 //! Committing a request's writes only while its deadline allows.
 //!
-//! The server's [`DeadlineLayer`](crate::server::DeadlineLayer) drops a handler at the
+//! The server's [`RequestDeadlineLayer`](crate::server::RequestDeadlineLayer) drops a handler at the
 //! deadline. Dropping an open transaction rolls it back, but a statement that already reached
 //! the database in autocommit mode, or a `COMMIT` already sent, is saved although the client
 //! is told 504. [`commit`] closes that gap: it refuses to commit once the request's time is up

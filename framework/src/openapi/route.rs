@@ -6,10 +6,9 @@ use axum::routing::get;
 use bytes::Bytes;
 use utoipa::openapi::OpenApi;
 
-use crate::BoxError;
-
-/// A router answering `GET {path}` with `spec` as JSON.
-pub(crate) fn router(spec: &OpenApi, path: &str) -> Result<Router, BoxError> {
+/// A router answering `GET {path}` with `spec` as JSON; fails when `spec` cannot be
+/// serialized.
+pub(crate) fn router(spec: &OpenApi, path: &str) -> Result<Router, serde_json::Error> {
     let body = Bytes::from(serde_json::to_vec(spec)?);
     Ok(Router::new().route(
         path,

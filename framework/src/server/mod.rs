@@ -6,7 +6,7 @@ pub mod http_metrics;
 mod inbound;
 mod json;
 mod problem;
-mod problem_layer;
+mod problem_json;
 pub mod rate_limit;
 mod request_head;
 mod request_id;
@@ -14,16 +14,16 @@ mod serve;
 mod shutdown;
 mod stack;
 
-pub use deadline::{DEADLINE_HEADER, Deadline, DeadlineLayer, DeadlineService};
+pub use deadline::{DEADLINE_HEADER, Deadline, RequestDeadline, RequestDeadlineLayer};
 pub(crate) use deadline::{budget, expired_before_start};
 pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
-pub use inbound::{Inbound, InboundLayer, InboundService};
+pub use inbound::{Inbound, SetInbound, SetInboundLayer};
 pub use json::{Json, JsonRejection};
 pub use problem::{FieldError, PROBLEM_JSON, Problem};
-pub use problem_layer::{ProblemLayer, ProblemService};
+pub use problem_json::{ProblemJson, ProblemJsonLayer};
 pub use rate_limit::RateLimitConfig;
 #[cfg(feature = "rate-limit")]
-pub use rate_limit::{RateLimitLayer, RateLimitService};
+pub use rate_limit::{RateLimit, RateLimitLayer};
 pub use request_head::{MAX_HEAD_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 pub(crate) use serve::{ConnectionLimits, Phase, serve};
 pub use shutdown::{

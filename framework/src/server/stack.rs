@@ -6,10 +6,10 @@
 //! The order matters: the request id is set before the span so every log line carries it;
 //! metrics and the problem layer sit inside the span so the logged and counted status is the
 //! final one, and outside the panic catcher, deadline and body limit so their answers become
-//! problem+json and are counted too. One [`DeadlineLayer`](super::DeadlineLayer) enforces both
+//! problem+json and are counted too. One [`RequestDeadlineLayer`](super::RequestDeadlineLayer) enforces both
 //! limits, so a handler runs for at most the smaller of `server.request_timeout` and a trusted
 //! caller's budget, and a client that is too slow sending its body gets 408. The inbound
-//! context ([`InboundLayer`](super::InboundLayer)) sits inside the deadline layer so that
+//! context ([`SetInboundLayer`](super::SetInboundLayer)) sits inside the deadline layer so that
 //! outgoing calls made by the handler carry the request id and that deadline without per-call
 //! code. The stack is
 //! applied with `Router::layer`, so it runs after routing and sees the matched route template.
@@ -31,7 +31,7 @@ use tracing::Span;
 
 use super::problem::Problem;
 use super::request_id::MakeRandomRequestId;
-use super::{DeadlineLayer, HttpMetricsLayer, InboundLayer, ProblemLayer};
+use super::{HttpMetricsLayer, ProblemJsonLayer, RequestDeadlineLayer, SetInboundLayer};
 use crate::config::ServerConfig;
 use crate::telemetry;
 
@@ -75,11 +75,11 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
                     .on_failure(()),
             )
             .layer(HttpMetricsLayer::new())
-            .layer(ProblemLayer::new())
+            .layer(ProblemJsonLayer::new())
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(axum::middleware::from_fn(super::request_head::check))
-            .layer(DeadlineLayer::from_config(config))
-            .layer(InboundLayer::new())
+            .layer(RequestDeadlineLayer::from_config(config))
+            .layer(SetInboundLayer::new())
             .layer(RequestBodyLimitLayer::new(config.body_limit))
             .layer(DefaultBodyLimit::disable()),
     )

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use super::lifecycle::{self, Drain};
 use super::{Context, Error, IntoRoutes};
 use crate::BoxError;
-use crate::config::Sources;
+use crate::config::{ConfigProblem, Sources};
 use crate::db::Migrations;
 use crate::health::HealthCheck;
 use crate::secrets::SecretProvider;
@@ -58,6 +58,9 @@ pub struct ServiceBuilder {
     pub(crate) checks: Vec<Arc<dyn HealthCheck>>,
     pub(crate) secret_providers: Vec<Arc<dyn SecretProvider>>,
     pub(crate) on_ready: Vec<ReadyFn>,
+    /// Values given to [`ServiceBuilder::set`] or [`ServiceBuilder::default_value`] that could
+    /// not be serialized; `run` fails with them as configuration errors.
+    pub(crate) unserializable: Vec<ConfigProblem>,
     #[cfg(feature = "openapi")]
     pub(crate) openapi: Option<utoipa::openapi::OpenApi>,
 }
@@ -84,6 +87,7 @@ impl Service {
             checks: Vec::new(),
             secret_providers: Vec::new(),
             on_ready: Vec::new(),
+            unserializable: Vec::new(),
             #[cfg(feature = "openapi")]
             openapi: None,
         }
@@ -124,9 +128,13 @@ impl ServiceBuilder {
     /// let builder = servicekit::Service::builder("svc").set("server.port", 0);
     /// # let _ = builder;
     /// ```
+    ///
+    /// A value that cannot be serialized (a map with non-string keys, a `Serialize` impl that
+    /// fails) makes `run` fail with a configuration error naming `key`.
     pub fn set(mut self, key: &str, value: impl Serialize) -> Self {
-        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
-        self.sources.overrides.push((key.to_string(), value));
+        if let Some(value) = self.serialize(key, value, "ServiceBuilder::set") {
+            self.sources.overrides.push((key.to_string(), value));
+        }
         self
     }
 
@@ -140,10 +148,34 @@ impl ServiceBuilder {
     ///     .default_value("clients.student-service.base_url", "http://127.0.0.1:8080");
     /// # let _ = builder;
     /// ```
+    ///
+    /// A value that cannot be serialized makes `run` fail with a configuration error naming
+    /// `key`, as for [`ServiceBuilder::set`].
     pub fn default_value(mut self, key: &str, value: impl Serialize) -> Self {
-        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
-        self.sources.defaults.push((key.to_string(), value));
+        if let Some(value) = self.serialize(key, value, "ServiceBuilder::default_value") {
+            self.sources.defaults.push((key.to_string(), value));
+        }
         self
+    }
+
+    /// `value` as JSON, or `None` after recording why it is not, for `run` to report.
+    fn serialize(
+        &mut self,
+        key: &str,
+        value: impl Serialize,
+        setter: &str,
+    ) -> Option<serde_json::Value> {
+        match serde_json::to_value(value) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.unserializable.push(ConfigProblem {
+                    key: key.to_string(),
+                    origin: format!("a value set in code ({setter})"),
+                    message: format!("the value cannot be serialized: {e}"),
+                });
+                None
+            }
+        }
     }
 
     /// The folder of `default.toml` and `{env}.toml` (default `config`, or

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use crate::BoxError;
 use crate::config::ConfigError;
 use crate::db::DbError;
+use crate::telemetry::TelemetryError;
 
 /// A service could not start, or stopped abnormally. Each message names the fix.
 #[derive(Debug, thiserror::Error)]
@@ -14,7 +15,7 @@ pub enum Error {
     Config(#[from] ConfigError),
     /// Telemetry (logs, trace export) could not be set up.
     #[error("cannot set up telemetry: {0}")]
-    Telemetry(String),
+    Telemetry(#[from] TelemetryError),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}; fix: free the port or set PORT / server.port")]
     Bind {
@@ -26,12 +27,30 @@ pub enum Error {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Database(#[from] DbError),
+    /// The OpenAPI document given to [`ServiceBuilder::openapi`] could not be serialized.
+    ///
+    /// [`ServiceBuilder::openapi`]: crate::ServiceBuilder
+    #[error(
+        "cannot serialize the OpenAPI document for openapi.path: {0}; fix: check the \
+         document's schemas and extensions (every map key must be a string)"
+    )]
+    OpenApi(#[source] serde_json::Error),
+    /// The service's routes clash with the health, metrics or OpenAPI endpoints.
+    #[error(
+        "the service's routes clash with the health, metrics or OpenAPI endpoints ({reason}); \
+         fix: rename the route or move the endpoints with health.*_path, \
+         telemetry.metrics_path or openapi.path"
+    )]
+    RouteClash {
+        /// axum's explanation (the overlapping path).
+        reason: String,
+    },
     /// The service's route function returned an error.
     #[error("the route function failed: {0}")]
     Routes(#[source] BoxError),
     /// The service stopped, or did not become ready, during startup.
     #[error("the service did not start: {0}")]
-    Startup(String),
+    Startup(#[from] StartupError),
     /// Serving failed.
     #[error("the server on {addr} failed: {source}")]
     Serve {
@@ -39,6 +58,23 @@ pub enum Error {
         addr: SocketAddr,
         /// Why.
         source: std::io::Error,
+    },
+}
+
+/// Why a started service did not become ready.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// The service stopped before its startup probe answered 200.
+    #[error("it stopped before it was ready")]
+    StoppedBeforeReady,
+    /// The startup probe did not answer 200 in time.
+    #[error("{url} did not answer 200 within {within:?}")]
+    NotReady {
+        /// The startup probe's URL.
+        url: String,
+        /// How long it was given.
+        within: std::time::Duration,
     },
 }
 

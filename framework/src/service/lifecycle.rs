@@ -41,9 +41,12 @@ pub(crate) struct Prepared {
 /// Loads configuration, resolving secret references (failing with the invalid key), installs
 /// telemetry and logs the effective configuration with secrets redacted.
 pub(crate) async fn prepare(builder: ServiceBuilder) -> Result<Prepared, Error> {
+    if !builder.unserializable.is_empty() {
+        return Err(ConfigError::from_problems(builder.unserializable.clone()).into());
+    }
     let (loaded, secrets) =
         crate::config::load(&builder.sources, &builder.name, &builder.secret_providers).await?;
-    telemetry::init(&loaded.config, builder.version).map_err(Error::Telemetry)?;
+    telemetry::init(&loaded.config, builder.version)?;
     if loaded.config.telemetry.metrics {
         // Installed before anything records, so that no early metric is lost.
         let _ = telemetry::prometheus::handle();
@@ -89,7 +92,10 @@ impl Prepared {
         &self.loaded.config
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then drains.
+    /// Serves on `listener` until `shutdown` resolves, then drains. The steps, in order:
+    /// [`bind`] (the listeners answer probes from the first moment), [`build_routes`] (database,
+    /// migrations, the service's routes next to the endpoints), [`await_startup`] (or a
+    /// shutdown that comes first), then [`drain_and_stop`].
     pub(crate) async fn serve(
         self,
         listener: TcpListener,
@@ -107,18 +113,8 @@ impl Prepared {
             addr: format!("{}:{}", config.server.host, config.server.port),
             source,
         })?;
-        tracing::info!(
-            service = %config.service.name,
-            version = builder.version,
-            environment = %config.service.environment,
-            %addr,
-            admin_port = ?config.server.admin_port,
-            auth = if config.auth.is_enabled() { "enabled" } else { "DISABLED" },
-            "starting"
-        );
-        telemetry::prometheus::record_build_info(&config.service.name, builder.version);
+        log_starting(&config, builder.version, addr);
 
-        // Health endpoints answer from the first moment; other paths wait for the routes.
         let on_ready = builder.on_ready;
         let health = Health::new(config.health.check_timeout);
         for check in builder.checks {
@@ -126,82 +122,48 @@ impl Prepared {
         }
         let mut secret_tasks = SecretTasks::start(&secrets);
         let db_slot = Arc::new(OnceLock::new());
-        let ops = ops::router(health.clone(), &config, db_slot.clone(), secrets.clone());
-        let limits = ConnectionLimits::from_config(&config.server);
-        let mut servers = Servers {
-            phase: watch::channel(Phase::Serving).0,
-            tasks: Vec::new(),
-        };
-        let (startup, ops_on_main) = match config.server.admin_port {
-            Some(port) => {
-                let admin_addr = format!("{}:{port}", config.server.host);
-                let admin = TcpListener::bind(&admin_addr)
-                    .await
-                    .map_err(|source| Error::Bind {
-                        addr: admin_addr,
-                        source,
-                    })?;
-                let admin_app = Deferred::new(standard_stack(ops, &config.server));
-                servers.spawn(admin, admin_app, limits);
-                (Router::new().fallback(starting), None)
-            }
-            None => (ops.clone().fallback(starting), Some(ops)),
-        };
-        let app = Deferred::new(standard_stack(startup, &config.server));
-        servers.spawn(listener, app.clone(), limits);
-
         #[cfg(feature = "openapi")]
-        let openapi = builder
-            .openapi
-            .map(|spec| {
-                let spec = crate::openapi::complete(spec, &config.service.name, builder.version);
-                crate::openapi::router(&spec, &config.openapi.path)
-            })
-            .transpose()
-            .map_err(Error::Routes)?;
-        let startup = start(
-            builder.version,
-            builder.migrations,
-            builder.routes,
-            loaded,
-            health.clone(),
-            &mut secret_tasks,
-        );
-        let db = tokio::select! {
-            result = startup => match result.and_then(|(routes, db)| {
-                #[cfg(feature = "openapi")]
-                let routes = match openapi {
-                    Some(openapi) => merge(openapi, routes)?,
-                    None => routes,
-                };
-                let routes = match ops_on_main {
-                    Some(ops) => merge(ops, routes)?,
-                    None => routes,
-                };
-                Ok((routes, db))
-            }) {
-                Ok((routes, db)) => {
-                    app.set(standard_stack(routes, &config.server));
-                    if let Some(db) = &db {
-                        let _ = db_slot.set(db.clone());
-                    }
-                    health.mark_started();
-                    tracing::info!(%addr, elapsed = ?started_at.elapsed(), "ready");
-                    for ready in on_ready {
-                        ready(addr);
-                    }
-                    db
-                }
-                Err(e) => {
-                    servers.stop().await;
-                    telemetry::shutdown();
-                    return Err(e);
-                }
+        let openapi = openapi_router(builder.openapi, &config, builder.version)?;
+        #[cfg(not(feature = "openapi"))]
+        let openapi: Option<Router> = None;
+        let ops = ops::router(health.clone(), &config, db_slot.clone(), secrets.clone());
+        let Bound {
+            servers,
+            app,
+            ops_on_main,
+        } = bind(listener, ops, &config).await?;
+
+        let routes = build_routes(
+            Start {
+                version: builder.version,
+                migrations: builder.migrations,
+                routes: builder.routes,
+                loaded,
+                health: health.clone(),
             },
-            _ = &mut shutdown => {
+            &mut secret_tasks,
+            openapi.into_iter().chain(ops_on_main).collect(),
+        );
+        let db = match await_startup(routes, &mut shutdown).await {
+            Startup::Ready(routes, db) => {
+                app.set(standard_stack(routes, &config.server));
+                if let Some(db) = &db {
+                    let _ = db_slot.set(db.clone());
+                }
+                health.mark_started();
+                tracing::info!(%addr, elapsed = ?started_at.elapsed(), "ready");
+                for ready in on_ready {
+                    ready(addr);
+                }
+                db
+            }
+            Startup::Failed(e) => {
+                stop_early(servers).await;
+                return Err(e);
+            }
+            Startup::Cancelled => {
                 tracing::info!("shutdown requested during startup");
-                servers.stop().await;
-                telemetry::shutdown();
+                stop_early(servers).await;
                 return Ok(());
             }
         };
@@ -213,69 +175,192 @@ impl Prepared {
     }
 }
 
+/// The first log line, and the build-info metric.
+fn log_starting(config: &Config, version: &'static str, addr: std::net::SocketAddr) {
+    tracing::info!(
+        service = %config.service.name,
+        version,
+        environment = %config.service.environment,
+        %addr,
+        admin_port = ?config.server.admin_port,
+        auth = if config.auth.is_enabled() { "enabled" } else { "DISABLED" },
+        "starting"
+    );
+    telemetry::prometheus::record_build_info(&config.service.name, version);
+}
+
+/// The listeners, serving before the service's routes exist.
+struct Bound {
+    servers: Servers,
+    /// The main listener's app: the probes (or nothing) and `starting` until the routes are set.
+    app: Deferred,
+    /// The operational endpoints, when they share the main listener; they join the routes.
+    ops_on_main: Option<Router>,
+}
+
+/// Step 1: serves `listener` (and the admin port, when configured) at once, so that health
+/// endpoints answer from the first moment; other paths answer `starting` until the routes are
+/// built.
+async fn bind(listener: TcpListener, ops: Router, config: &Config) -> Result<Bound, Error> {
+    let limits = ConnectionLimits::from_config(&config.server);
+    let mut servers = Servers {
+        phase: watch::channel(Phase::Serving).0,
+        tasks: Vec::new(),
+    };
+    let (startup, ops_on_main) = match config.server.admin_port {
+        Some(port) => {
+            let admin_addr = format!("{}:{port}", config.server.host);
+            let admin = TcpListener::bind(&admin_addr)
+                .await
+                .map_err(|source| Error::Bind {
+                    addr: admin_addr,
+                    source,
+                })?;
+            let admin_app = Deferred::new(standard_stack(ops, &config.server));
+            servers.spawn(admin, admin_app, limits);
+            (Router::new().fallback(starting), None)
+        }
+        None => (ops.clone().fallback(starting), Some(ops)),
+    };
+    let app = Deferred::new(standard_stack(startup, &config.server));
+    servers.spawn(listener, app.clone(), limits);
+    Ok(Bound {
+        servers,
+        app,
+        ops_on_main,
+    })
+}
+
+/// The document's router, built before startup so that a document that cannot be served
+/// fails at once.
+#[cfg(feature = "openapi")]
+fn openapi_router(
+    spec: Option<utoipa::openapi::OpenApi>,
+    config: &Config,
+    version: &'static str,
+) -> Result<Option<Router>, Error> {
+    spec.map(|spec| {
+        let spec = crate::openapi::complete(spec, &config.service.name, version);
+        crate::openapi::router(&spec, &config.openapi.path).map_err(Error::OpenApi)
+    })
+    .transpose()
+}
+
+/// Step 2: opens the database, migrates, builds the service's routes and merges `beside`
+/// (the OpenAPI and operational endpoints) into them.
+async fn build_routes(
+    start: Start,
+    secret_tasks: &mut SecretTasks,
+    beside: Vec<Router>,
+) -> Result<(Router, Option<Database>), Error> {
+    let (mut routes, db) = start.run(secret_tasks).await?;
+    for endpoints in beside {
+        routes = merge(endpoints, routes)?;
+    }
+    Ok((routes, db))
+}
+
+/// How startup ended.
+enum Startup {
+    /// The routes are built: serve them.
+    Ready(Router, Option<Database>),
+    /// Startup failed.
+    Failed(Error),
+    /// A shutdown was requested first.
+    Cancelled,
+}
+
+/// Step 3: waits for `routes`, unless `shutdown` resolves first.
+async fn await_startup(
+    routes: impl Future<Output = Result<(Router, Option<Database>), Error>>,
+    shutdown: &mut Pin<Box<dyn Future<Output = Drain> + Send>>,
+) -> Startup {
+    tokio::select! {
+        result = routes => match result {
+            Ok((routes, db)) => Startup::Ready(routes, db),
+            Err(e) => Startup::Failed(e),
+        },
+        _ = shutdown => Startup::Cancelled,
+    }
+}
+
+/// Stops the listeners of a service that never became ready.
+async fn stop_early(servers: Servers) {
+    servers.stop().await;
+    telemetry::shutdown();
+}
+
 /// The service's routes next to the operational ones; a clash is an error, not a panic.
 fn merge(ops: Router, routes: Router) -> Result<Router, Error> {
     std::panic::catch_unwind(AssertUnwindSafe(|| ops.merge(routes))).map_err(|panic| {
-        let why = panic
+        let reason = panic
             .downcast_ref::<String>()
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
             .unwrap_or_default();
-        Error::Routes(
-            format!(
-                "the service's routes clash with the health, metrics or OpenAPI endpoints ({why}); \
-                 rename the route or move the endpoints with health.*_path, \
-                 telemetry.metrics_path or openapi.path"
-            )
-            .into(),
-        )
+        Error::RouteClash { reason }
     })
 }
 
-/// Opens the database, migrates, and builds the routes.
-async fn start(
+/// What building the routes needs from the builder and the loaded configuration.
+struct Start {
     version: &'static str,
     migrations: Option<&'static crate::db::Migrations>,
     routes: Option<RoutesFn>,
     loaded: Loaded,
     health: Health,
-    secret_tasks: &mut SecretTasks,
-) -> Result<(Router, Option<Database>), Error> {
-    let config = &loaded.config;
-    let wants_db =
-        migrations.is_some() || config.database.url.is_some() || config.database.secret.is_some();
-    let db = if wants_db {
-        let db = Database::connect(&config.database, &config.service.name).await?;
-        if let (Some(migrations), true) = (migrations, config.database.migrate) {
-            migrations.run(&db).await?;
-            tracing::info!(backend = %db.kind(), "migrations applied");
-        }
-        health.register(db.clone());
-        secret_tasks.follow_database(&db, &loaded);
-        Some(db)
-    } else {
-        None
-    };
-    let auth = AuthRuntime::start(&config.auth, &config.service.name, &health)
-        .await
-        .map_err(|e| ConfigError::invalid(&loaded.figment, &e.key, e.message))?;
-    secret_tasks.follow_auth(&auth, &loaded);
-    let ctx = Context::new(
-        version,
-        loaded,
-        db.clone(),
-        health.clone(),
-        auth,
-        secret_tasks.secrets(),
-    );
-    let routes = match routes {
-        Some(f) => f(ctx.clone()).await.map_err(Error::Routes)?,
-        None => Router::new(),
-    };
-    // Clients are asked for while the routes are built; a table nobody asked for is a typo.
-    ctx.check_unused_clients()?;
-    secret_tasks.register_check(&health);
-    Ok((routes, db))
+}
+
+impl Start {
+    /// Opens the database, migrates, and builds the service's routes.
+    async fn run(
+        self,
+        secret_tasks: &mut SecretTasks,
+    ) -> Result<(Router, Option<Database>), Error> {
+        let Start {
+            version,
+            migrations,
+            routes,
+            loaded,
+            health,
+        } = self;
+        let config = &loaded.config;
+        let wants_db = migrations.is_some()
+            || config.database.url.is_some()
+            || config.database.secret.is_some();
+        let db = if wants_db {
+            let db = Database::connect(&config.database, &config.service.name).await?;
+            if let (Some(migrations), true) = (migrations, config.database.migrate) {
+                migrations.run(&db).await?;
+                tracing::info!(backend = %db.kind(), "migrations applied");
+            }
+            health.register(db.clone());
+            secret_tasks.follow_database(&db, &loaded);
+            Some(db)
+        } else {
+            None
+        };
+        let auth = AuthRuntime::start(&config.auth, &config.service.name, &health)
+            .await
+            .map_err(|e| ConfigError::invalid(&loaded.figment, &e.key, e.message))?;
+        secret_tasks.follow_auth(&auth, &loaded);
+        let ctx = Context::new(
+            version,
+            loaded,
+            db.clone(),
+            health.clone(),
+            auth,
+            secret_tasks.secrets(),
+        );
+        let routes = match routes {
+            Some(f) => f(ctx.clone()).await.map_err(Error::Routes)?,
+            None => Router::new(),
+        };
+        // Clients are asked for while the routes are built; a table nobody asked for is a typo.
+        ctx.check_unused_clients()?;
+        secret_tasks.register_check(&health);
+        Ok((routes, db))
+    }
 }
 
 /// Readiness-first shutdown: 503 on readiness, wait for load balancers, stop accepting, let

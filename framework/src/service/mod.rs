@@ -12,5 +12,5 @@ mod secret_tasks;
 
 pub use builder::{Service, ServiceBuilder};
 pub use context::Context;
-pub use error::{Error, NoDatabase};
+pub use error::{Error, NoDatabase, StartupError};
 pub use routes::IntoRoutes;

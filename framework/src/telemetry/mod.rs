@@ -8,11 +8,13 @@
 //! - Metrics: a Prometheus recorder behind the `metrics` facade, served on `/metrics`.
 
 mod correlation;
+mod error;
 mod json;
 mod otel;
 pub mod prometheus;
 mod subscriber;
 
+pub use error::TelemetryError;
 pub use otel::{current_trace_context, inject_trace_context};
 pub use subscriber::init;
 

@@ -14,6 +14,7 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use super::TelemetryError;
 #[cfg(feature = "otlp")]
 use crate::config::OtlpProtocol;
 use crate::config::TelemetryConfig;
@@ -34,7 +35,7 @@ pub(super) fn tracer(
     config: &TelemetryConfig,
     service_name: &str,
     version: &str,
-) -> Result<SdkTracer, String> {
+) -> Result<SdkTracer, TelemetryError> {
     let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
     let endpoint = config
         .otlp_endpoint
@@ -48,10 +49,9 @@ pub(super) fn tracer(
     // configuration built in code.
     #[cfg(not(feature = "otlp"))]
     if endpoint.is_some() {
-        return Err(crate::features::needs(
-            "otlp",
-            "telemetry.otlp_endpoint (exporting traces to an OTLP collector)",
-        ));
+        return Err(TelemetryError::FeatureMissing {
+            message: crate::features::needs("otlp", "exporting traces to an OTLP collector"),
+        });
     }
     let mut resource = Resource::builder();
     // OTEL_SERVICE_NAME, read by the SDK's detector, wins over service.name.
@@ -83,7 +83,7 @@ pub(super) fn tracer(
 fn exporter(
     endpoint: &str,
     protocol: OtlpProtocol,
-) -> Result<opentelemetry_otlp::SpanExporter, String> {
+) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
     let endpoint = endpoint.trim_end_matches('/');
     match protocol {
         OtlpProtocol::HttpProtobuf => {
@@ -106,7 +106,10 @@ fn exporter(
                 .build()
         }
     }
-    .map_err(|e| format!("cannot build the OTLP exporter for {endpoint}: {e}"))
+    .map_err(|source| TelemetryError::OtlpExporter {
+        endpoint: endpoint.to_string(),
+        source,
+    })
 }
 
 /// Flushes pending spans and stops the exporter.
@@ -153,4 +156,24 @@ pub(super) fn ids_of(span: &Span) -> Option<(String, String)> {
     let sc = otel_span.span_context();
     sc.is_valid()
         .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unusable_otlp_endpoint_is_a_typed_error_naming_the_key() {
+        let error = exporter("http://exa mple:4318", OtlpProtocol::HttpProtobuf)
+            .expect_err("an endpoint with a space is not a URI");
+
+        assert!(
+            matches!(&error, TelemetryError::OtlpExporter { endpoint, .. } if endpoint == "http://exa mple:4318"),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().starts_with("telemetry.otlp_endpoint: "),
+            "{error}"
+        );
+    }
 }

@@ -4,6 +4,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
+use super::TelemetryError;
 use super::correlation::CorrelationLayer;
 use super::json::JsonFormat;
 use crate::config::{Config, LogFormat, parse_filter};
@@ -16,14 +17,14 @@ type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
 ///
 /// Returns `Ok(false)` and changes nothing when a subscriber is already installed, as in a test
 /// binary that starts several services; the error names what could not be set up.
-pub fn init(config: &Config, version: &str) -> Result<bool, String> {
+pub fn init(config: &Config, version: &str) -> Result<bool, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
     if tracing::dispatcher::has_been_set() {
         return Ok(false);
     }
-    let filter = parse_filter(&config.log).map_err(|e| format!("log.level: {e}"))?;
+    let filter = parse_filter(&config.log).map_err(|source| TelemetryError::LogLevel { source })?;
     let format = match config.log.format {
         LogFormat::Auto
             if matches!(

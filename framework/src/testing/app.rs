@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::requests::Requests;
+use crate::service::StartupError;
 use crate::{Error, ServiceBuilder};
 
 /// Longest a test service may take to start.
@@ -89,7 +90,7 @@ impl TestApp {
                 Ok(_) => Ok(()),
                 Err(_) => Err(match (&mut task).await {
                     Ok(Err(e)) => e,
-                    _ => Error::Startup("it stopped before it was ready".into()),
+                    _ => StartupError::StoppedBeforeReady.into(),
                 }),
             }
         })
@@ -99,9 +100,11 @@ impl TestApp {
             Ok(Err(e)) => return Err(e),
             Err(_) => {
                 task.abort();
-                return Err(Error::Startup(format!(
-                    "it was not ready within {STARTUP_TIMEOUT:?}"
-                )));
+                return Err(StartupError::NotReady {
+                    url: format!("http://{addr}"),
+                    within: STARTUP_TIMEOUT,
+                }
+                .into());
             }
         }
         Ok(Self {

@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use servicekit::auth::{ClientConfig, ClientCredentials, TokenSource};
+use servicekit::auth::{ClientCredentials, ClientCredentialsConfig, TokenSource};
 use servicekit::testing::{TestIssuer, eventually_within};
 
 use crate::helpers::{get_with, spawn};
 
-fn config(issuer: &TestIssuer, refresh_before: &str) -> ClientConfig {
+fn config(issuer: &TestIssuer, refresh_before: &str) -> ClientCredentialsConfig {
     serde_json::from_value(json!({
         "token_url": issuer.token_url(),
         "client_id": TestIssuer::CLIENT_ID,
@@ -104,7 +104,7 @@ async fn a_token_without_expires_in_gets_the_default_lifetime() {
     let (url, requests) =
         token_endpoint(json!({"access_token": "opaque-token", "token_type": "Bearer"})).await;
     // The default margin (60 s) equals the default lifetime (60 s): still cached.
-    let defaults: ClientConfig =
+    let defaults: ClientCredentialsConfig =
         serde_json::from_value(json!({"token_url": url, "client_id": "me"})).unwrap();
     let tokens = ClientCredentials::new(defaults).unwrap();
 
@@ -115,7 +115,7 @@ async fn a_token_without_expires_in_gets_the_default_lifetime() {
 
     assert_eq!(requests.load(Ordering::SeqCst), 1);
     // A configured default lifetime is used instead.
-    let short: ClientConfig = serde_json::from_value(
+    let short: ClientCredentialsConfig = serde_json::from_value(
         json!({"token_url": url, "client_id": "me", "default_lifetime": "2s"}),
     )
     .unwrap();
@@ -178,7 +178,7 @@ async fn a_hanging_token_endpoint_fails_after_auth_http_timeout() {
 async fn discovered_endpoint_and_token_accepted_by_a_service() {
     let issuer = TestIssuer::start().await;
     let app = spawn(&issuer).await;
-    let config: ClientConfig = serde_json::from_value(json!({
+    let config: ClientCredentialsConfig = serde_json::from_value(json!({
         "issuer": issuer.issuer(),
         "client_id": TestIssuer::CLIENT_ID,
         "client_secret": TestIssuer::CLIENT_SECRET,

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use servicekit::auth::{ClientConfig, ClientCredentials, TokenSource};
+use servicekit::auth::{ClientCredentials, ClientCredentialsConfig, TokenSource};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -62,7 +62,7 @@ impl Provider {
     }
 
     fn client(&self, resource: &str) -> ClientCredentials {
-        let config: ClientConfig = serde_json::from_value(json!({
+        let config: ClientCredentialsConfig = serde_json::from_value(json!({
             "issuer": self.url,
             "client_id": "servicekit-client",
             "client_secret": "servicekit-secret",

@@ -8,3 +8,4 @@ mod lifecycle;
 mod request_head;
 mod request_id;
 mod secrets;
+mod startup_errors;

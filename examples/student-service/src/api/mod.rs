@@ -3,9 +3,7 @@
 mod students;
 
 use axum::Router;
-use servicekit::Context;
-use servicekit::auth::{AuthLayer, require_scope};
-use servicekit::db::Database;
+use servicekit::prelude::*;
 use servicekit::server::RateLimitLayer;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;

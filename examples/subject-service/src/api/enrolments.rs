@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use servicekit::{Json, Problem};
+use servicekit::prelude::*;
 use uuid::Uuid;
 
 use super::AppState;

@@ -4,9 +4,7 @@ mod enrolments;
 mod subjects;
 
 use axum::Router;
-use servicekit::Context;
-use servicekit::auth::{AuthLayer, require_scope};
-use servicekit::db::Database;
+use servicekit::prelude::*;
 use servicekit::server::RateLimitLayer;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;

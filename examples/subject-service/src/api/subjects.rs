@@ -3,7 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
-use servicekit::{Json, Problem};
+use servicekit::prelude::*;
 use utoipa::IntoParams;
 use uuid::Uuid;
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::TokenSource;
 use crate::BoxError;
-use crate::auth::config::{AuthConfigError, ClientConfig};
+use crate::auth::config::{AuthConfigError, ClientCredentialsConfig};
 use crate::auth::keys::{discover, error_chain};
 
 /// Shortest time a token is used before the next token request (unless it expires sooner):
@@ -24,9 +24,9 @@ const MIN_REFRESH_AFTER: Duration = Duration::from_secs(2);
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), servicekit::BoxError> {
-/// use servicekit::auth::{ClientConfig, ClientCredentials, TokenSource};
+/// use servicekit::auth::{ClientCredentialsConfig, ClientCredentials, TokenSource};
 ///
-/// let config: ClientConfig = serde_json::from_value(serde_json::json!({
+/// let config: ClientCredentialsConfig = serde_json::from_value(serde_json::json!({
 ///     "token_url": "https://idp.example.org/oauth2/token",
 ///     "client_id": "subject-service",
 ///     "client_secret": "s3cret",
@@ -43,7 +43,7 @@ pub struct ClientCredentials {
 
 struct Inner {
     http: reqwest::Client,
-    config: ClientConfig,
+    config: ClientCredentialsConfig,
     /// The client secret in use: `config.client_secret` until a rotation replaces it.
     secret: RwLock<Option<SecretString>>,
     current: RwLock<Option<Cached>>,
@@ -86,13 +86,16 @@ struct ErrorResponse {
 
 impl ClientCredentials {
     /// A token source for `config`, with a 10 s HTTP timeout.
-    pub fn new(config: ClientConfig) -> Result<Self, AuthConfigError> {
+    pub fn new(config: ClientCredentialsConfig) -> Result<Self, AuthConfigError> {
         Self::with_timeout(config, Duration::from_secs(10))
     }
 
     /// A token source for `config` whose token (and discovery) requests give up after
     /// `timeout`; the service uses `auth.http_timeout`.
-    pub fn with_timeout(config: ClientConfig, timeout: Duration) -> Result<Self, AuthConfigError> {
+    pub fn with_timeout(
+        config: ClientCredentialsConfig,
+        timeout: Duration,
+    ) -> Result<Self, AuthConfigError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .build()
@@ -102,7 +105,7 @@ impl ClientCredentials {
 
     /// A token source for `config` using `http` for token requests.
     pub fn with_http_client(
-        config: ClientConfig,
+        config: ClientCredentialsConfig,
         http: reqwest::Client,
     ) -> Result<Self, AuthConfigError> {
         if config.client_id.is_empty() {
@@ -267,7 +270,7 @@ fn refresh_after(lifetime: Duration, margin: Duration) -> Duration {
 }
 
 /// The form of a client credentials token request.
-fn form_body(config: &ClientConfig, secret: &str) -> String {
+fn form_body(config: &ClientCredentialsConfig, secret: &str) -> String {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("grant_type", "client_credentials");
     if !config.scopes.is_empty() {
@@ -330,9 +333,9 @@ mod tests {
 
     #[test]
     fn needs_an_endpoint() {
-        let err = ClientCredentials::new(ClientConfig {
+        let err = ClientCredentials::new(ClientCredentialsConfig {
             client_id: "me".into(),
-            ..ClientConfig::default()
+            ..ClientCredentialsConfig::default()
         })
         .unwrap_err();
         assert_eq!(err.key, "token_url");
@@ -340,10 +343,10 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_endpoint_is_an_error_not_a_panic() {
-        let tokens = ClientCredentials::new(ClientConfig {
+        let tokens = ClientCredentials::new(ClientCredentialsConfig {
             client_id: "me".into(),
             token_url: Some("http://127.0.0.1:9/token".into()),
-            ..ClientConfig::default()
+            ..ClientCredentialsConfig::default()
         })
         .unwrap();
         let err = tokens.authorization().await.unwrap_err().to_string();

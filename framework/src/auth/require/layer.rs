@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use tower::Layer;
 
-use super::RequireService;
+use super::Require;
 use crate::auth::{AuthError, Principal};
 
 /// What a route requires of the principal.
@@ -45,10 +45,10 @@ impl RequireLayer {
 }
 
 impl<S> Layer<S> for RequireLayer {
-    type Service = RequireService<S>;
+    type Service = Require<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequireService::new(inner, self.requirement.clone())
+        Require::new(inner, self.requirement.clone())
     }
 }
 

@@ -21,4 +21,4 @@ mod layer;
 mod service;
 
 pub use layer::{RequireLayer, Requirement, require_role, require_scope};
-pub use service::RequireService;
+pub use service::Require;

@@ -7,17 +7,17 @@ use futures_util::future::{Either, Ready, ready};
 use tower::Service;
 
 use super::Requirement;
-use crate::auth::layer::AuthDisabled;
+use crate::auth::authenticate::AuthDisabled;
 use crate::auth::{AuthError, Principal};
 
 /// Service enforcing a [`Requirement`]; see [`RequireLayer`](super::RequireLayer).
 #[derive(Debug, Clone)]
-pub struct RequireService<S> {
+pub struct Require<S> {
     inner: S,
     requirement: Arc<Requirement>,
 }
 
-impl<S> RequireService<S> {
+impl<S> Require<S> {
     /// Wraps `inner`.
     pub fn new(inner: S, requirement: Arc<Requirement>) -> Self {
         Self { inner, requirement }
@@ -34,7 +34,7 @@ impl<S> RequireService<S> {
     }
 }
 
-impl<S, B> Service<Request<B>> for RequireService<S>
+impl<S, B> Service<Request<B>> for Require<S>
 where
     S: Service<Request<B>, Response = Response>,
 {
@@ -62,7 +62,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use crate::auth::layer::AuthDisabled;
+    use crate::auth::authenticate::AuthDisabled;
     use crate::auth::{Principal, require_role, require_scope};
     use axum::Router;
     use axum::body::Body;

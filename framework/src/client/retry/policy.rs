@@ -10,7 +10,7 @@ use super::IDEMPOTENCY_KEY;
 use super::backoff;
 use crate::BoxError;
 use crate::client::config::RetryConfig;
-use crate::client::timeout::AttemptTimedOut;
+use crate::client::time_limit::TimeLimitError;
 use crate::client::transport::TransportError;
 
 /// The retry settings and the budget shared by every call of one client.
@@ -98,7 +98,14 @@ impl RetryPolicy {
                     | StatusCode::GATEWAY_TIMEOUT
             )
             .then(|| Reason::Status(res.status())),
-            Err(e) if e.is::<AttemptTimedOut>() => Some(Reason::Timeout),
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<TimeLimitError>(),
+                    Some(TimeLimitError::AttemptTimedOut { .. })
+                ) =>
+            {
+                Some(Reason::Timeout)
+            }
             Err(e) => match e.downcast_ref::<TransportError>() {
                 Some(t) if t.is_connect() => Some(Reason::Connect),
                 Some(t) if t.is_retryable() => Some(Reason::Transport),

@@ -1,4 +1,4 @@
-//! The time budget of one request, shared between the [`DeadlineService`](super::DeadlineService)
+//! The time budget of one request, shared between the [`RequestDeadline`](super::RequestDeadline)
 //! that enforces it, the auth layer that may extend trust to the caller's deadline, and the
 //! database helper that must not commit once the budget is spent.
 //!

@@ -4,7 +4,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use tower::Layer;
 
-use super::DeadlineService;
+use super::RequestDeadline;
 use crate::config::ServerConfig;
 
 /// Layer that bounds every request by the server's own timeout and, from trusted callers,
@@ -21,18 +21,18 @@ use crate::config::ServerConfig;
 /// ```
 /// use std::time::Duration;
 /// use axum::{Router, routing::get};
-/// use servicekit::server::DeadlineLayer;
+/// use servicekit::server::RequestDeadlineLayer;
 ///
-/// let layer = DeadlineLayer::new(Duration::from_secs(30))
+/// let layer = RequestDeadlineLayer::new(Duration::from_secs(30))
 ///     .trust_networks(["10.0.0.0/8".parse().unwrap()]);
 /// let app: Router = Router::new().route("/", get(|| async { "hi" })).layer(layer);
 /// ```
 #[derive(Debug, Clone)]
-pub struct DeadlineLayer {
+pub struct RequestDeadlineLayer {
     policy: Arc<Policy>,
 }
 
-/// What a [`DeadlineLayer`] enforces and whom it trusts.
+/// What a [`RequestDeadlineLayer`] enforces and whom it trusts.
 #[derive(Debug, Clone)]
 pub(super) struct Policy {
     /// The server's own limit for every request.
@@ -60,7 +60,7 @@ impl Policy {
     }
 }
 
-impl DeadlineLayer {
+impl RequestDeadlineLayer {
     /// A layer answering requests still running after `timeout`, trusting no network and
     /// verified service tokens.
     pub fn new(timeout: Duration) -> Self {
@@ -98,10 +98,10 @@ impl DeadlineLayer {
     }
 }
 
-impl<S> Layer<S> for DeadlineLayer {
-    type Service = DeadlineService<S>;
+impl<S> Layer<S> for RequestDeadlineLayer {
+    type Service = RequestDeadline<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        DeadlineService::with_policy(inner, self.policy.clone())
+        RequestDeadline::with_policy(inner, self.policy.clone())
     }
 }

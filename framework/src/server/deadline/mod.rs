@@ -10,7 +10,7 @@
 //! removed and ignored, so an outside client can neither cut requests short nor pass a deadline
 //! on to downstream services. A trusted deadline is capped by `server.request_timeout`.
 //!
-//! [`DeadlineLayer`] answers, as problem+json:
+//! [`RequestDeadlineLayer`] answers, as problem+json:
 //! - 504 at the trusted caller's deadline (at once, without running the handler, when the
 //!   budget is already `0`);
 //! - 408 (and closes the connection) when `server.request_timeout` passes while the server is
@@ -34,8 +34,8 @@ mod service;
 
 use std::time::{Duration, Instant};
 
-pub use layer::DeadlineLayer;
-pub use service::DeadlineService;
+pub use layer::RequestDeadlineLayer;
+pub use service::RequestDeadline;
 pub(crate) use service::expired_before_start;
 
 /// Header carrying the caller's remaining budget in whole milliseconds, e.g. `250`.
@@ -43,7 +43,7 @@ pub const DEADLINE_HEADER: &str = "x-request-deadline-ms";
 
 /// The instant by which the current request must be answered.
 ///
-/// Inserted into request extensions by [`DeadlineLayer`] for trusted callers and read by
+/// Inserted into request extensions by [`RequestDeadlineLayer`] for trusted callers and read by
 /// outgoing clients.
 ///
 /// ```

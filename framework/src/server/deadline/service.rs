@@ -19,15 +19,15 @@ use crate::BoxError;
 use crate::server::problem::Problem;
 
 /// Service that bounds requests by the server's timeout and trusted callers' deadlines; see
-/// [`DeadlineLayer`](super::DeadlineLayer).
+/// [`RequestDeadlineLayer`](super::RequestDeadlineLayer).
 #[derive(Debug, Clone)]
-pub struct DeadlineService<S> {
+pub struct RequestDeadline<S> {
     inner: S,
     policy: Arc<Policy>,
 }
 
-impl<S> DeadlineService<S> {
-    /// Wraps `inner` with the limits of [`DeadlineLayer::new`](super::DeadlineLayer::new).
+impl<S> RequestDeadline<S> {
+    /// Wraps `inner` with the limits of [`RequestDeadlineLayer::new`](super::RequestDeadlineLayer::new).
     pub fn new(inner: S, timeout: Duration) -> Self {
         Self::with_policy(inner, Arc::new(Policy::new(timeout)))
     }
@@ -47,7 +47,7 @@ impl<S> DeadlineService<S> {
     }
 }
 
-impl<S, ResB> Service<Request<Body>> for DeadlineService<S>
+impl<S, ResB> Service<Request<Body>> for RequestDeadline<S>
 where
     S: Service<Request<Body>, Response = Response<ResB>>,
     S::Future: Send + 'static,
@@ -185,7 +185,7 @@ fn expired(cause: Cause, waiting_for_client: bool, timeout: Option<Duration>) ->
 }
 
 /// The answer when the caller's deadline had passed before the handler could start, for the
-/// auth layer that finds so while trusting it (the [`DeadlineService`] outside replaces it).
+/// auth layer that finds so while trusting it (the [`RequestDeadline`] outside replaces it).
 pub(crate) fn expired_before_start() -> axum::response::Response {
     expired(Cause::Caller, false, None)
 }
@@ -201,7 +201,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::server::DeadlineLayer;
+    use crate::server::RequestDeadlineLayer;
 
     fn routes() -> Router {
         Router::new()
@@ -227,7 +227,8 @@ mod tests {
     }
 
     fn trusting(timeout: Duration) -> Router {
-        let layer = DeadlineLayer::new(timeout).trust_networks(["127.0.0.0/8".parse().unwrap()]);
+        let layer =
+            RequestDeadlineLayer::new(timeout).trust_networks(["127.0.0.0/8".parse().unwrap()]);
         routes().layer(layer)
     }
 
@@ -310,7 +311,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_servers_timeout_is_503_for_a_slow_handler() {
-        let app = routes().layer(DeadlineLayer::new(Duration::from_millis(50)));
+        let app = routes().layer(RequestDeadlineLayer::new(Duration::from_millis(50)));
         let res = app
             .oneshot(from("192.0.2.7:1", "/slow", None))
             .await
@@ -320,7 +321,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_servers_timeout_is_408_while_the_body_trickles_in() {
-        let app = routes().layer(DeadlineLayer::new(Duration::from_millis(100)));
+        let app = routes().layer(RequestDeadlineLayer::new(Duration::from_millis(100)));
         // One byte of the body, then nothing more from the client.
         let trickle =
             futures_util::stream::once(async { Ok::<_, std::io::Error>(Bytes::from_static(b"a")) })

@@ -64,7 +64,7 @@ impl Inbound {
     }
 
     /// The context of the request the current task is handling, when it runs inside
-    /// [`InboundLayer`](super::InboundLayer) (the standard stack has it); `None` elsewhere,
+    /// [`SetInboundLayer`](super::SetInboundLayer) (the standard stack has it); `None` elsewhere,
     /// including in tasks spawned by a handler.
     ///
     /// Its deadline is the request's effective one at the time of the call: the server's own

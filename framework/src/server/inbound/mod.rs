@@ -1,6 +1,6 @@
 //! The context of the request being handled, for outgoing calls to carry on.
 //!
-//! [`InboundLayer`] (part of the standard stack, inside the deadline layer) reads the
+//! [`SetInboundLayer`] (part of the standard stack, inside the deadline layer) reads the
 //! request's id, `Authorization` and [`Deadline`](super::Deadline) into an [`Inbound`] and runs
 //! the rest of the request in a tokio task-local holding it. A
 //! [`ServiceClient`](crate::client::ServiceClient) call made while handling the request reads
@@ -16,8 +16,8 @@ mod layer;
 mod service;
 
 pub use context::Inbound;
-pub use layer::InboundLayer;
-pub use service::InboundService;
+pub use layer::SetInboundLayer;
+pub use service::SetInbound;
 
 tokio::task_local! {
     /// The inbound context of the request the current task is handling.

@@ -7,13 +7,13 @@ use tower::Service;
 use super::{CURRENT, Inbound};
 
 /// Service that runs each request with its [`Inbound`] context in a task-local; see
-/// [`InboundLayer`](super::InboundLayer).
+/// [`SetInboundLayer`](super::SetInboundLayer).
 #[derive(Debug, Clone)]
-pub struct InboundService<S> {
+pub struct SetInbound<S> {
     inner: S,
 }
 
-impl<S> InboundService<S> {
+impl<S> SetInbound<S> {
     /// Wraps `inner`.
     pub fn new(inner: S) -> Self {
         Self { inner }
@@ -30,7 +30,7 @@ impl<S> InboundService<S> {
     }
 }
 
-impl<S, B> Service<Request<B>> for InboundService<S>
+impl<S, B> Service<Request<B>> for SetInbound<S>
 where
     S: Service<Request<B>>,
 {

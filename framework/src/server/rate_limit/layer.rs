@@ -4,7 +4,7 @@ use tower::Layer;
 
 use super::key::KeyExtractor;
 use super::limiter::Limiters;
-use super::{RateLimitConfig, RateLimitService};
+use super::{RateLimit, RateLimitConfig};
 
 /// Layer that throttles requests per client; see the [module docs](super).
 ///
@@ -66,9 +66,9 @@ impl RateLimitLayer {
 }
 
 impl<S> Layer<S> for RateLimitLayer {
-    type Service = RateLimitService<S>;
+    type Service = RateLimit<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RateLimitService::new(inner, self.shared.clone())
+        RateLimit::new(inner, self.shared.clone())
     }
 }

@@ -52,7 +52,7 @@ pub use config::{KeyKind, RateLimitConfig, RateLimitConfigError, RouteLimit};
 #[cfg(feature = "rate-limit")]
 pub use layer::RateLimitLayer;
 #[cfg(feature = "rate-limit")]
-pub use service::RateLimitService;
+pub use service::RateLimit;
 
 pub(crate) use config::{parse_net, validate};
 

@@ -15,12 +15,12 @@ use crate::server::Problem;
 
 /// Service that throttles requests per client; see [`RateLimitLayer`](super::RateLimitLayer).
 #[derive(Debug, Clone)]
-pub struct RateLimitService<S> {
+pub struct RateLimit<S> {
     inner: S,
     shared: Option<Arc<Shared>>,
 }
 
-impl<S> RateLimitService<S> {
+impl<S> RateLimit<S> {
     pub(super) fn new(inner: S, shared: Option<Arc<Shared>>) -> Self {
         Self { inner, shared }
     }
@@ -36,7 +36,7 @@ impl<S> RateLimitService<S> {
     }
 }
 
-impl<S, B> Service<Request<B>> for RateLimitService<S>
+impl<S, B> Service<Request<B>> for RateLimit<S>
 where
     S: Service<Request<B>, Response = Response>,
     S::Future: Send + 'static,

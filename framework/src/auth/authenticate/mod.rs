@@ -3,17 +3,15 @@
 //! On success the request continues with a [`Principal`](super::Principal) and the caller's
 //! token (for [`PassThrough`](super::PassThrough)) in its extensions, and a service token's
 //! `x-request-deadline-ms` becomes the request's deadline (see
-//! [`DeadlineLayer`](crate::server::DeadlineLayer)); on failure it is answered
+//! [`RequestDeadlineLayer`](crate::server::RequestDeadlineLayer)); on failure it is answered
 //! with 401 (or 503 while no key could ever be loaded) as problem+json with an RFC 6750
 //! `WWW-Authenticate` challenge. Tokens are never logged.
 
-// The brief's layout (tower's `timeout/{layer,service}.rs`) inside a module itself named `layer`.
-#[allow(clippy::module_inception)]
 mod layer;
 mod service;
 
 pub use layer::AuthLayer;
-pub use service::AuthService;
+pub use service::Auth;
 
 /// Marks a request that passed an [`AuthLayer::disabled`] layer, so that scope and role
 /// requirements let it through.

@@ -8,5 +8,5 @@
 mod layer;
 mod service;
 
-pub use layer::ProblemLayer;
-pub use service::ProblemService;
+pub use layer::ProblemJsonLayer;
+pub use service::ProblemJson;

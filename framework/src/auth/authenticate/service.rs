@@ -14,12 +14,12 @@ use crate::server::expired_before_start;
 /// Service that authenticates requests before calling the inner service; see
 /// [`AuthLayer`](super::AuthLayer).
 #[derive(Debug, Clone)]
-pub struct AuthService<S> {
+pub struct Auth<S> {
     inner: S,
     verifier: Option<Verifier>,
 }
 
-impl<S> AuthService<S> {
+impl<S> Auth<S> {
     /// Wraps `inner`; `None` lets every request through unauthenticated.
     pub fn new(inner: S, verifier: Option<Verifier>) -> Self {
         Self { inner, verifier }
@@ -36,7 +36,7 @@ impl<S> AuthService<S> {
     }
 }
 
-impl<S, B> Service<Request<B>> for AuthService<S>
+impl<S, B> Service<Request<B>> for Auth<S>
 where
     S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
     S::Future: Send + 'static,

@@ -1,6 +1,6 @@
 use tower::Layer;
 
-use super::AuthService;
+use super::Auth;
 use crate::auth::Verifier;
 
 /// Layer that authenticates requests with a [`Verifier`]; see [`Context::auth`](crate::Context::auth).
@@ -49,9 +49,9 @@ impl AuthLayer {
 }
 
 impl<S> Layer<S> for AuthLayer {
-    type Service = AuthService<S>;
+    type Service = Auth<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService::new(inner, self.verifier.clone())
+        Auth::new(inner, self.verifier.clone())
     }
 }

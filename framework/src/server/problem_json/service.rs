@@ -15,11 +15,11 @@ const MAX_DETAIL: usize = 4096;
 
 /// Service that rewrites plain-text and empty error responses as problem+json.
 #[derive(Debug, Clone)]
-pub struct ProblemService<S> {
+pub struct ProblemJson<S> {
     inner: S,
 }
 
-impl<S> ProblemService<S> {
+impl<S> ProblemJson<S> {
     /// Wraps `inner`.
     pub fn new(inner: S) -> Self {
         Self { inner }
@@ -40,7 +40,7 @@ impl<S> ProblemService<S> {
 type Rewrite =
     Either<Ready<Result<Response, Infallible>>, BoxFuture<'static, Result<Response, Infallible>>>;
 
-impl<S, B> Service<Request<Body>> for ProblemService<S>
+impl<S, B> Service<Request<Body>> for ProblemJson<S>
 where
     S: Service<Request<Body>, Response = Response<B>, Error = Infallible>,
     B: HttpBody<Data = Bytes> + Send + 'static,
@@ -106,7 +106,7 @@ async fn to_problem(response: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::ProblemLayer;
+    use crate::server::ProblemJsonLayer;
     use crate::server::problem::PROBLEM_JSON;
     use axum::Router;
     use axum::http::StatusCode;
@@ -137,7 +137,7 @@ mod tests {
                     )
                 }),
             )
-            .layer(ProblemLayer::new())
+            .layer(ProblemJsonLayer::new())
     }
 
     fn get_req(path: &str) -> Request<Body> {

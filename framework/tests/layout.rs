@@ -1,0 +1,120 @@
+//! The crate's naming and module-layout conventions (STYLE.md practices 1 and 16), checked on
+//! the source so that a new type or module that breaks them fails the build's tests:
+//!
+//! - one public type per name across the crate (no `server::FooLayer` next to a
+//!   `client::FooLayer`);
+//! - tower's names: `impl Layer<S> for FooLayer` produces `Foo<S>`;
+//! - folder modules use `mod.rs` (no `foo.rs` beside a `foo/` folder) and no module is named
+//!   like its parent (`foo/foo.rs`).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn sources() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut out);
+    out.sort();
+    out
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+/// The identifier at the start of `rest`.
+fn ident(rest: &str) -> &str {
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn every_public_type_name_is_used_once() {
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for path in sources() {
+        for line in fs::read_to_string(&path).unwrap().lines() {
+            let line = line.trim_start();
+            for kind in ["pub struct ", "pub enum ", "pub trait ", "pub type "] {
+                if let Some(rest) = line.strip_prefix(kind) {
+                    seen.entry(ident(rest).to_string())
+                        .or_default()
+                        .push(relative(&path));
+                }
+            }
+        }
+    }
+    let duplicates: Vec<_> = seen.iter().filter(|(_, files)| files.len() > 1).collect();
+    assert!(
+        duplicates.is_empty(),
+        "public types with the same name in different modules: {duplicates:#?}"
+    );
+}
+
+#[test]
+fn every_layer_named_foo_layer_produces_foo() {
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for path in sources() {
+        let text = fs::read_to_string(&path).unwrap();
+        let mut layer = None;
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with("impl") && line.contains(" Layer<S> for ") {
+                let after = line.split(" Layer<S> for ").nth(1).unwrap();
+                layer = Some(ident(after).to_string());
+            } else if let (Some(name), Some(rest)) =
+                (layer.take(), line.strip_prefix("type Service = "))
+            {
+                let service = ident(rest);
+                checked += 1;
+                if name.strip_suffix("Layer") != Some(service) {
+                    wrong.push(format!("{}: {name} -> {service}", relative(&path)));
+                }
+            } else if layer.is_some() && !line.is_empty() {
+                layer = None;
+            }
+        }
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} layers found; is the scan broken?"
+    );
+    assert!(
+        wrong.is_empty(),
+        "layers not named after their service: {wrong:#?}"
+    );
+}
+
+#[test]
+fn folder_modules_use_mod_rs_and_no_module_repeats_its_parent() {
+    let mut wrong = Vec::new();
+    for path in sources() {
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        let parent = path.parent().unwrap();
+        if stem != "mod" && stem != "lib" && parent.join(stem).is_dir() {
+            wrong.push(format!(
+                "{} beside a folder of the same name",
+                relative(&path)
+            ));
+        }
+        if parent.file_name().is_some_and(|p| p == stem) {
+            wrong.push(format!("{} is named like its parent", relative(&path)));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
