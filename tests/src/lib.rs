@@ -21,6 +21,11 @@ use nix::unistd::Pid;
 const INHERITED_CONFIG: &[&str] = &["PORT", "DATABASE_URL", "RUST_LOG", "SERVICEKIT_ENV"];
 
 /// Builds `bin` of `package` with the cargo running the tests and returns its path.
+///
+/// The build selects the whole workspace with all features and its test targets, as
+/// `scripts/test` does, so cargo resolves the same features (dev-dependencies included) and
+/// finds the binary the test run has already built fresh: a few seconds instead of a second
+/// build of servicekit and its dependencies with another feature set.
 pub fn binary(package: &str, bin: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
@@ -28,8 +33,9 @@ pub fn binary(package: &str, bin: &str) -> PathBuf {
             "build",
             "--quiet",
             "--message-format=json",
-            "-p",
-            package,
+            "--workspace",
+            "--all-features",
+            "--tests",
             "--bin",
             bin,
         ])
@@ -40,7 +46,14 @@ pub fn binary(package: &str, bin: &str) -> PathBuf {
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == bin)
+        .filter(|msg| {
+            msg["reason"] == "compiler-artifact"
+                && msg["target"]["name"] == bin
+                && msg["package_id"]
+                    .as_str()
+                    .is_some_and(|id| id.contains(package))
+                && msg["profile"]["test"] == false
+        })
         .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
         .unwrap_or_else(|| panic!("cargo reported no executable for {package}/{bin}"))
 }
