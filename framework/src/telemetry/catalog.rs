@@ -323,29 +323,29 @@ mod tests {
     }
 
     /// The rows of the "What is exported" table of docs/observability.md: each name in the
-    /// first cell with the second cell (the type).
-    fn documented() -> Vec<(String, String)> {
+    /// first cell with the second (the type) and the third (the labels).
+    fn documented() -> Vec<(String, String, String)> {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/observability.md");
         let text = std::fs::read_to_string(path).unwrap();
         let section = text
-            .split("### What is exported")
+            .split("\n## Metrics\n")
             .nth(1)
-            .expect("docs/observability.md has a `### What is exported` section");
+            .and_then(|metrics| metrics.split("\n### What is exported\n").nth(1))
+            .expect("docs/observability.md has `## Metrics` with `### What is exported`");
         let mut rows = Vec::new();
         for line in section.lines().skip_while(|l| !l.starts_with('|')) {
             if !line.starts_with('|') {
                 break;
             }
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-            let (names, kind) = (cells[1], cells[2]);
-            for name in names.split(',').map(|n| n.trim().trim_matches('`')) {
-                if !name.is_empty()
-                    && name.chars().all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '*'
-                    })
-                {
-                    rows.push((name.to_string(), kind.to_string()));
-                }
+            let (names, kind, labels) = (cells[1], cells[2], cells[3]);
+            // Names are in backticks, which leaves out the header and separator rows.
+            let quoted = names.split(',').filter_map(|name| {
+                let name = name.trim().strip_prefix('`')?.strip_suffix('`')?;
+                (!name.is_empty()).then_some(name)
+            });
+            for name in quoted {
+                rows.push((name.to_string(), kind.to_string(), labels.to_string()));
             }
         }
         rows
@@ -355,8 +355,8 @@ mod tests {
     fn the_observability_guide_lists_every_metric_with_its_type() {
         let rows = documented();
         for metric in METRICS {
-            let row = rows.iter().find(|(name, _)| name == metric.name);
-            let Some((_, kind)) = row else {
+            let row = rows.iter().find(|(name, ..)| name == metric.name);
+            let Some((_, kind, labels)) = row else {
                 panic!(
                     "{} is missing from the metrics table of docs/observability.md; add a row",
                     metric.name
@@ -368,11 +368,18 @@ mod tests {
                 metric.name,
                 metric.kind.as_str()
             );
+            for label in metric.labels {
+                assert!(
+                    labels.contains(&format!("`{label}`")),
+                    "docs/observability.md does not give {} the label `{label}`",
+                    metric.name
+                );
+            }
         }
         // Process metrics come from metrics-process; everything else listed must be ours.
-        for (name, _) in rows
+        for (name, ..) in rows
             .iter()
-            .filter(|(name, _)| !name.starts_with("process_"))
+            .filter(|(name, ..)| !name.starts_with("process_"))
         {
             assert!(
                 METRICS.iter().any(|metric| metric.name == name),
