@@ -5,7 +5,8 @@
 //!   `client::FooLayer`);
 //! - tower's names: `impl Layer<S> for FooLayer` produces `Foo<S>`;
 //! - folder modules use `mod.rs` (no `foo.rs` beside a `foo/` folder) and no module is named
-//!   like its parent (`foo/foo.rs`).
+//!   like its parent (`foo/foo.rs`);
+//! - metric names are constants of `telemetry/catalog.rs`, never literals at emission sites.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -117,4 +118,65 @@ fn folder_modules_use_mod_rs_and_no_module_repeats_its_parent() {
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// Every metric name lives in `telemetry/catalog.rs` (issue 14, item 5): emission sites name
+/// their metrics through its constants, only its `describe()` gives HELP texts, and no other
+/// file spells a servicekit metric name.
+#[test]
+fn metric_names_come_from_the_catalog() {
+    const CATALOG: &str = "src/telemetry/catalog.rs";
+    let emitters = ["counter!(", "gauge!(", "histogram!("];
+    let describers = [
+        "describe_counter!(",
+        "describe_gauge!(",
+        "describe_histogram!(",
+    ];
+    let prefixes = ["\"servicekit_", "\"http_server_"];
+    let mut emissions = 0;
+    let mut wrong = Vec::new();
+    for path in sources() {
+        let file = relative(&path);
+        if file == CATALOG {
+            continue;
+        }
+        // Comments may show metric code as examples; only code counts.
+        let code: String = fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for (at, _) in code.match_indices("!(") {
+            let before = &code[..at + 2];
+            let Some(mac) = emitters.iter().find(|m| before.ends_with(*m)) else {
+                continue;
+            };
+            if describers.iter().any(|d| before.ends_with(d)) {
+                wrong.push(format!(
+                    "{file}: `{mac}..` describes a metric outside the catalog"
+                ));
+                continue;
+            }
+            emissions += 1;
+            if code[at + 2..].trim_start().starts_with('"') {
+                wrong.push(format!("{file}: `{mac}\"..` names a metric with a literal"));
+            }
+        }
+        for prefix in prefixes {
+            if code.contains(prefix) {
+                wrong.push(format!(
+                    "{file}: a {prefix}..\" literal outside the catalog"
+                ));
+            }
+        }
+    }
+    assert!(
+        emissions >= 20,
+        "only {emissions} metric macros found; is the scan broken?"
+    );
+    assert!(
+        wrong.is_empty(),
+        "metric names must be constants of {CATALOG}: {wrong:#?}"
+    );
 }

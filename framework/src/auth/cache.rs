@@ -9,10 +9,14 @@ use quick_cache::sync::Cache;
 
 use super::Principal;
 
-/// Counter of requests whose token was found in the cache.
-pub const CACHE_HITS: &str = "servicekit_auth_token_cache_hits_total";
-/// Counter of requests whose token had to be verified.
-pub const CACHE_MISSES: &str = "servicekit_auth_token_cache_misses_total";
+use crate::telemetry::catalog::{AUTH_TOKEN_CACHE_HITS_TOTAL, AUTH_TOKEN_CACHE_MISSES_TOTAL};
+
+/// Counter of requests whose token was found in the cache; an alias of
+/// [`AUTH_TOKEN_CACHE_HITS_TOTAL`](crate::telemetry::catalog::AUTH_TOKEN_CACHE_HITS_TOTAL).
+pub const CACHE_HITS: &str = AUTH_TOKEN_CACHE_HITS_TOTAL;
+/// Counter of requests whose token had to be verified; an alias of
+/// [`AUTH_TOKEN_CACHE_MISSES_TOTAL`](crate::telemetry::catalog::AUTH_TOKEN_CACHE_MISSES_TOTAL).
+pub const CACHE_MISSES: &str = AUTH_TOKEN_CACHE_MISSES_TOTAL;
 
 /// A bounded map from token text to the principal it was verified as.
 pub(crate) struct TokenCache {
@@ -27,8 +31,8 @@ impl TokenCache {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             entries: (capacity > 0).then(|| Cache::new(capacity)),
-            hits: metrics::counter!(CACHE_HITS),
-            misses: metrics::counter!(CACHE_MISSES),
+            hits: metrics::counter!(AUTH_TOKEN_CACHE_HITS_TOTAL),
+            misses: metrics::counter!(AUTH_TOKEN_CACHE_MISSES_TOTAL),
         }
     }
 

@@ -10,16 +10,20 @@ use tokio::sync::watch;
 // tokio's clock, so that tests with paused time see ages advance.
 use tokio::time::Instant;
 
+use crate::telemetry::catalog::{SECRET_AGE_SECONDS, SECRET_REFRESH_FAILURES_TOTAL};
+
 use super::{
     EnvProvider, FileProvider, Secret, SecretError, SecretErrorKind, SecretProvider, SecretRef,
     SecretValue, SecretsConfig, json,
 };
 
-/// Counter of failed refreshes, labelled by `reference`.
-pub const REFRESH_FAILURES_METRIC: &str = "servicekit_secret_refresh_failures_total";
+/// Counter of failed refreshes, labelled by `reference`; an alias of
+/// [`SECRET_REFRESH_FAILURES_TOTAL`](crate::telemetry::catalog::SECRET_REFRESH_FAILURES_TOTAL).
+pub const REFRESH_FAILURES_METRIC: &str = SECRET_REFRESH_FAILURES_TOTAL;
 /// Gauge of the age of each secret's value (seconds since its last successful fetch), as of
-/// the scrape.
-pub const AGE_METRIC: &str = "servicekit_secret_age_seconds";
+/// the scrape; an alias of
+/// [`SECRET_AGE_SECONDS`](crate::telemetry::catalog::SECRET_AGE_SECONDS).
+pub const AGE_METRIC: &str = SECRET_AGE_SECONDS;
 
 /// The secrets a service uses: providers by scheme, a cache, refresh, and change notification.
 ///
@@ -254,7 +258,7 @@ impl Secrets {
     /// calls this on every scrape, so the gauge is the age at scrape time.
     pub(crate) fn record_ages(&self) {
         for status in self.status() {
-            metrics::gauge!(AGE_METRIC, "reference" => status.reference)
+            metrics::gauge!(SECRET_AGE_SECONDS, "reference" => status.reference)
                 .set(status.age.as_secs_f64());
         }
     }
@@ -321,7 +325,7 @@ impl Secrets {
 
     /// Stores a fetched value; returns whether it differs from the cached one.
     fn record(&self, reference: &str, value: SecretValue) -> bool {
-        metrics::gauge!(AGE_METRIC, "reference" => reference.to_string()).set(0.0);
+        metrics::gauge!(SECRET_AGE_SECONDS, "reference" => reference.to_string()).set(0.0);
         let mut entries = self.entries();
         let Some(entry) = entries.get_mut(reference) else {
             entries.insert(
@@ -358,7 +362,7 @@ impl Secrets {
     fn record_failure(&self, reference: &str, error: &SecretError) -> Option<Secret> {
         let mut entries = self.entries();
         let entry = entries.get_mut(reference)?;
-        metrics::counter!(REFRESH_FAILURES_METRIC, "reference" => reference.to_string())
+        metrics::counter!(SECRET_REFRESH_FAILURES_TOTAL, "reference" => reference.to_string())
             .increment(1);
         tracing::warn!(
             reference,

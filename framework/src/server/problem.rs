@@ -242,7 +242,8 @@ impl From<sqlx::Error> for Problem {
         }
         let known_down = crate::db::report_request_error(&error);
         let detail = if matches!(error, sqlx::Error::PoolTimedOut) && !known_down {
-            metrics::counter!("servicekit_db_pool_acquire_timeouts_total").increment(1);
+            metrics::counter!(crate::telemetry::catalog::DB_POOL_ACQUIRE_TIMEOUTS_TOTAL)
+                .increment(1);
             tracing::warn!("database pool exhausted: no connection within acquire_timeout");
             "The database is busy; retry shortly."
         } else {

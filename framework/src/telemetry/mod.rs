@@ -5,8 +5,10 @@
 //! - Traces: OTLP export (http/protobuf or grpc) when an endpoint is configured, batched on a
 //!   background thread so export never blocks or fails a request; W3C `traceparent` is read from
 //!   incoming requests and sent on outgoing calls, with or without an exporter. Users never name an `opentelemetry*` crate: servicekit owns the versions.
-//! - Metrics: a Prometheus recorder behind the `metrics` facade, served on `/metrics`.
+//! - Metrics: a Prometheus recorder behind the `metrics` facade, served on `/metrics`; every
+//!   metric servicekit emits is listed, with its type, unit, HELP text and labels, in [`catalog`].
 
+pub mod catalog;
 mod correlation;
 mod error;
 mod json;

@@ -6,7 +6,9 @@ use std::time::Instant;
 use metrics::SharedString;
 use pin_project_lite::pin_project;
 
-use super::{ACTIVE_REQUESTS, REQUEST_DURATION, REQUESTS_TOTAL};
+use crate::telemetry::catalog::{
+    HTTP_SERVER_ACTIVE_REQUESTS, HTTP_SERVER_REQUEST_DURATION_SECONDS, HTTP_SERVER_REQUESTS_TOTAL,
+};
 
 /// Counts a request as active from creation until drop, so cancelled requests are counted out.
 #[derive(Debug)]
@@ -17,7 +19,7 @@ pub(super) struct InFlight {
 
 impl InFlight {
     pub(super) fn start(method: SharedString, route: SharedString) -> Self {
-        metrics::gauge!(ACTIVE_REQUESTS, "method" => method.clone(), "route" => route.clone())
+        metrics::gauge!(HTTP_SERVER_ACTIVE_REQUESTS, "method" => method.clone(), "route" => route.clone())
             .increment(1.0);
         Self { method, route }
     }
@@ -29,14 +31,15 @@ impl InFlight {
             ("route", self.route.clone()),
             ("status", SharedString::const_str(class)),
         ];
-        metrics::counter!(REQUESTS_TOTAL, &labels).increment(1);
-        metrics::histogram!(REQUEST_DURATION, &labels).record(started.elapsed().as_secs_f64());
+        metrics::counter!(HTTP_SERVER_REQUESTS_TOTAL, &labels).increment(1);
+        metrics::histogram!(HTTP_SERVER_REQUEST_DURATION_SECONDS, &labels)
+            .record(started.elapsed().as_secs_f64());
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        metrics::gauge!(ACTIVE_REQUESTS, "method" => self.method.clone(), "route" => self.route.clone())
+        metrics::gauge!(HTTP_SERVER_ACTIVE_REQUESTS, "method" => self.method.clone(), "route" => self.route.clone())
             .decrement(1.0);
     }
 }

@@ -17,9 +17,12 @@ pub use future::ResponseFuture;
 pub use layer::HttpMetricsLayer;
 pub use service::HttpMetrics;
 
-/// Name of the request counter.
-pub const REQUESTS_TOTAL: &str = "http_server_requests_total";
-/// Name of the request duration histogram (seconds).
-pub const REQUEST_DURATION: &str = "http_server_request_duration_seconds";
-/// Name of the in-flight requests gauge.
-pub const ACTIVE_REQUESTS: &str = "http_server_active_requests";
+/// Name of the request counter (an alias of
+/// [`HTTP_SERVER_REQUESTS_TOTAL`](crate::telemetry::catalog::HTTP_SERVER_REQUESTS_TOTAL)).
+pub const REQUESTS_TOTAL: &str = crate::telemetry::catalog::HTTP_SERVER_REQUESTS_TOTAL;
+/// Name of the request duration histogram, in seconds (an alias of
+/// [`HTTP_SERVER_REQUEST_DURATION_SECONDS`](crate::telemetry::catalog::HTTP_SERVER_REQUEST_DURATION_SECONDS)).
+pub const REQUEST_DURATION: &str = crate::telemetry::catalog::HTTP_SERVER_REQUEST_DURATION_SECONDS;
+/// Name of the in-flight requests gauge (an alias of
+/// [`HTTP_SERVER_ACTIVE_REQUESTS`](crate::telemetry::catalog::HTTP_SERVER_ACTIVE_REQUESTS)).
+pub const ACTIVE_REQUESTS: &str = crate::telemetry::catalog::HTTP_SERVER_ACTIVE_REQUESTS;

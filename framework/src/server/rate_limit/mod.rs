@@ -57,8 +57,9 @@ pub use service::RateLimit;
 pub(crate) use config::{parse_net, validate};
 
 /// Counter of requests answered 429, labelled `method` and `route` (the route template, or
-/// `unmatched`).
-pub const RATE_LIMITED_TOTAL: &str = "http_server_rate_limited_total";
+/// `unmatched`); an alias of
+/// [`HTTP_SERVER_RATE_LIMITED_TOTAL`](crate::telemetry::catalog::HTTP_SERVER_RATE_LIMITED_TOTAL).
+pub const RATE_LIMITED_TOTAL: &str = crate::telemetry::catalog::HTTP_SERVER_RATE_LIMITED_TOTAL;
 /// Response header: the bucket size (requests a client may make at once).
 pub const RATELIMIT_LIMIT: &str = "ratelimit-limit";
 /// Response header: requests left in the client's bucket after this one.

@@ -10,8 +10,9 @@ use tower::Service;
 
 use super::layer::Shared;
 use super::limiter::Decision;
-use super::{RATE_LIMITED_TOTAL, RATELIMIT_LIMIT, RATELIMIT_REMAINING, RATELIMIT_RESET};
+use super::{RATELIMIT_LIMIT, RATELIMIT_REMAINING, RATELIMIT_RESET};
 use crate::server::Problem;
+use crate::telemetry::catalog::HTTP_SERVER_RATE_LIMITED_TOTAL;
 
 /// Service that throttles requests per client; see [`RateLimitLayer`](super::RateLimitLayer).
 #[derive(Debug, Clone)]
@@ -68,7 +69,7 @@ where
             });
         }
         let route = route.unwrap_or("unmatched").to_owned();
-        metrics::counter!(RATE_LIMITED_TOTAL, "method" => req.method().as_str().to_owned(), "route" => route)
+        metrics::counter!(HTTP_SERVER_RATE_LIMITED_TOTAL, "method" => req.method().as_str().to_owned(), "route" => route)
             .increment(1);
         tracing::debug!(retry_after = ?decision.retry_after, "request rate-limited");
         Box::pin(async move { Ok(limited(&decision)) })
