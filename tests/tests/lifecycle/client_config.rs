@@ -32,12 +32,7 @@ async fn underscore_and_hyphen_variables_configure_the_hyphenated_client() {
         // enrolment can only succeed if the variable was applied to `student-service`.
         let subjects = ServiceProcess::start(&subject_exe, &[(var, base.as_str())]);
         ready(&subjects).await;
-        let res = enrol_new_student(
-            &students.api(),
-            &subjects.api(),
-            email,
-        )
-        .await;
+        let res = enrol_new_student(&students.api(), &subjects.api(), email).await;
         assert_eq!(
             res.status(),
             201,

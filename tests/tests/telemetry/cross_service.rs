@@ -27,12 +27,7 @@ async fn an_enrolment_is_one_trace_across_both_services() {
             .await
             .unwrap_or_else(|| panic!("not ready: {}", service.stderr()));
     }
-    let res = enrol_new_student(
-        &students.api(),
-        &subjects.api(),
-        "ada@example.org",
-    )
-    .await;
+    let res = enrol_new_student(&students.api(), &subjects.api(), "ada@example.org").await;
     assert_eq!(
         res.status(),
         201,

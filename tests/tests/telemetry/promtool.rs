@@ -157,10 +157,7 @@ async fn promtool_accepts_the_metrics_of_both_services_after_every_path() {
         .bearer(&token)
         .create_student("Ada", "ada@example.org")
         .await;
-    let subject = subjects
-        .api()
-        .create_subject("CS-101", "Programming")
-        .await;
+    let subject = subjects.api().create_subject("CS-101", "Programming").await;
     let enrolments = subjects.api().bearer(&token);
     let enrol = || enrolments.enrol(&subject, &student);
     // A successful call (the token is verified, then found in the cache), and a conflict.
