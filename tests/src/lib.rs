@@ -20,6 +20,16 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+/// A failure message that `servicekit::testing::eventually` prints as it is, line breaks and
+/// all (its `Debug` is the text), for messages that carry a service's logs.
+pub struct Verbatim(pub String);
+
+impl std::fmt::Debug for Verbatim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Environment variables a test must not inherit, so each test sets exactly what it means.
 const INHERITED_CONFIG: &[&str] = &["PORT", "DATABASE_URL", "RUST_LOG", "SERVICEKIT_ENV"];
 

@@ -4,7 +4,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use servicekit::testing::eventually;
 use servicekit_tests::{ServiceProcess, binary};
+
+/// How many requests `service` is handling on `route`, from its `http_server_active_requests`
+/// gauge.
+async fn active_requests(service: &ServiceProcess, route: &str) -> Result<f64, String> {
+    let text = reqwest::get(service.url("/metrics"))
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let label = format!("route=\"{route}\"");
+    Ok(text
+        .lines()
+        .filter(|l| l.starts_with("http_server_active_requests{") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum())
+}
 
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
@@ -27,7 +46,13 @@ async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
             tokio::spawn(async move { request.await?.text().await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually(|| async {
+        match active_requests(&service, "/slow/{ms}").await? {
+            n if n >= 8.0 => Ok(()),
+            n => Err(format!("{n} of 8 requests in flight")),
+        }
+    })
+    .await;
 
     service.terminate();
 
@@ -124,7 +149,13 @@ async fn sigterm_under_load_drops_no_request() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually(|| async {
+        match sent.load(Ordering::SeqCst) {
+            n if n > 50 => Ok(()),
+            n => Err(format!("only {n} requests sent")),
+        }
+    })
+    .await;
 
     service.terminate();
     service
@@ -219,6 +250,7 @@ async fn the_drain_closes_kept_alive_connections_politely() {
                         // The listener is closed: refused, as expected.
                         Err(e) if e.is_connect() => {
                             refused += 1;
+                            // A client's back-off before it tries again.
                             tokio::time::sleep(Duration::from_millis(20)).await;
                         }
                         Err(e) => failures.push(format!("{e:?}")),
@@ -228,7 +260,13 @@ async fn the_drain_closes_kept_alive_connections_politely() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually(|| async {
+        match ok.load(Ordering::SeqCst) {
+            n if n >= 12 => Ok(()),
+            n => Err(format!("only {n} requests answered")),
+        }
+    })
+    .await;
 
     service.terminate();
     service
