@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use servicekit::axum::http::StatusCode;
 use servicekit::axum::response::IntoResponse;
+use servicekit::client::breaker::BreakerState;
 use servicekit::client::{ClientError, ServiceClient};
 use servicekit::testing::eventually;
-use servicekit::client::breaker::BreakerState;
 
 use crate::downstream::{Answer, Downstream, client, config};
 
