@@ -1,11 +1,22 @@
 //! SIGTERM: readiness first, then drain, then exit 0, losing no request.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use servicekit::testing::eventually;
 use servicekit_tests::{ServiceProcess, binary};
+
+/// Starts `exe` with `env` and waits until it is ready.
+async fn ready(exe: &Path, env: &[(&str, &str)]) -> ServiceProcess {
+    let service = ServiceProcess::start(exe, env);
+    service
+        .wait_for_status("/health/ready", 200, Duration::from_secs(10))
+        .await
+        .expect("ready");
+    service
+}
 
 /// How many requests `service` is handling on `route`, from its `http_server_active_requests`
 /// gauge.
@@ -27,18 +38,14 @@ async fn active_requests(service: &ServiceProcess, route: &str) -> Result<f64, S
 
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
-    let exe = binary("servicekit-tests", "probe-service");
-    let mut service = ServiceProcess::start(
-        &exe,
+    let mut service = ready(
+        &binary("servicekit-tests", "probe-service"),
         &[
             ("SERVICEKIT__SERVER__DRAIN_DELAY", "1s"),
             ("SERVICEKIT__SERVER__SHUTDOWN_TIMEOUT", "10s"),
         ],
-    );
-    service
-        .wait_for_status("/health/ready", 200, Duration::from_secs(10))
-        .await
-        .expect("ready");
+    )
+    .await;
     let client = reqwest::Client::new();
     let in_flight: Vec<_> = (0..8)
         .map(|_| {
@@ -79,12 +86,11 @@ async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
 
 #[tokio::test]
 async fn a_second_signal_stops_without_waiting_for_the_drain() {
-    let exe = binary("servicekit-tests", "probe-service");
-    let mut service = ServiceProcess::start(&exe, &[("SERVICEKIT__SERVER__DRAIN_DELAY", "60s")]);
-    service
-        .wait_for_status("/health/ready", 200, Duration::from_secs(10))
-        .await
-        .expect("ready");
+    let mut service = ready(
+        &binary("servicekit-tests", "probe-service"),
+        &[("SERVICEKIT__SERVER__DRAIN_DELAY", "60s")],
+    )
+    .await;
 
     service.terminate();
     service
@@ -106,12 +112,11 @@ async fn a_second_signal_stops_without_waiting_for_the_drain() {
 
 #[tokio::test]
 async fn sigterm_under_load_drops_no_request() {
-    let exe = binary("student-service", "student-service");
-    let mut service = ServiceProcess::start(&exe, &[("SERVICEKIT__SERVER__DRAIN_DELAY", "1s")]);
-    service
-        .wait_for_status("/health/ready", 200, Duration::from_secs(10))
-        .await
-        .expect("ready");
+    let mut service = ready(
+        &binary("student-service", "student-service"),
+        &[("SERVICEKIT__SERVER__DRAIN_DELAY", "1s")],
+    )
+    .await;
     let client = reqwest::Client::new();
     // The "load balancer": clients send while readiness is 200 and stop once it is 503.
     let routed = Arc::new(AtomicBool::new(true));
@@ -210,18 +215,14 @@ async fn get_on(stream: &mut tokio::net::TcpStream, path: &str) -> String {
 async fn the_drain_closes_kept_alive_connections_politely() {
     use tokio::io::AsyncReadExt;
 
-    let exe = binary("servicekit-tests", "probe-service");
-    let mut service = ServiceProcess::start(
-        &exe,
+    let mut service = ready(
+        &binary("servicekit-tests", "probe-service"),
         &[
             ("SERVICEKIT__SERVER__DRAIN_DELAY", "2s"),
             ("SERVICEKIT__SERVER__SHUTDOWN_TIMEOUT", "10s"),
         ],
-    );
-    service
-        .wait_for_status("/health/ready", 200, Duration::from_secs(10))
-        .await
-        .expect("ready");
+    )
+    .await;
     let addr = ("127.0.0.1", service.port());
 
     // A kept-alive connection: before SIGTERM it stays open.

@@ -81,7 +81,7 @@ async fn database_killed_and_closed_readiness_503_then_recovers_without_restart(
     let mut killed = 0;
     for _ in 0..5 {
         killed += terminate(&admin, db.name()).await;
-        // The next kill after the pool has reconnected under load.
+        // Kills spread over a few seconds of load.
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     let after_kills = load.now();
