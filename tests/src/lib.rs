@@ -2,13 +2,16 @@
 //!
 //! [`binary`] builds a workspace binary (a no-op when it is fresh) and returns its path;
 //! [`ServiceProcess`] runs it on a free port with a clean environment and kills it on drop;
-//! [`OtlpReceiver`] and [`parse_prometheus`] are real protocol peers for the telemetry tests.
+//! [`OtlpReceiver`] and [`parse_prometheus`] are real protocol peers for the telemetry tests;
+//! [`SchoolClient`] creates the students, subjects and enrolments many tests start from.
 
 #[cfg(doctest)]
 mod docs;
 mod peers;
+mod school;
 
 pub use peers::{OtlpReceiver, parse_prometheus};
+pub use school::{SchoolClient, enrol_new_student};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -16,6 +19,16 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+
+/// A failure message that `servicekit::testing::eventually` prints as it is, line breaks and
+/// all (its `Debug` is the text), for messages that carry a service's logs.
+pub struct Verbatim(pub String);
+
+impl std::fmt::Debug for Verbatim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// Environment variables a test must not inherit, so each test sets exactly what it means.
 const INHERITED_CONFIG: &[&str] = &["PORT", "DATABASE_URL", "RUST_LOG", "SERVICEKIT_ENV"];
@@ -118,6 +131,12 @@ impl ServiceProcess {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// The example services' API on this process (its students, or its subjects and
+    /// enrolments).
+    pub fn api(&self) -> SchoolClient {
+        SchoolClient::new(self.url(""))
+    }
+
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
@@ -158,13 +177,19 @@ impl ServiceProcess {
     }
 
     /// Polls `path` until it answers `status` or `timeout` passes; returns the time it took.
+    ///
+    /// One poll that gets no answer within 5 s (a service stuck on a dead database) counts as
+    /// a miss, so the wait ends on time.
     pub async fn wait_for_status(
         &self,
         path: &str,
         status: u16,
         timeout: Duration,
     ) -> Option<Duration> {
-        let client = reqwest::Client::new();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("a reqwest client with default TLS settings always builds");
         let started = Instant::now();
         while started.elapsed() < timeout {
             if let Ok(res) = client.get(self.url(path)).send().await

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use servicekit::auth::{ClientCredentials, ClientCredentialsConfig, TokenSource};
 use servicekit::testing::{TestIssuer, eventually_within};
 
-use crate::helpers::{get_with, spawn};
+use crate::helpers::spawn;
 
 fn config(issuer: &TestIssuer, refresh_before: &str) -> ClientCredentialsConfig {
     serde_json::from_value(json!({
@@ -191,9 +191,9 @@ async fn discovered_endpoint_and_token_accepted_by_a_service() {
     let header = tokens.authorization().await.unwrap();
     let token = header.to_str().unwrap().strip_prefix("Bearer ").unwrap();
 
-    let res = get_with(&app, "/students", token).await;
+    let res = app.bearer(token).get("/students").await;
     assert_eq!(res.status(), 200);
-    let me: Value = get_with(&app, "/me", token).await.json().await.unwrap();
+    let me: Value = app.bearer(token).get("/me").await.json().await.unwrap();
     assert_eq!(me["client_id"], TestIssuer::CLIENT_ID);
 }
 

@@ -15,6 +15,7 @@ async fn routes(ctx: Context) -> Router {
         .route(
             "/slow",
             get(|| async {
+                // A slow handler.
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 "done"
             }),

@@ -77,16 +77,6 @@ pub(crate) async fn spawn(issuer: &TestIssuer) -> TestApp {
     spawn_with_auth(issuer.auth_config()).await
 }
 
-/// GET `path` with `Authorization: Bearer token`.
-pub(crate) async fn get_with(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
-    app.client()
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request sent")
-}
-
 /// The `WWW-Authenticate` header.
 pub(crate) fn challenge(res: &reqwest::Response) -> String {
     res.headers()

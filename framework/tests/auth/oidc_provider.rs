@@ -12,7 +12,7 @@ use servicekit::auth::{ClientCredentials, ClientCredentialsConfig, TokenSource};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::helpers::{get_with, spawn_with_auth};
+use crate::helpers::spawn_with_auth;
 
 const RS256: &str = "urn:servicekit:rs256";
 const ES256: &str = "urn:servicekit:es256";
@@ -130,19 +130,13 @@ async fn rs256_and_es256_access_tokens_are_accepted() {
         assert_eq!(format!("{:?}", header.alg), alg);
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
 
-        let res = get_with(&app, "/students", &token).await;
+        let res = app.bearer(&token).get("/students").await;
         assert_eq!(res.status(), 200, "{alg}");
-        let me: Value = get_with(&app, "/me", &token).await.json().await.unwrap();
+        let me: Value = app.bearer(&token).get("/me").await.json().await.unwrap();
         assert_eq!(me["client_id"], "servicekit-client");
         assert_eq!(me["scopes"], json!(["students:read"]));
         // The token grants no write scope.
-        let res = app
-            .client()
-            .post(app.url("/students"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let res = app.bearer(&token).post_json("/students", &json!({})).await;
         assert_eq!(res.status(), 403, "{alg}");
     }
 }
@@ -152,7 +146,7 @@ async fn key_rotation_at_the_provider_is_accepted_without_restart() {
     let provider = Provider::start().await;
     let app = spawn_with_auth(provider.auth_config()).await;
     let before = provider.token(RS256).await;
-    assert_eq!(get_with(&app, "/me", &before).await.status(), 200);
+    assert_eq!(app.bearer(&before).get("/me").await.status(), 200);
 
     let rotated = provider.rotate().await;
     let after_rs = provider.token(RS256).await;
@@ -160,9 +154,9 @@ async fn key_rotation_at_the_provider_is_accepted_without_restart() {
 
     assert_eq!(kid(&after_rs), rotated["rs256"].as_str().unwrap());
     assert_ne!(kid(&after_rs), kid(&before));
-    assert_eq!(get_with(&app, "/me", &after_rs).await.status(), 200);
+    assert_eq!(app.bearer(&after_rs).get("/me").await.status(), 200);
     assert_eq!(kid(&after_es), rotated["es256"].as_str().unwrap());
-    assert_eq!(get_with(&app, "/me", &after_es).await.status(), 200);
+    assert_eq!(app.bearer(&after_es).get("/me").await.status(), 200);
 }
 
 #[tokio::test]

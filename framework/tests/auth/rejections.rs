@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use servicekit::testing::{TestApp, TestIssuer};
 
-use crate::helpers::{challenge, get_with, problem, spawn, spawn_with_auth};
+use crate::helpers::{challenge, problem, spawn, spawn_with_auth};
 
 /// How a row sends its credentials.
 enum Send {
@@ -224,8 +224,8 @@ async fn bad_tokens_are_401_problems_never_500() {
     .await;
     // Controls: a good token passes both apps, so each rejection below is about the token.
     let good = issuer.token().without_kid().sign();
-    assert_eq!(get_with(&app, "/me", &good).await.status(), 200);
-    assert_eq!(get_with(&pem_app, "/me", &good).await.status(), 200);
+    assert_eq!(app.bearer(&good).get("/me").await.status(), 200);
+    assert_eq!(pem_app.bearer(&good).get("/me").await.status(), 200);
 
     for case in cases(&issuer) {
         let target: &TestApp = if case.pem_app { &pem_app } else { &app };

@@ -11,7 +11,7 @@ use serde_json::json;
 use servicekit::testing::{TestApp, TestIssuer, eventually_within};
 use servicekit::{Context, Service};
 
-use crate::helpers::{get_with, routes};
+use crate::helpers::routes;
 
 const OLD: &str = "old-secret-old-secret-old-secret-0001";
 const NEW: &str = "new-secret-new-secret-new-secret-0002";
@@ -62,17 +62,17 @@ async fn a_rotated_hs_secret_is_applied_without_restart() {
     let app = TestApp::spawn(builder).await.unwrap();
     let (old, new) = (sign(OLD), sign(NEW));
     // The old token is verified (and cached); the new one is not accepted yet.
-    assert_eq!(get_with(&app, "/students", &old).await.status(), 200);
-    assert_eq!(get_with(&app, "/students", &new).await.status(), 401);
+    assert_eq!(app.bearer(&old).get("/students").await.status(), 200);
+    assert_eq!(app.bearer(&new).get("/students").await.status(), 401);
 
     std::fs::write(&secret, NEW).unwrap();
 
     let (app_ref, new_ref) = (&app, &new);
     eventually("the new secret verifies", || async move {
-        get_with(app_ref, "/students", new_ref).await.status() == 200
+        app_ref.bearer(new_ref).get("/students").await.status() == 200
     })
     .await;
-    let res = get_with(&app, "/students", &old).await;
+    let res = app.bearer(&old).get("/students").await;
     assert_eq!(res.status(), 401, "the old secret no longer verifies");
     assert!(
         crate::helpers::challenge(&res).contains("signature is invalid"),
@@ -97,19 +97,19 @@ async fn a_rotated_pem_key_is_applied_without_restart() {
         .routes(routes);
     let app = TestApp::spawn(builder).await.unwrap();
     let old = issuer.token().without_kid().sign();
-    assert_eq!(get_with(&app, "/me", &old).await.status(), 200);
+    assert_eq!(app.bearer(&old).get("/me").await.status(), 200);
 
     issuer.rotate(Algorithm::RS256);
     let new = issuer.token().without_kid().sign();
-    assert_eq!(get_with(&app, "/me", &new).await.status(), 401);
+    assert_eq!(app.bearer(&new).get("/me").await.status(), 401);
     std::fs::write(&pem, issuer.public_pem(Algorithm::RS256)).unwrap();
 
     let (app_ref, new_ref) = (&app, &new);
     eventually("the new PEM key verifies", || async move {
-        get_with(app_ref, "/me", new_ref).await.status() == 200
+        app_ref.bearer(new_ref).get("/me").await.status() == 200
     })
     .await;
-    assert_eq!(get_with(&app, "/me", &old).await.status(), 401);
+    assert_eq!(app.bearer(&old).get("/me").await.status(), 401);
     app.shutdown().await.unwrap();
 }
 

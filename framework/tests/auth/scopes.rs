@@ -4,7 +4,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 use servicekit::testing::TestIssuer;
 
-use crate::helpers::{challenge, get_with, problem, spawn, spawn_with_auth};
+use crate::helpers::{challenge, problem, spawn, spawn_with_auth};
 
 #[tokio::test]
 async fn missing_scope_is_403_insufficient_scope() {
@@ -12,14 +12,8 @@ async fn missing_scope_is_403_insufficient_scope() {
     let app = spawn(&issuer).await;
     let reader = issuer.token().scope("students:read").sign();
 
-    assert_eq!(get_with(&app, "/students", &reader).await.status(), 200);
-    let res = app
-        .client()
-        .post(app.url("/students"))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(app.bearer(&reader).get("/students").await.status(), 200);
+    let res = app.bearer(&reader).post_json("/students", &json!({})).await;
 
     assert_eq!(res.status(), 403);
     let challenge = challenge(&res);
@@ -39,17 +33,11 @@ async fn missing_scope_is_403_insufficient_scope() {
         .token()
         .claim("scp", json!(["students:write"]))
         .sign();
-    let res = app
-        .client()
-        .post(app.url("/students"))
-        .bearer_auth(&writer)
-        .send()
-        .await
-        .unwrap();
+    let res = app.bearer(&writer).post_json("/students", &json!({})).await;
     assert_eq!(res.status(), 200);
     // A token with no scope at all cannot read.
     let none = issuer.token().sign();
-    assert_eq!(get_with(&app, "/students", &none).await.status(), 403);
+    assert_eq!(app.bearer(&none).get("/students").await.status(), 403);
 }
 
 #[tokio::test]
@@ -63,7 +51,7 @@ async fn forbidden_challenges_name_the_services_realm() {
     assert_eq!(challenge(&unauthenticated), "Bearer realm=\"auth-test\"");
     // `require_scope`, `require_role` and a handler's own check: all the same realm.
     for path in ["/students", "/admin", "/grades"] {
-        let res = get_with(&app, path, &plain).await;
+        let res = app.bearer(&plain).get(path).await;
         assert_eq!(res.status(), 403, "{path}");
         let challenge = challenge(&res);
         assert!(
@@ -79,18 +67,18 @@ async fn roles_and_handler_level_checks() {
     let app = spawn(&issuer).await;
 
     let plain = issuer.token().sign();
-    assert_eq!(get_with(&app, "/admin", &plain).await.status(), 403);
+    assert_eq!(app.bearer(&plain).get("/admin").await.status(), 403);
     let admin = issuer
         .token()
         .claim("cognito:groups", json!(["admins"]))
         .sign();
-    assert_eq!(get_with(&app, "/admin", &admin).await.status(), 200);
+    assert_eq!(app.bearer(&admin).get("/admin").await.status(), 200);
 
-    let res = get_with(&app, "/grades", &plain).await;
+    let res = app.bearer(&plain).get("/grades").await;
     assert_eq!(res.status(), 403);
     assert!(challenge(&res).contains("scope=\"grades:read\""));
     let grader = issuer.token().scope("grades:read").sign();
-    assert_eq!(get_with(&app, "/grades", &grader).await.status(), 200);
+    assert_eq!(app.bearer(&grader).get("/grades").await.status(), 200);
 }
 
 #[tokio::test]
@@ -99,12 +87,12 @@ async fn typed_claims_and_pass_through() {
     let app = spawn(&issuer).await;
 
     let token = issuer.token().claim("tenant", "t-42").sign();
-    let res = get_with(&app, "/tenant", &token).await;
+    let res = app.bearer(&token).get("/tenant").await;
     assert_eq!(res.text().await.unwrap(), "t-42");
-    let res = get_with(&app, "/tenant", &issuer.token().sign()).await;
+    let res = app.bearer(&issuer.token().sign()).get("/tenant").await;
     assert_eq!(res.status(), 401, "claims that do not fit the type");
 
-    let res = get_with(&app, "/forward", &token).await;
+    let res = app.bearer(&token).get("/forward").await;
     assert_eq!(res.text().await.unwrap(), format!("Bearer {token}"));
 }
 
@@ -139,7 +127,7 @@ async fn cognito_access_tokens_use_client_id_and_token_use() {
         .claim("cognito:groups", json!(["teachers"]))
         .alg(Algorithm::RS256)
         .sign();
-    let res = get_with(&app, "/me", &access).await;
+    let res = app.bearer(&access).get("/me").await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["roles"], json!(["teachers"]));
@@ -150,7 +138,7 @@ async fn cognito_access_tokens_use_client_id_and_token_use() {
         .audience("cognito-app-client")
         .claim("token_use", "id")
         .sign();
-    assert_eq!(get_with(&app, "/me", &id_token).await.status(), 401);
+    assert_eq!(app.bearer(&id_token).get("/me").await.status(), 401);
 }
 
 #[tokio::test]
@@ -178,22 +166,19 @@ async fn a_cognito_resource_server_scope_works_when_configured() {
     let app = spawn_with_auth(auth).await;
 
     let cognito = issuer.token().scope("students-api/students.read").sign();
-    assert_eq!(get_with(&app, "/students", &cognito).await.status(), 200);
+    assert_eq!(app.bearer(&cognito).get("/students").await.status(), 200);
     // The code's own name no longer grants anything: only the configured string does.
     let literal = issuer.token().scope("students:read").sign();
-    let res = get_with(&app, "/students", &literal).await;
+    let res = app.bearer(&literal).get("/students").await;
     assert_eq!(res.status(), 403);
     assert!(
         challenge(&res).contains("scope=\"students-api/students.read\""),
         "the challenge names the scope to ask for"
     );
     let res = app
-        .client()
-        .post(app.url("/students"))
-        .bearer_auth(&cognito)
-        .send()
-        .await
-        .unwrap();
+        .bearer(&cognito)
+        .post_json("/students", &json!({}))
+        .await;
     assert_eq!(res.status(), 403, "read does not grant write");
 }
 
@@ -211,22 +196,16 @@ async fn auth0_permissions_and_custom_role_claims_work_when_configured() {
         .claim("permissions", json!(["students:read", "students:write"]))
         .claim("https://students.example.org/roles", json!(["registrar"]))
         .sign();
-    assert_eq!(get_with(&app, "/students", &auth0).await.status(), 200);
-    let res = app
-        .client()
-        .post(app.url("/students"))
-        .bearer_auth(&auth0)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(app.bearer(&auth0).get("/students").await.status(), 200);
+    let res = app.bearer(&auth0).post_json("/students", &json!({})).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(get_with(&app, "/admin", &auth0).await.status(), 200);
+    assert_eq!(app.bearer(&auth0).get("/admin").await.status(), 200);
     // With `scope_claims` set, the `scope` claim is not read.
     let scope_only = issuer.token().scope("students:read").sign();
-    assert_eq!(get_with(&app, "/students", &scope_only).await.status(), 403);
+    assert_eq!(app.bearer(&scope_only).get("/students").await.status(), 403);
     let groups_only = issuer
         .token()
         .claim("cognito:groups", json!(["registrar"]))
         .sign();
-    assert_eq!(get_with(&app, "/admin", &groups_only).await.status(), 403);
+    assert_eq!(app.bearer(&groups_only).get("/admin").await.status(), 403);
 }

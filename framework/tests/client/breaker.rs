@@ -4,10 +4,22 @@ use std::time::{Duration, Instant};
 
 use servicekit::axum::http::StatusCode;
 use servicekit::axum::response::IntoResponse;
-use servicekit::client::ClientError;
 use servicekit::client::breaker::BreakerState;
+use servicekit::client::{ClientError, ServiceClient};
+use servicekit::testing::eventually;
 
 use crate::downstream::{Answer, Downstream, client, config};
+
+/// Waits until the breaker of `client` has cooled down to half-open.
+async fn half_open(client: &ServiceClient) {
+    eventually(|| async {
+        match client.breaker_state() {
+            BreakerState::HalfOpen => Ok(()),
+            other => Err(other),
+        }
+    })
+    .await;
+}
 
 #[tokio::test]
 async fn opens_fails_fast_half_opens_and_closes() {
@@ -40,8 +52,7 @@ async fn opens_fails_fast_half_opens_and_closes() {
 
     // After the cooldown, probes pass; two successes close the breaker.
     down.answer(Answer::Status(200));
-    tokio::time::sleep(Duration::from_millis(450)).await;
-    assert_eq!(client.breaker_state(), BreakerState::HalfOpen);
+    half_open(&client).await;
     assert_eq!(client.get("/x").send().await.unwrap().status(), 200);
     assert_eq!(client.breaker_state(), BreakerState::HalfOpen);
     assert_eq!(client.get("/x").send().await.unwrap().status(), 200);
@@ -61,7 +72,7 @@ async fn a_failed_probe_reopens() {
     for _ in 0..2 {
         client.get("/x").send().await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    half_open(&client).await;
 
     assert_eq!(client.get("/x").send().await.unwrap().status(), 503);
 

@@ -101,6 +101,8 @@ async fn dns_discovery_resolves_localhost_and_keeps_the_host_header() {
     for _ in 0..6 {
         assert_eq!(client.get("/x").send().await.unwrap().status(), 200);
     }
+    // Time for the 100 ms DNS refresh to run (it has no outside sign); the next call goes to
+    // the re-resolved endpoints.
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(client.get("/x").send().await.unwrap().status(), 200);
 

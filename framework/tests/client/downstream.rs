@@ -87,6 +87,7 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     match answer {
         Answer::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
         Answer::Delay(d) => {
+            // A slow downstream.
             tokio::time::sleep(d).await;
             "late".into_response()
         }

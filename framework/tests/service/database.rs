@@ -3,8 +3,6 @@
 //! recovers by itself.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -12,9 +10,10 @@ use secrecy::SecretString;
 use servicekit::Problem;
 use servicekit::config::DatabaseConfig;
 use servicekit::db::{Database, is_refused_credentials, is_unavailable};
-use servicekit::testing::TestDatabase;
+use servicekit::testing::{TestDatabase, eventually};
 use sqlx::{AnyConnection, Connection};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
 /// Asserts that `error` is a 503 problem with `Retry-After` that says "unreachable".
 fn assert_503(error: sqlx::Error) {
@@ -94,21 +93,20 @@ async fn a_peer_that_accepts_and_closes_is_503_on_postgres_and_mariadb() {
 /// ones it relays.
 struct Relay {
     port: u16,
-    refuse: Arc<AtomicBool>,
+    refuse: watch::Sender<bool>,
 }
 
 impl Relay {
     async fn start(upstream: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let refuse = Arc::new(AtomicBool::new(false));
-        let flag = refuse.clone();
+        let (refuse, flag) = watch::channel(false);
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
-                if flag.load(Ordering::SeqCst) {
+                if *flag.borrow() {
                     continue;
                 }
-                let flag = flag.clone();
+                let mut flag = flag.clone();
                 tokio::spawn(async move {
                     let Ok(mut server) = TcpStream::connect(upstream).await else {
                         return;
@@ -116,11 +114,7 @@ impl Relay {
                     // Relays until the relay starts refusing, then closes both sides.
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        () = async {
-                            while !flag.load(Ordering::SeqCst) {
-                                tokio::time::sleep(Duration::from_millis(20)).await;
-                            }
-                        } => {}
+                        _ = flag.wait_for(|refuse| *refuse) => {}
                     }
                 });
             }
@@ -147,15 +141,14 @@ async fn a_pool_known_to_be_down_fails_fast_and_recovers_by_itself() {
     assert!(!db.is_down());
 
     // The database goes away: the readiness check fails and marks it down.
-    relay.refuse.store(true, Ordering::SeqCst);
-    let started = Instant::now();
-    while db.ping().await.is_ok() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "ping never failed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    relay.refuse.send_replace(true);
+    eventually(|| async {
+        match db.ping().await {
+            Ok(()) => Err("ping never failed"),
+            Err(_) => Ok(()),
+        }
+    })
+    .await;
     assert!(
         db.is_down(),
         "a failed readiness check marks the database down"
@@ -174,15 +167,16 @@ async fn a_pool_known_to_be_down_fails_fast_and_recovers_by_itself() {
     assert!(reason.contains("unreachable"), "{reason}");
 
     // Back again: the background probe notices without any ping.
-    relay.refuse.store(false, Ordering::SeqCst);
+    relay.refuse.send_replace(false);
     let restored = Instant::now();
-    while db.is_down() {
-        assert!(
-            restored.elapsed() < Duration::from_secs(10),
-            "the pool did not notice the database came back"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(|| async {
+        if db.is_down() {
+            Err("the pool did not notice the database came back")
+        } else {
+            Ok(())
+        }
+    })
+    .await;
     println!("recovered {:?} after restore", restored.elapsed());
     sqlx::query("SELECT 1").execute(db.pool()).await.unwrap();
     db.close().await;

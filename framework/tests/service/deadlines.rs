@@ -35,6 +35,7 @@ async fn insert(
         .await
         .map_err(CommitError::from)?;
     if how == "blocking" {
+        // A handler that blocks its thread while it holds the transaction.
         std::thread::sleep(Duration::from_millis(300));
     }
     db::commit(tx).await?;

@@ -46,6 +46,7 @@ async fn a_slow_handler_times_out_with_503() {
     let routes = Router::new().route(
         "/slow",
         get(|| async {
+            // A handler far slower than the request timeout.
             tokio::time::sleep(Duration::from_secs(5)).await;
             "late"
         }),

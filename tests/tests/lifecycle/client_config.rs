@@ -3,48 +3,13 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-use servicekit_tests::{ServiceProcess, binary};
+use servicekit_tests::{ServiceProcess, binary, enrol_new_student};
 
 async fn ready(service: &ServiceProcess) {
     service
         .wait_for_status("/health/ready", 200, Duration::from_secs(20))
         .await
         .unwrap_or_else(|| panic!("not ready:\n{}", service.stderr()));
-}
-
-/// Creates a student in `students` and enrols it through `subjects`; returns the status.
-async fn enrol(students: &ServiceProcess, subjects: &ServiceProcess, email: &str) -> u16 {
-    let http = reqwest::Client::new();
-    let student: Value = http
-        .post(students.url("/students"))
-        .json(&serde_json::json!({"name": "Ada", "email": email}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(student["id"].is_string(), "student not created: {student}");
-    let subject: Value = http
-        .post(subjects.url("/subjects"))
-        .json(&serde_json::json!({"code": "CS-101", "title": "Programming", "credits": 6}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let res = http
-        .post(subjects.url(&format!(
-            "/subjects/{}/enrolments",
-            subject["id"].as_str().expect("subject id")
-        )))
-        .json(&serde_json::json!({"student_id": student["id"]}))
-        .send()
-        .await
-        .unwrap();
-    res.status().as_u16()
 }
 
 #[tokio::test]
@@ -67,8 +32,9 @@ async fn underscore_and_hyphen_variables_configure_the_hyphenated_client() {
         // enrolment can only succeed if the variable was applied to `student-service`.
         let subjects = ServiceProcess::start(&subject_exe, &[(var, base.as_str())]);
         ready(&subjects).await;
+        let res = enrol_new_student(&students.api(), &subjects.api(), email).await;
         assert_eq!(
-            enrol(&students, &subjects, email).await,
+            res.status(),
             201,
             "{var} was not applied:\n{}",
             subjects.stdout()

@@ -1,25 +1,51 @@
 //! SIGTERM: readiness first, then drain, then exit 0, losing no request.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use servicekit::testing::eventually;
 use servicekit_tests::{ServiceProcess, binary};
 
-#[tokio::test]
-async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
-    let exe = binary("servicekit-tests", "probe-service");
-    let mut service = ServiceProcess::start(
-        &exe,
-        &[
-            ("SERVICEKIT__SERVER__DRAIN_DELAY", "1s"),
-            ("SERVICEKIT__SERVER__SHUTDOWN_TIMEOUT", "10s"),
-        ],
-    );
+/// Starts `exe` with `env` and waits until it is ready.
+async fn ready(exe: &Path, env: &[(&str, &str)]) -> ServiceProcess {
+    let service = ServiceProcess::start(exe, env);
     service
         .wait_for_status("/health/ready", 200, Duration::from_secs(10))
         .await
         .expect("ready");
+    service
+}
+
+/// How many requests `service` is handling on `route`, from its `http_server_active_requests`
+/// gauge.
+async fn active_requests(service: &ServiceProcess, route: &str) -> Result<f64, String> {
+    let text = reqwest::get(service.url("/metrics"))
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let label = format!("route=\"{route}\"");
+    Ok(text
+        .lines()
+        .filter(|l| l.starts_with("http_server_active_requests{") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum())
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
+    let mut service = ready(
+        &binary("servicekit-tests", "probe-service"),
+        &[
+            ("SERVICEKIT__SERVER__DRAIN_DELAY", "1s"),
+            ("SERVICEKIT__SERVER__SHUTDOWN_TIMEOUT", "10s"),
+        ],
+    )
+    .await;
     let client = reqwest::Client::new();
     let in_flight: Vec<_> = (0..8)
         .map(|_| {
@@ -27,7 +53,13 @@ async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
             tokio::spawn(async move { request.await?.text().await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually(|| async {
+        match active_requests(&service, "/slow/{ms}").await? {
+            n if n >= 8.0 => Ok(()),
+            n => Err(format!("{n} of 8 requests in flight")),
+        }
+    })
+    .await;
 
     service.terminate();
 
@@ -54,12 +86,11 @@ async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
 
 #[tokio::test]
 async fn a_second_signal_stops_without_waiting_for_the_drain() {
-    let exe = binary("servicekit-tests", "probe-service");
-    let mut service = ServiceProcess::start(&exe, &[("SERVICEKIT__SERVER__DRAIN_DELAY", "60s")]);
-    service
-        .wait_for_status("/health/ready", 200, Duration::from_secs(10))
-        .await
-        .expect("ready");
+    let mut service = ready(
+        &binary("servicekit-tests", "probe-service"),
+        &[("SERVICEKIT__SERVER__DRAIN_DELAY", "60s")],
+    )
+    .await;
 
     service.terminate();
     service
@@ -81,12 +112,11 @@ async fn a_second_signal_stops_without_waiting_for_the_drain() {
 
 #[tokio::test]
 async fn sigterm_under_load_drops_no_request() {
-    let exe = binary("student-service", "student-service");
-    let mut service = ServiceProcess::start(&exe, &[("SERVICEKIT__SERVER__DRAIN_DELAY", "1s")]);
-    service
-        .wait_for_status("/health/ready", 200, Duration::from_secs(10))
-        .await
-        .expect("ready");
+    let mut service = ready(
+        &binary("student-service", "student-service"),
+        &[("SERVICEKIT__SERVER__DRAIN_DELAY", "1s")],
+    )
+    .await;
     let client = reqwest::Client::new();
     // The "load balancer": clients send while readiness is 200 and stop once it is 503.
     let routed = Arc::new(AtomicBool::new(true));
@@ -124,7 +154,13 @@ async fn sigterm_under_load_drops_no_request() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually(|| async {
+        match sent.load(Ordering::SeqCst) {
+            n if n > 50 => Ok(()),
+            n => Err(format!("only {n} requests sent")),
+        }
+    })
+    .await;
 
     service.terminate();
     service
@@ -179,18 +215,14 @@ async fn get_on(stream: &mut tokio::net::TcpStream, path: &str) -> String {
 async fn the_drain_closes_kept_alive_connections_politely() {
     use tokio::io::AsyncReadExt;
 
-    let exe = binary("servicekit-tests", "probe-service");
-    let mut service = ServiceProcess::start(
-        &exe,
+    let mut service = ready(
+        &binary("servicekit-tests", "probe-service"),
         &[
             ("SERVICEKIT__SERVER__DRAIN_DELAY", "2s"),
             ("SERVICEKIT__SERVER__SHUTDOWN_TIMEOUT", "10s"),
         ],
-    );
-    service
-        .wait_for_status("/health/ready", 200, Duration::from_secs(10))
-        .await
-        .expect("ready");
+    )
+    .await;
     let addr = ("127.0.0.1", service.port());
 
     // A kept-alive connection: before SIGTERM it stays open.
@@ -219,6 +251,7 @@ async fn the_drain_closes_kept_alive_connections_politely() {
                         // The listener is closed: refused, as expected.
                         Err(e) if e.is_connect() => {
                             refused += 1;
+                            // A client's back-off before it tries again.
                             tokio::time::sleep(Duration::from_millis(20)).await;
                         }
                         Err(e) => failures.push(format!("{e:?}")),
@@ -228,7 +261,13 @@ async fn the_drain_closes_kept_alive_connections_politely() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually(|| async {
+        match ok.load(Ordering::SeqCst) {
+            n if n >= 12 => Ok(()),
+            n => Err(format!("only {n} requests answered")),
+        }
+    })
+    .await;
 
     service.terminate();
     service

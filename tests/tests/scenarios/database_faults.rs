@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use servicekit::testing::TestDatabase;
 use servicekit_tests::ServiceProcess;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -91,6 +90,7 @@ impl FaultRelay {
                     Mode::CloseAtOnce | Mode::Refuse => drop(client),
                     Mode::Blackhole => {
                         connections.spawn(async move {
+                            // A blackhole: the connection is held open, never answered.
                             tokio::time::sleep(HOLD).await;
                             drop(client);
                         });
@@ -143,29 +143,6 @@ fn address_of(url: &str) -> SocketAddr {
     SocketAddr::new(host.parse().unwrap(), url.port_or_known_default().unwrap())
 }
 
-/// Polls `path` until it answers `status`; returns how long that took, at most `timeout`.
-async fn until_status(
-    service: &ServiceProcess,
-    path: &str,
-    status: u16,
-    timeout: Duration,
-) -> Option<Duration> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    while started.elapsed() < timeout {
-        if let Ok(res) = client.get(service.url(path)).send().await
-            && res.status().as_u16() == status
-        {
-            return Some(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    None
-}
-
 /// What one fault did.
 struct Figures {
     mode: Mode,
@@ -182,7 +159,8 @@ async fn fault(
     mode: Mode,
 ) -> Figures {
     relay.set(mode);
-    let unready_after = until_status(service, "/health/ready", 503, Duration::from_secs(20))
+    let unready_after = service
+        .wait_for_status("/health/ready", 503, Duration::from_secs(20))
         .await
         .unwrap_or_else(|| panic!("{mode:?}: readiness never turned 503"));
 
@@ -214,6 +192,7 @@ async fn fault(
             "{mode:?}: a 503 took {elapsed:?} although readiness already reported the database down"
         );
         fast_503s.push(elapsed);
+        // Five probes spread over half a second of the fault.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Let the fault last a little longer under load.
@@ -221,7 +200,8 @@ async fn fault(
 
     relay.set(Mode::Forward);
     let restored_at = load.now();
-    let recovered_after = until_status(service, "/health/ready", 200, Duration::from_secs(30))
+    let recovered_after = service
+        .wait_for_status("/health/ready", 200, Duration::from_secs(30))
         .await
         .unwrap_or_else(|| panic!("{mode:?}: readiness never recovered"));
     for kind in ["list", "create"] {
@@ -250,15 +230,7 @@ async fn every_fault_is_a_503(db: TestDatabase) {
         .build()
         .unwrap();
     let mut load = Load::new();
-    for _ in 0..2 {
-        let (c, url) = (client.clone(), service.url("/students?limit=5"));
-        load.spawn("list", Duration::from_millis(10), move |_| c.get(&url));
-    }
-    let (c, url) = (client.clone(), service.url("/students"));
-    load.spawn("create", Duration::from_millis(20), move |_| {
-        let email = format!("{}@example.org", uuid::Uuid::new_v4().simple());
-        c.post(&url).json(&json!({"name": "Ada", "email": email}))
-    });
+    load.students(&client, &service);
     load.wait_for(Duration::from_secs(30), |o| {
         o.kind == "create" && o.is(&[201])
     })

@@ -4,9 +4,8 @@
 //! within `server.request_timeout` plus a margin, and once the database is back the service
 //! recovers without a restart.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::json;
 use servicekit::testing::{POSTGRES_URL_VAR, TestDatabase};
 use servicekit_tests::ServiceProcess;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -51,29 +50,6 @@ async fn allow_connections(admin: &PgPool, db: &str, allow: bool) {
         .expect("ALTER DATABASE");
 }
 
-/// Polls `path` until it answers `status`; returns how long that took, at most `timeout`.
-async fn until_status(
-    service: &ServiceProcess,
-    path: &str,
-    status: u16,
-    timeout: Duration,
-) -> Option<Duration> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    while started.elapsed() < timeout {
-        if let Ok(res) = client.get(service.url(path)).send().await
-            && res.status().as_u16() == status
-        {
-            return Some(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    None
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn database_killed_and_closed_readiness_503_then_recovers_without_restart() {
     let db = TestDatabase::postgres().await.expect("test PostgreSQL");
@@ -92,15 +68,7 @@ async fn database_killed_and_closed_readiness_503_then_recovers_without_restart(
         .unwrap();
 
     let mut load = Load::new();
-    for _ in 0..2 {
-        let (c, url) = (client.clone(), service.url("/students?limit=5"));
-        load.spawn("list", Duration::from_millis(10), move |_| c.get(&url));
-    }
-    let (c, url) = (client.clone(), service.url("/students"));
-    load.spawn("create", Duration::from_millis(20), move |_| {
-        let email = format!("{}@example.org", uuid::Uuid::new_v4().simple());
-        c.post(&url).json(&json!({"name": "Ada", "email": email}))
-    });
+    load.students(&client, &service);
     let (c, url) = (client.clone(), service.url("/health/live"));
     load.spawn("live", Duration::from_millis(50), move |_| c.get(&url));
     load.wait_for(Duration::from_secs(30), |o| {
@@ -113,6 +81,7 @@ async fn database_killed_and_closed_readiness_503_then_recovers_without_restart(
     let mut killed = 0;
     for _ in 0..5 {
         killed += terminate(&admin, db.name()).await;
+        // Kills spread over a few seconds of load.
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     let after_kills = load.now();
@@ -126,14 +95,18 @@ async fn database_killed_and_closed_readiness_503_then_recovers_without_restart(
     allow_connections(&admin, db.name(), false).await;
     terminate(&admin, db.name()).await;
     let closed_at = load.now();
-    let unready = until_status(&service, "/health/ready", 503, Duration::from_secs(5)).await;
+    let unready = service
+        .wait_for_status("/health/ready", 503, Duration::from_secs(5))
+        .await;
+    // The database stays closed for a while under load.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let restored_at = load.now();
     allow_connections(&admin, db.name(), true).await;
     let unready = unready.expect("readiness turns 503 within 5 s of the database closing");
 
     // 3. Recovery without restart.
-    let recovered = until_status(&service, "/health/ready", 200, Duration::from_secs(30))
+    let recovered = service
+        .wait_for_status("/health/ready", 200, Duration::from_secs(30))
         .await
         .expect("readiness turns 200 again once the database is back");
     for kind in ["list", "create"] {

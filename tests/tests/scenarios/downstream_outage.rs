@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use servicekit_tests::ServiceProcess;
 
-use super::{Load, percentile, ready, statuses, student_exe, students, subject, subject_exe};
+use super::{Load, api, percentile, ready, statuses, student_exe, subject_exe};
 
 const COOLDOWN: &str = "3s";
 
@@ -39,24 +38,14 @@ async fn student_service_killed_breaker_opens_fast_503_then_recovers() {
     ready(&student).await;
     ready(&subjects).await;
     let client = reqwest::Client::new();
-    let ids = students(&client, &student, 20).await;
-    let course = subject(&client, &subjects, "CS-101").await;
+    let ids = api(&client, &student).create_students(20).await;
+    let course = api(&client, &subjects)
+        .create_subject("CS-101", "Programming")
+        .await;
 
-    // Enrolment load (each request asks student-service whether the student exists; a repeated
-    // enrolment is 409) and subject reads, which do not need student-service.
+    // Enrolment load and subject reads, which do not need student-service.
     let mut load = Load::new();
-    for _ in 0..4 {
-        let (client, url, ids) = (
-            client.clone(),
-            subjects.url(&format!("/subjects/{course}/enrolments")),
-            ids.clone(),
-        );
-        load.spawn("enrol", Duration::from_millis(5), move |i| {
-            client
-                .post(&url)
-                .json(&json!({"student_id": ids[i as usize % ids.len()]}))
-        });
-    }
+    load.enrolments(&client, &subjects, &course, &ids);
     let (c, url) = (client.clone(), subjects.url(&format!("/subjects/{course}")));
     load.spawn("read", Duration::from_millis(5), move |_| c.get(&url));
     load.wait_for(Duration::from_secs(30), |o| {
@@ -85,6 +74,7 @@ async fn student_service_killed_breaker_opens_fast_503_then_recovers() {
         })
         .await
         .expect("enrolments recover after the restart, without restarting subject-service");
+    // Keep the load on the recovered service a little longer.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let outcomes = load.stop().await;
 

@@ -27,8 +27,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use servicekit_tests::{ServiceProcess, binary};
+use serde_json::json;
+use servicekit_tests::{SchoolClient, ServiceProcess, binary};
+use tokio::sync::Notify;
 
 /// The student-service binary.
 fn student_exe() -> PathBuf {
@@ -56,28 +57,9 @@ async fn ready(service: &ServiceProcess) {
     }
 }
 
-/// `POST {base}{path}` with `body`, expecting 201; returns the new resource's id.
-async fn create(client: &reqwest::Client, url: String, body: Value) -> String {
-    let res = client.post(&url).json(&body).send().await.unwrap();
-    assert_eq!(res.status(), 201, "POST {url}");
-    let body: Value = res.json().await.unwrap();
-    body["id"].as_str().unwrap().to_string()
-}
-
-/// Creates `n` students on student-service; returns their ids.
-async fn students(client: &reqwest::Client, service: &ServiceProcess, n: usize) -> Vec<String> {
-    let mut ids = Vec::with_capacity(n);
-    for i in 0..n {
-        let body = json!({"name": format!("Student {i}"), "email": format!("s{i}-{}@example.org", uuid::Uuid::new_v4().simple())});
-        ids.push(create(client, service.url("/students"), body).await);
-    }
-    ids
-}
-
-/// Creates a subject on subject-service; returns its id.
-async fn subject(client: &reqwest::Client, service: &ServiceProcess, code: &str) -> String {
-    let body = json!({"code": code, "title": "Programming", "credits": 6});
-    create(client, service.url("/subjects"), body).await
+/// The example services' API on `service`, through `client`.
+fn api(client: &reqwest::Client, service: &ServiceProcess) -> SchoolClient {
+    SchoolClient::with_client(client.clone(), service.url(""))
 }
 
 /// The outcome of one request made by a load generator.
@@ -115,6 +97,8 @@ struct Load {
     started: Instant,
     stop: Arc<AtomicBool>,
     outcomes: Arc<Mutex<Vec<Outcome>>>,
+    /// Told of every new outcome, so [`Load::wait_for`] wakes without polling.
+    recorded: Arc<Notify>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -124,6 +108,7 @@ impl Load {
             started: Instant::now(),
             stop: Arc::default(),
             outcomes: Arc::default(),
+            recorded: Arc::default(),
             tasks: Vec::new(),
         }
     }
@@ -136,7 +121,12 @@ impl Load {
         pause: Duration,
         request: impl Fn(u64) -> reqwest::RequestBuilder + Send + 'static,
     ) {
-        let (started, stop, outcomes) = (self.started, self.stop.clone(), self.outcomes.clone());
+        let (started, stop, outcomes, recorded) = (
+            self.started,
+            self.stop.clone(),
+            self.outcomes.clone(),
+            self.recorded.clone(),
+        );
         self.tasks.push(tokio::spawn(async move {
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
@@ -168,7 +158,9 @@ impl Load {
                     detail,
                 };
                 outcomes.lock().unwrap().push(outcome);
+                recorded.notify_waiters();
                 i += 1;
+                // The load's pace: one request every `pause` per loop.
                 tokio::time::sleep(pause).await;
             }
         }));
@@ -184,20 +176,55 @@ impl Load {
         self.outcomes.lock().unwrap().clone()
     }
 
-    /// Polls until an outcome matches `pred` or `timeout` passes; returns it.
+    /// Waits until an outcome matches `pred` or `timeout` passes; returns it.
     async fn wait_for(
         &self,
         timeout: Duration,
         pred: impl Fn(&Outcome) -> bool,
     ) -> Option<Outcome> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // Registered before the check, so an outcome recorded in between still wakes it.
+            let recorded = self.recorded.notified();
             if let Some(found) = self.outcomes.lock().unwrap().iter().find(|o| pred(o)) {
                 return Some(found.clone());
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::timeout_at(deadline, recorded).await.ok()?;
         }
-        None
+    }
+
+    /// Student-service under load: two loops listing students (`list`) and one creating them
+    /// (`create`).
+    fn students(&mut self, client: &reqwest::Client, service: &ServiceProcess) {
+        for _ in 0..2 {
+            let (c, url) = (client.clone(), service.url("/students?limit=5"));
+            self.spawn("list", Duration::from_millis(10), move |_| c.get(&url));
+        }
+        let (c, url) = (client.clone(), service.url("/students"));
+        self.spawn("create", Duration::from_millis(20), move |_| {
+            let email = format!("{}@example.org", uuid::Uuid::new_v4().simple());
+            c.post(&url).json(&json!({"name": "Ada", "email": email}))
+        });
+    }
+
+    /// Four loops enrolling `students` in turn in `subject` on subject-service (`enrol`); each
+    /// enrolment asks student-service whether the student exists, a repeated one is 409.
+    fn enrolments(
+        &mut self,
+        client: &reqwest::Client,
+        subjects: &ServiceProcess,
+        subject: &str,
+        students: &[String],
+    ) {
+        let url = subjects.url(&format!("/subjects/{subject}/enrolments"));
+        for _ in 0..4 {
+            let (client, url, ids) = (client.clone(), url.clone(), students.to_vec());
+            self.spawn("enrol", Duration::from_millis(5), move |i| {
+                client
+                    .post(&url)
+                    .json(&json!({"student_id": ids[i as usize % ids.len()]}))
+            });
+        }
     }
 
     /// Stops the loops, waits for their last requests, and returns every outcome.

@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use servicekit::testing::TestDatabase;
 use servicekit_tests::ServiceProcess;
 
-use super::{Load, ready, statuses, student_exe, students, subject, subject_exe};
+use super::{Load, api, ready, statuses, student_exe, subject_exe};
 
 /// Replaces `old` with a new instance on the same port, the way an orchestrator does: SIGTERM,
 /// readiness 503 during the drain, exit 0, then the new one starts and becomes ready.
@@ -70,19 +69,13 @@ async fn rolling_restart_of_two_instances_loses_no_request() {
     );
     ready(&subjects).await;
     let client = reqwest::Client::new();
-    let ids = students(&client, &first, 20).await;
-    let course = subject(&client, &subjects, "CS-201").await;
+    let ids = api(&client, &first).create_students(20).await;
+    let course = api(&client, &subjects)
+        .create_subject("CS-201", "Programming")
+        .await;
 
     let mut load = Load::new();
-    for _ in 0..4 {
-        let url = subjects.url(&format!("/subjects/{course}/enrolments"));
-        let (client, ids) = (client.clone(), ids.clone());
-        load.spawn("enrol", Duration::from_millis(5), move |i| {
-            client
-                .post(&url)
-                .json(&json!({"student_id": ids[i as usize % ids.len()]}))
-        });
-    }
+    load.enrolments(&client, &subjects, &course, &ids);
     load.wait_for(Duration::from_secs(30), |o| o.is(&[409]))
         .await
         .expect("enrolments go through before the restart");

@@ -31,6 +31,7 @@ async fn until_closed(mut stream: TcpStream, opened: Instant, drip: bool) -> Dur
             return std::future::pending().await;
         }
         for i in 0u64.. {
+            // Slowloris: one more header line a second, never the end of the head.
             tokio::time::sleep(Duration::from_secs(1)).await;
             let line = format!("X-Slow-{i}: {i}\r\n");
             if write.write_all(line.as_bytes()).await.is_err() {
@@ -152,6 +153,7 @@ async fn connections_beyond_the_cap_wait_until_a_slot_frees() {
         .unwrap();
     let sent = Instant::now();
     let request = tokio::spawn(client.get(service.url("/health/live")).send());
+    // A second in which nothing may answer it: there is no event to wait for.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(
         !request.is_finished(),
@@ -258,6 +260,7 @@ async fn a_body_trickling_in_past_the_request_timeout_gets_408() {
     };
     let drip = async {
         for _ in 0..20 {
+            // A slow sender: one byte every 300 ms.
             tokio::time::sleep(Duration::from_millis(300)).await;
             let _ = write_half.write_all(b" ").await;
         }

@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-use servicekit_tests::{OtlpReceiver, ServiceProcess, binary};
+use servicekit_tests::{OtlpReceiver, ServiceProcess, binary, enrol_new_student};
 
 #[tokio::test]
 async fn an_enrolment_is_one_trace_across_both_services() {
@@ -28,35 +27,7 @@ async fn an_enrolment_is_one_trace_across_both_services() {
             .await
             .unwrap_or_else(|| panic!("not ready: {}", service.stderr()));
     }
-    let client = reqwest::Client::new();
-    let student: Value = client
-        .post(students.url("/students"))
-        .json(&serde_json::json!({"name": "Ada", "email": "ada@example.org"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let subject: Value = client
-        .post(subjects.url("/subjects"))
-        .json(&serde_json::json!({"code": "CS-101", "title": "Programming", "credits": 6}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-
-    let res = client
-        .post(subjects.url(&format!(
-            "/subjects/{}/enrolments",
-            subject["id"].as_str().unwrap()
-        )))
-        .json(&serde_json::json!({"student_id": student["id"]}))
-        .send()
-        .await
-        .unwrap();
+    let res = enrol_new_student(&students.api(), &subjects.api(), "ada@example.org").await;
     assert_eq!(
         res.status(),
         201,

@@ -8,11 +8,10 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::Value;
 use servicekit::auth::Algorithm;
-use servicekit::testing::TestIssuer;
+use servicekit::testing::{TestIssuer, eventually_within};
 use servicekit_tests::{ServiceProcess, binary};
 
 const INSTALL_HINT: &str = "promtool is required by this test: install it with \
@@ -54,18 +53,15 @@ async fn scrape(service: &ServiceProcess) -> String {
 
 /// Polls `/metrics` of `service` until it contains `needle`.
 async fn eventually_metric(service: &ServiceProcess, needle: &str) -> String {
-    let started = Instant::now();
-    loop {
+    eventually_within(Duration::from_secs(30), || async {
         let text = scrape(service).await;
         if text.contains(needle) {
-            return text;
+            Ok(text)
+        } else {
+            Err(format!("no {needle} in:\n{text}"))
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no {needle} in:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// Asserts that promtool accepts `text` without a word, and that every family has HELP.
@@ -156,39 +152,17 @@ async fn promtool_accepts_the_metrics_of_both_services_after_every_path() {
         .alg(Algorithm::HS256)
         .scope("students:read students:write")
         .sign();
-    let http = reqwest::Client::new();
-    let student: Value = http
-        .post(students.url("/students"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"name": "Ada", "email": "ada@example.org"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let subject: Value = http
-        .post(subjects.url("/subjects"))
-        .json(&serde_json::json!({"code": "CS-101", "title": "Programming", "credits": 6}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let enrolments = subjects.url(&format!(
-        "/subjects/{}/enrolments",
-        subject["id"].as_str().expect("subject created")
-    ));
-    let enrol = || {
-        http.post(&enrolments)
-            .bearer_auth(&token)
-            .json(&serde_json::json!({"student_id": student["id"]}))
-            .send()
-    };
+    let student = students
+        .api()
+        .bearer(&token)
+        .create_student("Ada", "ada@example.org")
+        .await;
+    let subject = subjects.api().create_subject("CS-101", "Programming").await;
+    let enrolments = subjects.api().bearer(&token);
+    let enrol = || enrolments.enrol(&subject, &student);
     // A successful call (the token is verified, then found in the cache), and a conflict.
-    assert_eq!(enrol().await.unwrap().status(), 201);
-    assert_eq!(enrol().await.unwrap().status(), 409);
+    assert_eq!(enrol().await.status(), 201);
+    assert_eq!(enrol().await.status(), 409);
     // The breaker's state gauge exists from the first call, before any transition.
     let text = scrape(&subjects).await;
     assert!(
@@ -196,22 +170,9 @@ async fn promtool_accepts_the_metrics_of_both_services_after_every_path() {
         "breaker state gauge missing after the first call:\n{text}"
     );
     // Rate limiting: the second `GET /subjects` is refused.
-    assert_eq!(
-        http.get(subjects.url("/subjects"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        http.get(subjects.url("/subjects"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        429
-    );
+    let list_subjects = || async { reqwest::get(subjects.url("/subjects")).await.unwrap() };
+    assert_eq!(list_subjects().await.status(), 200);
+    assert_eq!(list_subjects().await.status(), 429);
 
     // A secret refresh that fails: the key file is gone.
     std::fs::remove_file(&key_file).unwrap();
@@ -233,7 +194,7 @@ async fn promtool_accepts_the_metrics_of_both_services_after_every_path() {
     // student-service goes away: connection failures are retried, then the breaker opens.
     students.kill();
     for _ in 0..3 {
-        assert_eq!(enrol().await.unwrap().status(), 503);
+        assert_eq!(enrol().await.status(), 503);
     }
     let subjects_text =
         eventually_metric(&subjects, "servicekit_client_breaker_transitions_total").await;

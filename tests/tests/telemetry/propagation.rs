@@ -49,24 +49,12 @@ async fn a_plain_client_call_carries_request_id_deadline_and_traceparent_without
         .wait_for_status("/health/ready", 200, Duration::from_secs(20))
         .await
         .unwrap_or_else(|| panic!("not ready: {}", subjects.stderr()));
-    let http = reqwest::Client::new();
-    let subject: Value = http
-        .post(subjects.url("/subjects"))
-        .json(&serde_json::json!({"code": "CS-101", "title": "Programming", "credits": 6}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let res = http
-        .post(subjects.url(&format!(
-            "/subjects/{}/enrolments",
-            subject["id"].as_str().unwrap()
-        )))
+    let api = subjects.api();
+    let subject = api.create_subject("CS-101", "Programming").await;
+    let res = api
+        .enrolment(&subject, "01930000-0000-7000-8000-000000000001")
         .header("x-request-id", "req-enrol-7")
         .header("x-request-deadline-ms", "4000")
-        .json(&serde_json::json!({"student_id": "01930000-0000-7000-8000-000000000001"}))
         .send()
         .await
         .unwrap();

@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use servicekit::testing::TestApp;
+use servicekit::testing::{TestApp, eventually};
+use servicekit_tests::SchoolClient;
 
 /// student-service on a database file that outlives one process, so a restart keeps students.
 fn students(db_file: &std::path::Path) -> servicekit::ServiceBuilder {
@@ -16,33 +17,19 @@ fn students(db_file: &std::path::Path) -> servicekit::ServiceBuilder {
     )
 }
 
+/// The example services' API on `app`.
+fn api(app: &TestApp) -> SchoolClient {
+    SchoolClient::with_client(app.client().clone(), app.base_url())
+}
+
 async fn enrol(subjects: &TestApp, subject: &str, student: &str) -> (u16, Duration) {
     let started = Instant::now();
-    let res = subjects
-        .client()
-        .post(subjects.url(&format!("/subjects/{subject}/enrolments")))
-        .json(&json!({ "student_id": student }))
-        .send()
-        .await
-        .unwrap();
+    let res = api(subjects).enrol(subject, student).await;
     let status = res.status().as_u16();
     if status >= 400 {
         assert_eq!(res.headers()["content-type"], "application/problem+json");
     }
     (status, started.elapsed())
-}
-
-async fn create(app: &TestApp, path: &str, body: Value) -> String {
-    let res = app
-        .client()
-        .post(app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "POST {path}");
-    let body: Value = res.json().await.unwrap();
-    body["id"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -58,24 +45,15 @@ async fn enrolment_fails_fast_while_student_service_is_down_and_recovers() {
     )
     .await
     .unwrap();
-    let ada = create(
-        &student_app,
-        "/students",
-        json!({"name": "Ada", "email": "ada@example.org"}),
-    )
-    .await;
-    let alan = create(
-        &student_app,
-        "/students",
-        json!({"name": "Alan", "email": "alan@example.org"}),
-    )
-    .await;
-    let subject = create(
-        &subject_app,
-        "/subjects",
-        json!({"code": "CS-101", "title": "Programming", "credits": 6}),
-    )
-    .await;
+    let ada = api(&student_app)
+        .create_student("Ada", "ada@example.org")
+        .await;
+    let alan = api(&student_app)
+        .create_student("Alan", "alan@example.org")
+        .await;
+    let subject = api(&subject_app)
+        .create_subject("CS-101", "Programming")
+        .await;
 
     // Both up: enrolment works.
     assert_eq!(enrol(&subject_app, &subject, &ada).await.0, 201);
@@ -87,46 +65,31 @@ async fn enrolment_fails_fast_while_student_service_is_down_and_recovers() {
         assert_eq!(status, 503);
         assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
     }
-    let other = create(
-        &subject_app,
-        "/subjects",
-        json!({"code": "CS-102", "title": "Algorithms", "credits": 6}),
-    )
-    .await;
-    let res = subject_app
-        .client()
-        .get(subject_app.url(&format!("/subjects/{other}")))
-        .send()
-        .await
-        .unwrap();
+    let other = api(&subject_app)
+        .create_subject("CS-102", "Algorithms")
+        .await;
+    let res = subject_app.get(&format!("/subjects/{other}")).await;
     assert_eq!(res.status(), 200);
     let res = subject_app
-        .client()
-        .get(subject_app.url(&format!("/subjects/{subject}/enrolments")))
-        .send()
-        .await
-        .unwrap();
+        .get(&format!("/subjects/{subject}/enrolments"))
+        .await;
     assert_eq!(res.status(), 200);
 
     // student-service is back on the same port: enrolment recovers once the breaker lets a
     // probe through, without restarting subject-service.
     let student_app = TestApp::spawn_at(students(&db_file), addr).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually(|| async {
         let (status, _) = enrol(&subject_app, &subject, &alan).await;
-        if status == 201 {
-            break;
+        match status {
+            201 => Ok(()),
+            503 => Err("enrolment did not recover"),
+            other => panic!("enrolment answered {other}, neither 201 nor 503"),
         }
-        assert_eq!(status, 503);
-        assert!(Instant::now() < deadline, "enrolment did not recover");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     let list: Value = subject_app
-        .client()
-        .get(subject_app.url(&format!("/subjects/{subject}/enrolments")))
-        .send()
+        .get(&format!("/subjects/{subject}/enrolments"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -193,49 +156,22 @@ async fn enrolment_uses_a_service_token_from_client_credentials() {
     )
     .await
     .unwrap();
-    let bearer = |scope: &str| format!("Bearer {}", issuer.token().scope(scope).sign());
-    let student: Value = student_app
-        .client()
-        .post(student_app.url("/students"))
-        .header("authorization", bearer("students:write"))
-        .json(&json!({"name": "Ada", "email": "ada@example.org"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let subject: Value = subject_app
-        .client()
-        .post(subject_app.url("/subjects"))
-        .header("authorization", bearer("subjects:write"))
-        .json(&json!({"code": "CS-1", "title": "Programming", "credits": 6}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let url = subject_app.url(&format!(
-        "/subjects/{}/enrolments",
-        subject["id"].as_str().unwrap()
-    ));
+    let token = |scope: &str| issuer.token().scope(scope).sign();
+    let student = api(&student_app)
+        .bearer(&token("students:write"))
+        .create_student("Ada", "ada@example.org")
+        .await;
+    let subjects = api(&subject_app);
+    let subject = subjects
+        .bearer(&token("subjects:write"))
+        .create_subject("CS-1", "Programming")
+        .await;
 
-    let anonymous = subject_app
-        .client()
-        .post(&url)
-        .json(&json!({"student_id": student["id"]}))
-        .send()
-        .await
-        .unwrap();
-    let enrolled = subject_app
-        .client()
-        .post(&url)
-        .header("authorization", bearer("subjects:write"))
-        .json(&json!({"student_id": student["id"]}))
-        .send()
-        .await
-        .unwrap();
+    let anonymous = subjects.enrol(&subject, &student).await;
+    let enrolled = subjects
+        .bearer(&token("subjects:write"))
+        .enrol(&subject, &student)
+        .await;
 
     assert_eq!(anonymous.status(), 401);
     assert!(anonymous.headers().contains_key("www-authenticate"));

@@ -171,6 +171,7 @@ impl Setup {
                     self.service.stderr()
                 );
             }
+            // The poll interval: this is `eventually` with the sessions and logs on failure.
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
