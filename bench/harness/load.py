@@ -25,7 +25,7 @@ def wrk(duration, path, headers, script=None):
     argv.append(f"http://127.0.0.1:{s.PORT}{path}")
     out = run(argv)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    total = re.search(r"(\d+) requests in", out)
+    total = re.search(r"(\d+) requests in ([\d.]+)(s|m)", out)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     if not (rps and total and p50 and p99):
@@ -36,6 +36,7 @@ def wrk(duration, path, headers, script=None):
         raise BenchError(f"{bad.group(1)} non-2xx responses:\n{out}")
     return {
         "requests": int(total.group(1)),
+        "seconds": float(total.group(2)) * (60 if total.group(3) == "m" else 1),
         "rps": float(rps.group(1)),
         "p50_ms": parse_latency_ms(p50.group(1)),
         "p99_ms": parse_latency_ms(p99.group(1)),
@@ -59,6 +60,9 @@ def measure(case, server):
     log1 = server.log_bytes()
     result["cpu_s"] = round(cpu, 2)
     result["cpu_us_per_req"] = round(cpu / result["requests"] * 1e6, 1)
+    # How much of its core the server got: well below 100 % means it waited (for the client,
+    # or for a core taken by steal or other processes), not that it was saturated.
+    result["server_core_pct"] = round(100 * cpu / result["seconds"], 1)
     result["peak_rss_mib"] = round(server.status_kib("VmHWM") / 1024, 1)
     result["log_bytes_per_req"] = (None if log0 is None
                                    else round((log1 - log0) / result["requests"], 1))

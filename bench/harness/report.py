@@ -20,6 +20,7 @@ def summarise(rounds):
     logs = [r["log_bytes_per_req"] for r in rounds if r["log_bytes_per_req"] is not None]
     out["log_bytes_per_req"] = round(statistics.median(logs), 1) if logs else None
     out["server_cpu_steal_pct_max"] = max(r["server_cpu_steal_pct"] for r in rounds)
+    out["server_core_pct_median"] = statistics.median(r["server_core_pct"] for r in rounds)
     return out
 
 
@@ -105,13 +106,14 @@ def markdown(report):
                   f"{st['pause_s']} s pause between cases; server output {logs}. "
                   "Figures: median (min–max) over the rounds.", "",
                   "| case | what | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB "
-                  "| log B/req | steal % (max) |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| log B/req | server core % | steal % (max) |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for case, r in report["cases"].items():
             lines.append(f"| {case} | {r['what']} | {_spread(r, 'rps', '.0f')} "
                          f"| {_spread(r, 'p50_ms', '.2f')} | {_spread(r, 'p99_ms', '.2f')} "
                          f"| {_spread(r, 'cpu_us_per_req', '.1f')} | {r['peak_rss_mib']} "
-                         f"| {r['log_bytes_per_req']} | {r['server_cpu_steal_pct_max']} |")
+                         f"| {r['log_bytes_per_req']} | {r['server_core_pct_median']} "
+                         f"| {r['server_cpu_steal_pct_max']} |")
     instr = report["instructions"]
     if instr:
         base = instr.get("A", {}).get("instructions_per_req")
