@@ -98,6 +98,7 @@ def dir_size(path):
 def run_startup(workdir, public_pem, log_dir):
     if s.ONLY and "startup" not in s.ONLY:
         return {}
+    print("startup and footprint:", flush=True)
     footprint = {}
 
     def fresh_dir():
@@ -160,7 +161,6 @@ def main():
                     # BENCH_CASES also sets the order of a round (e.g. B-info,B-warn).
                     cases.sort(key=lambda c: s.ONLY.index(c.id))
                 report["cases"] = run_rounds(cases, workdir, log_dir)
-                print("startup and footprint:", flush=True)
                 report["footprint"] = run_startup(workdir, public_pem, log_dir)
             if s.INSTRUCTIONS not in ("0", "no", "off"):
                 print("instructions per request (callgrind):", flush=True)

@@ -112,7 +112,8 @@ def markdown(report):
             lines.append(f"| {case} | {r['what']} | {_spread(r, 'rps', '.0f')} "
                          f"| {_spread(r, 'p50_ms', '.2f')} | {_spread(r, 'p99_ms', '.2f')} "
                          f"| {_spread(r, 'cpu_us_per_req', '.1f')} | {r['peak_rss_mib']} "
-                         f"| {r['log_bytes_per_req']} | {r['server_core_pct_median']} "
+                         f"| {'–' if r['log_bytes_per_req'] is None else r['log_bytes_per_req']} "
+                         f"| {r['server_core_pct_median']} "
                          f"| {r['server_cpu_steal_pct_max']} |")
     instr = report["instructions"]
     if instr:
