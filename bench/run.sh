@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Load benchmark of servicekit against bare axum, a hand-written axum + sqlx service and a
-# NestJS peer (issue 8). One command, from anywhere:
+# NestJS peer (issues 8 and 15). One command, from anywhere:
 #
-#   bench/run.sh                      # 15 s per case, about 5 minutes
-#   BENCH_DURATION=3s bench/run.sh    # quick check
+#   bench/run.sh                                      # 3 rounds of 15 s per case, ~25 minutes
+#   BENCH_ROUNDS=3 BENCH_DURATION=5s bench/run.sh     # ~15 minutes
+#   BENCH_INSTRUCTIONS=only bench/run.sh              # only instructions/request (callgrind)
+#   BENCH_CASES=A,B-warn BENCH_INSTRUCTIONS=0 bench/run.sh
 #
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust; BENCH_PG overrides), node/npm,
-# openssl, taskset, and two or more cores. Installs wrk with apt-get when missing, builds the
-# release binaries, installs and compiles the NestJS peer, then runs bench/run.py, which writes
-# bench/results/latest.json and bench/results/latest.md (settings: see its docstring).
+# openssl, taskset, valgrind (callgrind), and two or more cores. Installs wrk with apt-get when
+# missing, builds the release binaries (into $CARGO_TARGET_DIR when set, else target/; student-
+# service only when a D case or startup is selected), copies them to a private directory so
+# that another build into a shared target directory cannot swap them during the run (or, with
+# BENCH_BIN=<dir>, uses the binaries in <dir> and builds nothing), installs and compiles the
+# NestJS peer, then runs bench/run.py, which writes bench/results/latest.json and
+# bench/results/latest.md (settings: its docstring).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +23,23 @@ if ! command -v wrk >/dev/null; then
     if [ "$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi
 fi
 
-cargo build --release -p servicekit-bench -p student-service
+if [ -n "${BENCH_BIN:-}" ]; then
+    # Binaries built elsewhere (e.g. with other cargo settings): used as they are.
+    bin="$BENCH_BIN"
+else
+    # Two builds, each with its own feature set: the bench servers get only the features they use.
+    cargo build --release -p servicekit-bench
+    if [ -z "${BENCH_CASES:-}" ] || [[ ",$BENCH_CASES," =~ ,(D-[a-z-]*|startup), ]]; then
+        cargo build --release -p student-service
+    fi
+    release="${CARGO_TARGET_DIR:-target}/release"
+    bin="$(mktemp -d -t servicekit-bench-bin-XXXXXX)"
+    trap 'rm -rf "$bin"' EXIT
+    for b in bare-axum sk-default sk-jwt axum-sqlx mint-token student-service; do
+        if [ -e "$release/$b" ]; then cp "$release/$b" "$bin/"; fi
+    done
+fi
 
 (cd bench/nestjs && npm ci --no-audit --no-fund && npx tsc -p tsconfig.json)
 
-exec python3 bench/run.py
+BENCH_BIN="$bin" python3 bench/run.py

@@ -1,0 +1,144 @@
+"""Medians and spreads over the rounds, the ratios against the issue's targets, and the
+Markdown report."""
+
+import statistics
+
+from . import settings as s
+
+SPREAD_KEYS = ("rps", "p50_ms", "p99_ms", "cpu_us_per_req")
+
+
+def summarise(rounds):
+    """Median, min and max over the rounds of one case for each key in SPREAD_KEYS; the
+    largest peak RSS and steal, the median log bytes per request."""
+    out = {"rounds": len(rounds)}
+    for key in SPREAD_KEYS:
+        values = [r[key] for r in rounds]
+        out[key] = {"median": round(statistics.median(values), 3),
+                    "min": min(values), "max": max(values)}
+    out["peak_rss_mib"] = max(r["peak_rss_mib"] for r in rounds)
+    logs = [r["log_bytes_per_req"] for r in rounds if r["log_bytes_per_req"] is not None]
+    out["log_bytes_per_req"] = round(statistics.median(logs), 1) if logs else None
+    out["server_cpu_steal_pct_max"] = max(r["server_cpu_steal_pct"] for r in rounds)
+    out["server_core_pct_median"] = statistics.median(r["server_core_pct"] for r in rounds)
+    return out
+
+
+def _median(cases, case, key):
+    return cases[case][key]["median"] if case in cases else None
+
+
+def _ratio(a, b):
+    return round(a / b, 3) if a is not None and b else None
+
+
+# Targets of issue 15 (requests/s of a case over A's, from medians of the same run).
+RPS_TARGETS = {"B-warn": ">= 0.90", "B-info": ">= 0.80", "C-ES256-warn": ">= 0.85",
+               "C-RS256-warn": ">= 0.85", "C-ES256-info": "", "C-RS256-info": "",
+               "C-many-ES256-warn": ">= 0.80", "C-nocache-ES256-warn": "",
+               "C-nocache-RS256-warn": ""}
+# Instructions per request of a case over A's: the cost bound the req/s target implies on a
+# saturated server core (1 / 0.90, 1 / 0.80, 1 / 0.85).
+INSTR_TARGETS = {"B-warn": "<= 1.111", "B-info": "<= 1.25", "C-ES256-warn": "<= 1.176",
+                 "C-RS256-warn": "<= 1.176", "C-many-ES256-warn": "<= 1.25",
+                 "C-nocache-ES256-warn": "", "C-nocache-RS256-warn": ""}
+P99_CASES = ("B-warn", "B-info", "C-ES256-warn", "C-RS256-warn", "C-ES256-info",
+             "C-RS256-info", "C-many-ES256-warn")
+
+
+def ratios(cases, footprint, instructions):
+    """Every ratio with its target (empty: for information) and whether it is met."""
+    out = {}
+    for case, target in RPS_TARGETS.items():
+        out[f"req/s {case} / A"] = (_ratio(_median(cases, case, "rps"),
+                                           _median(cases, "A", "rps")), target)
+    for case in P99_CASES:
+        out[f"p99 {case} / A"] = (_ratio(_median(cases, case, "p99_ms"),
+                                         _median(cases, "A", "p99_ms")), "<= 1.2")
+    for case in RPS_TARGETS:
+        out[f"CPU µs/req {case} / A"] = (_ratio(_median(cases, case, "cpu_us_per_req"),
+                                               _median(cases, "A", "cpu_us_per_req")), "")
+    base = instructions.get("A", {}).get("instructions_per_req")
+    for case, target in INSTR_TARGETS.items():
+        value = instructions.get(case, {}).get("instructions_per_req")
+        out[f"instructions/req {case} / A"] = (_ratio(value, base), target)
+    for level in ("info", "warn"):
+        for alg in ("ES256", "RS256"):
+            out[f"req/s C-{alg}-{level} / E-{alg}"] = (
+                _ratio(_median(cases, f"C-{alg}-{level}", "rps"),
+                       _median(cases, f"E-{alg}", "rps")), ">= 10")
+    for case in ("D-servicekit", "D-servicekit-warn"):
+        out[f"req/s {case} / D-handwritten"] = (
+            _ratio(_median(cases, case, "rps"), _median(cases, "D-handwritten", "rps")),
+            ">= 0.95")
+    service = footprint.get("student-service (SQLite)")
+    if service:
+        out["student-service ready ms (median)"] = (service["ready_ms_median"], "<= 50")
+        out["student-service idle RSS MiB"] = (service["idle_rss_mib_median"], "<= 20")
+    return {k: {"value": v, "target": t, "met": met(v, t)}
+            for k, (v, t) in out.items() if v is not None}
+
+
+def met(value, target):
+    if not target:
+        return None
+    op, bound = target.split()
+    return value >= float(bound) if op == ">=" else value <= float(bound)
+
+
+def _spread(r, key, fmt):
+    m = r[key]
+    return f"{m['median']:{fmt}} ({m['min']:{fmt}}–{m['max']:{fmt}})"
+
+
+def markdown(report):
+    mach, st = report["machine"], report["settings"]
+    lines = [f"Run {report['date']} (commit {report['commit']}) on {mach['cpus']} CPUs "
+             f"({mach['cpu_model']}), {mach['ram_gib']} GiB RAM; load average at start "
+             f"{mach['load_average_at_start']}.", ""]
+    if report["cases"]:
+        logs = ("discarded (/dev/null)" if st["log_dir"] == "null"
+                else f"to a file in {st['log_dir']}")
+        lines += [f"{st['rounds']} alternating rounds; per case `wrk -t{st['threads']} "
+                  f"-c{st['connections']} -d{st['duration']} --latency` after {st['warmup']} of "
+                  f"warm-up; server on CPU {st['server_cpu']}, wrk on CPU {st['client_cpu']}; "
+                  f"`sync` {'and ' if st['sync_between_cases'] else 'off, '}"
+                  f"{st['pause_s']} s pause between cases; server output {logs}. "
+                  "Figures: median (min–max) over the rounds.", "",
+                  "| case | what | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB "
+                  "| log B/req | server core % | steal % (max) |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for case, r in report["cases"].items():
+            lines.append(f"| {case} | {r['what']} | {_spread(r, 'rps', '.0f')} "
+                         f"| {_spread(r, 'p50_ms', '.2f')} | {_spread(r, 'p99_ms', '.2f')} "
+                         f"| {_spread(r, 'cpu_us_per_req', '.1f')} | {r['peak_rss_mib']} "
+                         f"| {'–' if r['log_bytes_per_req'] is None else r['log_bytes_per_req']} "
+                         f"| {r['server_core_pct_median']} "
+                         f"| {r['server_cpu_steal_pct_max']} |")
+    instr = report["instructions"]
+    if instr:
+        base = instr.get("A", {}).get("instructions_per_req")
+        lines += ["", f"Instructions per request (`valgrind --tool=callgrind`, "
+                  f"{st['instr_requests']} keep-alive requests on {st['instr_concurrency']} "
+                  f"connections after {st['instr_warmup']} of warm-up, counted between two "
+                  "`callgrind_control --dump`s):", "",
+                  "| case | instructions/request | / A | startup + warm-up | idle, 1 s |",
+                  "|---|---:|---:|---:|---:|"]
+        for case, r in instr.items():
+            per = r["instructions_per_req"]
+            lines.append(f"| {case} | {per:,} | {_ratio(per, base)} "
+                         f"| {r['instructions_startup_and_warmup']:,} "
+                         f"| {r['instructions_idle_per_s']:,} |")
+    lines += ["", "| ratio (from medians) | measured | target | met |", "|---|---:|---|---|"]
+    for name, r in report["ratios"].items():
+        verdict = {True: "yes", False: "**no**", None: "(information)"}[r["met"]]
+        lines.append(f"| {name} | {r['value']} | {r['target']} | {verdict} |")
+    if report["footprint"]:
+        lines += ["", f"Startup (median of {s.STARTUP_RUNS} starts, process start to "
+                  "`/health/ready` 200) and footprint:", "",
+                  "| process | ready ms (median) | all runs ms | idle RSS MiB | size MiB |",
+                  "|---|---:|---|---:|---|"]
+        for name, f in report["footprint"].items():
+            lines.append(f"| {name} | {f['ready_ms_median']} | {f['ready_ms_all']} "
+                         f"| {f['idle_rss_mib_median']} | {f['size_mib']} ({f['size_what']}) |")
+    return "\n".join(lines) + "\n"
