@@ -22,6 +22,7 @@
 
 mod env;
 mod error;
+mod features;
 #[cfg(feature = "fuzzing")]
 mod fuzz;
 mod loader;
@@ -35,11 +36,20 @@ pub use error::{ConfigError, ConfigProblem};
 #[doc(hidden)]
 pub use fuzz::fuzz_load_toml;
 pub use loader::CONFIG_DIR_VAR;
-pub use model::{
-    Config, DatabaseConfig, HealthConfig, LogConfig, LogFormat, OpenApiConfig, OtlpProtocol,
-    ServerConfig, ServiceConfig, TelemetryConfig,
-};
+pub use model::{Config, ServiceConfig};
 
-pub(crate) use loader::{Loaded, Sources, parse_filter};
+// The sections each concern defines, re-exported where they were first published.
+#[doc(no_inline)]
+pub use crate::db::DatabaseConfig;
+#[doc(no_inline)]
+pub use crate::health::HealthConfig;
+#[doc(no_inline)]
+pub use crate::openapi::OpenApiConfig;
+#[doc(no_inline)]
+pub use crate::server::ServerConfig;
+#[doc(no_inline)]
+pub use crate::telemetry::{LogConfig, LogFormat, OtlpProtocol, TelemetryConfig};
+
+pub(crate) use loader::{Loaded, Sources};
 pub(crate) use report::report;
 pub(crate) use resolve::load;

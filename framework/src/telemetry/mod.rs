@@ -7,6 +7,7 @@
 //!   incoming requests and sent on outgoing calls, with or without an exporter. Users never name an `opentelemetry*` crate: servicekit owns the versions.
 //! - Metrics: a Prometheus recorder behind the `metrics` facade, served on `/metrics`.
 
+mod config;
 mod correlation;
 mod error;
 mod json;
@@ -14,9 +15,11 @@ mod otel;
 pub mod prometheus;
 mod subscriber;
 
+pub use config::{LogConfig, LogFormat, OtlpProtocol, TelemetryConfig};
 pub use error::TelemetryError;
 pub use otel::{current_trace_context, inject_trace_context};
 pub use subscriber::init;
 
+pub(crate) use config::{validate, validate_log};
 pub(crate) use correlation::record_request_span;
 pub(crate) use otel::{extract_parent, shutdown};
