@@ -2,9 +2,9 @@
 //!
 //! Each concern validates its own section (`server::validate`, `db::validate`, ...) and returns
 //! an [`InvalidSetting`]: the dotted key, what is wrong, and the fix. The config loader, which
-//! sits above the concerns, adds where the value came from and turns it into a public
-//! [`ConfigProblem`](crate::config::ConfigProblem). The type lives here, not in `config`, so
-//! that no concern has to import `config`.
+//! sits above the concerns, adds where the value came from and turns it into the public
+//! `config::ConfigProblem`. The type lives here, not in `config`, so that no concern has to
+//! import `config`.
 
 /// The fix printed when a rule names none of its own.
 pub(crate) const GENERAL_FIX: &str =
@@ -36,6 +36,12 @@ impl InvalidSetting {
     pub(crate) fn under(mut self, prefix: &str) -> Self {
         self.key = format!("{prefix}.{}", self.key);
         self
+    }
+}
+
+impl std::fmt::Display for InvalidSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`: {}; fix: {}", self.key, self.message, self.fix)
     }
 }
 
