@@ -69,7 +69,7 @@ pub mod config;
 pub mod db;
 mod features;
 pub mod health;
-#[cfg(feature = "openapi")]
+mod invalid;
 pub mod openapi;
 pub mod prelude;
 pub mod secrets;

@@ -180,3 +180,31 @@ fn metric_names_come_from_the_catalog() {
         "metric names must be constants of {CATALOG}: {wrong:#?}"
     );
 }
+
+/// Configuration sits above the concerns (STYLE.md practice 15): each concern defines and
+/// validates its own section (`server::ServerConfig`, `db::DatabaseConfig`, ...) and `config`
+/// only loads, layers and aggregates them. A concern that imported `crate::config` would bring
+/// back the import cycle in which every concern depended on every other through `config`.
+#[test]
+fn concerns_do_not_import_config() {
+    // `service` and `testing` sit above `config`; the crate root and the prelude re-export.
+    let above = ["src/config/", "src/service/", "src/testing/"];
+    let roots = ["src/lib.rs", "src/prelude.rs"];
+    let mut wrong = Vec::new();
+    for path in sources() {
+        let name = relative(&path);
+        if above.iter().any(|a| name.starts_with(a)) || roots.contains(&name.as_str()) {
+            continue;
+        }
+        for (i, line) in fs::read_to_string(&path).unwrap().lines().enumerate() {
+            if line.contains("crate::config") {
+                wrong.push(format!("{name}:{}: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "concerns import `crate::config`; move what they need into the concern and let config \
+         re-export it (config depends on the concerns, never the reverse): {wrong:#?}"
+    );
+}

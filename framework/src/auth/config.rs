@@ -28,6 +28,8 @@ use jsonwebtoken::Algorithm;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::invalid::InvalidSetting;
+
 /// `[auth]`: verification of incoming tokens and the service's own outgoing tokens.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -233,13 +235,13 @@ pub(crate) const OPEN_ENVIRONMENTS: &[&str] = &["dev", "test"];
 pub(crate) fn validate_for_environment(
     config: &AuthConfig,
     environment: &str,
-) -> Result<(), AuthConfigError> {
+) -> Result<(), InvalidSetting> {
     validate(config)?;
     if config.issuers.is_empty()
         && config.enabled.is_none()
         && !OPEN_ENVIRONMENTS.contains(&environment)
     {
-        return Err(AuthConfigError::new(
+        return Err(InvalidSetting::new(
             "auth.issuers",
             format!(
                 "no token issuer is configured and service.environment is `{environment}`, so \
@@ -253,37 +255,37 @@ pub(crate) fn validate_for_environment(
 }
 
 /// Checks the rules serde cannot express.
-pub(crate) fn validate(config: &AuthConfig) -> Result<(), AuthConfigError> {
+pub(crate) fn validate(config: &AuthConfig) -> Result<(), InvalidSetting> {
     if config.enabled == Some(true) && config.issuers.is_empty() {
-        return Err(AuthConfigError::new(
+        return Err(InvalidSetting::new(
             "auth.enabled",
             "is true but no issuer is configured: add [[auth.issuers]] (docs/auth.md)",
         ));
     }
     if config.algorithms.is_empty() {
-        return Err(AuthConfigError::new(
+        return Err(InvalidSetting::new(
             "auth.algorithms",
             "must list at least one algorithm",
         ));
     }
     if config.jwks_refresh < Duration::from_secs(1) {
-        return Err(AuthConfigError::new(
+        return Err(InvalidSetting::new(
             "auth.jwks_refresh",
             "must be at least 1s",
         ));
     }
     if config.max_token_bytes < 64 {
-        return Err(AuthConfigError::new(
+        return Err(InvalidSetting::new(
             "auth.max_token_bytes",
             "must be at least 64",
         ));
     }
     if config.leeway > Duration::from_secs(3600) {
-        return Err(AuthConfigError::new("auth.leeway", "must be at most 1h"));
+        return Err(InvalidSetting::new("auth.leeway", "must be at most 1h"));
     }
     for (table, map) in [("scopes", &config.scopes), ("roles", &config.roles)] {
         if let Some((name, _)) = map.iter().find(|(_, v)| v.trim().is_empty()) {
-            return Err(AuthConfigError::new(
+            return Err(InvalidSetting::new(
                 format!("auth.{table}.{name}"),
                 "must not be empty: name the string tokens carry, or remove the entry",
             ));
@@ -293,16 +295,16 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), AuthConfigError> {
     for (i, issuer) in config.issuers.iter().enumerate() {
         let key = |k: &str| format!("auth.issuers.{i}.{k}");
         if issuer.issuer.is_empty() {
-            return Err(AuthConfigError::new(key("issuer"), "must not be empty"));
+            return Err(InvalidSetting::new(key("issuer"), "must not be empty"));
         }
         if !seen.insert(issuer.issuer.as_str()) {
-            return Err(AuthConfigError::new(
+            return Err(InvalidSetting::new(
                 key("issuer"),
                 format!("issuer `{}` is listed twice", issuer.issuer),
             ));
         }
         if issuer.audiences.iter().all(String::is_empty) {
-            return Err(AuthConfigError::new(
+            return Err(InvalidSetting::new(
                 key("audiences"),
                 "must list at least one accepted audience (the API identifier or client id)",
             ));
@@ -314,7 +316,7 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), AuthConfigError> {
             issuer.pem.is_some(),
         ];
         if sources.iter().filter(|s| **s).count() != 1 {
-            return Err(AuthConfigError::new(
+            return Err(InvalidSetting::new(
                 format!("auth.issuers.{i}"),
                 "set exactly one of jwks_url, discovery = true, hs_secret, pem",
             ));
@@ -330,7 +332,7 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), AuthConfigError> {
             ("role_claims", &issuer.role_claims),
         ] {
             if names.iter().any(|n| n.is_empty()) {
-                return Err(AuthConfigError::new(
+                return Err(InvalidSetting::new(
                     key(field),
                     "must not name an empty claim",
                 ));
@@ -340,13 +342,13 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), AuthConfigError> {
     for (name, client) in &config.clients {
         let key = |k: &str| format!("auth.clients.{name}.{k}");
         if client.client_id.is_empty() {
-            return Err(AuthConfigError::new(key("client_id"), "must not be empty"));
+            return Err(InvalidSetting::new(key("client_id"), "must not be empty"));
         }
         match (&client.token_url, &client.issuer) {
             (Some(url), _) => check_url(&key("token_url"), url)?,
             (None, Some(issuer)) => check_url(&key("issuer"), issuer)?,
             (None, None) => {
-                return Err(AuthConfigError::new(
+                return Err(InvalidSetting::new(
                     format!("auth.clients.{name}"),
                     "set token_url, or issuer to find the token endpoint by discovery",
                 ));
@@ -356,11 +358,11 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), AuthConfigError> {
     Ok(())
 }
 
-fn check_url(key: &str, value: &str) -> Result<(), AuthConfigError> {
+fn check_url(key: &str, value: &str) -> Result<(), InvalidSetting> {
     match url::Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
-        Ok(_) => Err(AuthConfigError::new(key, "must be an http(s) URL")),
-        Err(e) => Err(AuthConfigError::new(key, format!("not a URL: {e}"))),
+        Ok(_) => Err(InvalidSetting::new(key, "must be an http(s) URL")),
+        Err(e) => Err(InvalidSetting::new(key, format!("not a URL: {e}"))),
     }
 }
 

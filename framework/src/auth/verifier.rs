@@ -91,7 +91,7 @@ impl Verifier {
     }
 
     fn build(config: &AuthConfig) -> Result<Self, AuthConfigError> {
-        validate(config)?;
+        validate(config).map_err(|e| AuthConfigError::new(e.key, e.message))?;
         let http = reqwest::Client::builder()
             .timeout(config.http_timeout)
             .build()

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::invalid::InvalidSetting;
+
 /// Settings of one downstream, from `[clients.<name>]`.
 ///
 /// Only the address is required: `base_url` or `instances`. [`docs/client.md`](https://github.com/servicekit/servicekit/blob/main/docs/client.md) explains each
@@ -234,9 +236,10 @@ impl Default for EjectionConfig {
     }
 }
 
-/// Checks the rules serde cannot express; returns the key below `clients.<name>` and why.
-pub(crate) fn validate(config: &ClientConfig) -> Result<(), (&'static str, String)> {
-    let fail = |key, msg: &str| Err((key, msg.to_string()));
+/// Checks the rules serde cannot express; the key of the first broken one is relative to
+/// `clients.<name>`.
+pub(crate) fn validate(config: &ClientConfig) -> Result<(), InvalidSetting> {
+    let fail = |key: &str, msg: &str| Err(InvalidSetting::new(key, msg));
     if config.base_url.is_none() && config.instances.is_empty() {
         return fail("base_url", "not set: give `base_url` or `instances`");
     }
@@ -311,13 +314,13 @@ mod tests {
     fn defaults_are_valid_and_address_is_required() {
         assert!(validate(&ClientConfig::new("http://127.0.0.1:1")).is_ok());
         assert_eq!(
-            validate(&ClientConfig::default()).unwrap_err().0,
+            validate(&ClientConfig::default()).unwrap_err().key,
             "base_url"
         );
         let mut c = ClientConfig::new("http://x");
         c.retry.budget_ttl = Duration::from_secs(120);
-        assert_eq!(validate(&c).unwrap_err().0, "retry.budget_ttl");
+        assert_eq!(validate(&c).unwrap_err().key, "retry.budget_ttl");
         let c = ClientConfig::new("ftp://x");
-        assert_eq!(validate(&c).unwrap_err().0, "base_url");
+        assert_eq!(validate(&c).unwrap_err().key, "base_url");
     }
 }

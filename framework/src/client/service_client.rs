@@ -85,7 +85,7 @@ impl ServiceClient {
             key: key.to_string(),
             message,
         };
-        validate(config).map_err(|(key, message)| invalid(key, message))?;
+        validate(config).map_err(|e| invalid(&e.key, e.message))?;
         let name: Arc<str> = Arc::from(name);
         let settings =
             HttpSettings::from_config(config).map_err(|(key, message)| invalid(key, message))?;

@@ -4,6 +4,8 @@ use std::fmt;
 
 use figment::{Figment, Metadata, Profile};
 
+use crate::invalid::{GENERAL_FIX, InvalidSetting};
+
 /// One invalid configuration value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
@@ -13,10 +15,26 @@ pub struct ConfigProblem {
     pub origin: String,
     /// What is wrong with it.
     pub message: String,
+    /// How to correct it, e.g. ``correct or remove this value; docs/configuration.md lists every
+    /// key with its type and default``; printed on its own `fix:` line.
+    pub fix: String,
 }
 
-/// Configuration could not be loaded: the invalid value found (serde stops at the first one),
-/// with its key and origin.
+impl ConfigProblem {
+    /// The problem `setting` describes, with the origin `figment` knows for its key.
+    pub(crate) fn new(figment: &Figment, setting: InvalidSetting) -> Self {
+        Self {
+            origin: origin_of(figment, &setting.key),
+            key: setting.key,
+            message: setting.message,
+            fix: setting.fix,
+        }
+    }
+}
+
+/// Configuration could not be loaded: the invalid values found, each with its key, origin and
+/// fix (a value serde cannot read stops it at the first one; the rules checked after that
+/// report the first broken one of each section).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
     problems: Vec<ConfigProblem>,
@@ -24,14 +42,18 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// An error for one key whose value was set by `figment`'s provider for that key.
-    pub(crate) fn invalid(figment: &Figment, key: &str, message: impl Into<String>) -> Self {
-        Self {
-            problems: vec![ConfigProblem {
-                key: key.to_string(),
-                origin: origin_of(figment, key),
-                message: message.into(),
-            }],
-        }
+    pub(crate) fn invalid(figment: &Figment, setting: InvalidSetting) -> Self {
+        Self::from_settings(figment, vec![setting])
+    }
+
+    /// An error for the settings a concern's rules refused (at least one), each with the
+    /// origin `figment` knows for its key.
+    pub(crate) fn from_settings(figment: &Figment, settings: Vec<InvalidSetting>) -> Self {
+        let problems = settings
+            .into_iter()
+            .map(|s| ConfigProblem::new(figment, s))
+            .collect();
+        Self { problems }
     }
 
     /// Converts figment's extraction errors (all of them) into problems. `prefix` is the key
@@ -60,6 +82,7 @@ impl ConfigError {
                     key,
                     origin,
                     message: e.kind.to_string(),
+                    fix: GENERAL_FIX.to_string(),
                 }
             })
             .collect();
@@ -96,9 +119,8 @@ impl fmt::Display for ConfigError {
             let key = if p.key.is_empty() { "(root)" } else { &p.key };
             write!(
                 f,
-                "\n  - `{key}` (from {}): {}\n    fix: correct or remove this value; \
-                 docs/configuration.md lists every key with its type and default",
-                p.origin, p.message
+                "\n  - `{key}` (from {}): {}\n    fix: {}",
+                p.origin, p.message, p.fix
             )?;
         }
         Ok(())

@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 
 use super::env::{EnvSet, EnvVars};
 use super::error::ConfigError;
-use super::model::{Config, LogConfig};
+use super::model::Config;
+use crate::invalid::InvalidSetting;
 
 /// Environment variable naming the folder of the configuration files (default `config`).
 pub const CONFIG_DIR_VAR: &str = "SERVICEKIT_CONFIG_DIR";
@@ -84,11 +85,13 @@ impl Sources {
             // A file cannot choose the environment: the environment chooses the files.
             return Err(ConfigError::invalid(
                 &figment,
-                "service.environment",
-                format!(
-                    "is `{}`, but the files were selected for `{environment}`; set the environment \
-                     with SERVICEKIT_ENV instead of in a file",
-                    config.service.environment
+                InvalidSetting::new(
+                    "service.environment",
+                    format!(
+                        "is `{}`, but the files were selected for `{environment}`; set the \
+                         environment with SERVICEKIT_ENV instead of in a file",
+                        config.service.environment
+                    ),
                 ),
             ));
         }
@@ -167,111 +170,90 @@ impl Loaded {
     }
 }
 
-/// Checks the rules serde cannot express; each failure names its key and origin.
+/// Checks the rules serde cannot express: each concern's validator checks its own section,
+/// and the rules that span sections are checked here. Every broken rule becomes one problem
+/// naming its key, origin and fix (the first per section, and one per key).
 fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
-    let fail = |key: &str, msg: &str| Err(ConfigError::invalid(figment, key, msg));
-    if config.server.body_limit == 0 {
-        return fail("server.body_limit", "must be at least 1 byte");
+    let settings = invalid_settings(config);
+    if settings.is_empty() {
+        return Ok(());
     }
-    if config.server.request_timeout.is_zero() {
-        return fail("server.request_timeout", "must be longer than 0s");
-    }
-    if config.server.header_read_timeout.is_zero() {
-        return fail("server.header_read_timeout", "must be longer than 0s");
-    }
-    if config.server.idle_timeout.is_zero() {
-        return fail("server.idle_timeout", "must be longer than 0s");
-    }
-    for (i, net) in config.server.deadline_trusted_networks.iter().enumerate() {
-        if crate::server::rate_limit::parse_net(net).is_none() {
-            return fail(
-                &format!("server.deadline_trusted_networks[{i}]"),
-                &format!("`{net}` is not an IP address or CIDR range such as `10.0.0.0/8`"),
-            );
+    let mut keys = std::collections::HashSet::new();
+    let settings = settings
+        .into_iter()
+        .filter(|s| keys.insert(s.key.clone()))
+        .collect();
+    Err(ConfigError::from_settings(figment, settings))
+}
+
+/// Every rule `config` breaks, the first per section. (`[secrets]` is checked earlier, before
+/// references are resolved with it.)
+fn invalid_settings(config: &Config) -> Vec<InvalidSetting> {
+    let mut found = Vec::new();
+    let mut check = |result: Result<(), InvalidSetting>| {
+        if let Err(setting) = result {
+            found.push(setting);
         }
+    };
+    check(crate::server::validate(&config.server));
+    check(crate::db::validate(&config.database));
+    check(crate::health::validate(&config.health));
+    check(crate::telemetry::validate_log(&config.log));
+    check(crate::telemetry::validate(&config.telemetry));
+    check(crate::openapi::validate(&config.openapi));
+    check(distinct_operational_paths(config));
+    check(
+        match super::features::missing(config, crate::features::Compiled::THIS_BUILD) {
+            Some(setting) => Err(setting),
+            None => Ok(()),
+        },
+    );
+    check(crate::auth::validate_config(
+        &config.auth,
+        &config.service.environment,
+    ));
+    check(crate::server::rate_limit::validate(&config.rate_limit));
+    check(service_name(&config.service.name));
+    for (name, client) in &config.clients {
+        check(crate::client::validate(client).map_err(|s| s.under(&format!("clients.{name}"))));
     }
-    if config.database.max_connections == 0 {
-        return fail("database.max_connections", "must be at least 1");
+    found
+}
+
+/// `service.name` names the default SQLite file, so it must be a plain file name.
+fn service_name(name: &str) -> Result<(), InvalidSetting> {
+    if name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(InvalidSetting::new(
+            "service.name",
+            "must use only letters, digits, `-`, `_` and `.`, and not start with `.`",
+        ));
     }
-    if config.database.min_connections > config.database.max_connections {
-        return fail(
-            "database.min_connections",
-            "must not exceed database.max_connections",
-        );
-    }
-    // The operational endpoints: each an absolute path, no two the same.
-    let ops_paths = [
+    Ok(())
+}
+
+/// The operational endpoints share the main router (or the admin one): no two may have the same
+/// path. Each concern checks that its own paths are absolute.
+fn distinct_operational_paths(config: &Config) -> Result<(), InvalidSetting> {
+    let paths = [
         ("health.live_path", &config.health.live_path),
         ("health.ready_path", &config.health.ready_path),
         ("health.startup_path", &config.health.startup_path),
         ("telemetry.metrics_path", &config.telemetry.metrics_path),
         ("openapi.path", &config.openapi.path),
     ];
-    for (i, (key, path)) in ops_paths.iter().enumerate() {
-        if !path.starts_with('/') {
-            return fail(key, "must be an absolute path starting with `/`");
-        }
-        if let Some((other, _)) = ops_paths[..i].iter().find(|(_, p)| p == path) {
-            return fail(key, &format!("`{path}` is already used by {other}"));
-        }
-    }
-    if let Err(e) = parse_filter(&config.log) {
-        return fail("log.level", &format!("not a valid log filter: {e}"));
-    }
-    if let Some(url) = &config.database.url
-        && let Err(e) = crate::db::DbKind::from_url(secrecy::ExposeSecret::expose_secret(url))
-    {
-        return fail("database.url", &e.to_string());
-    }
-    if let Some((key, message)) =
-        crate::features::missing(config, crate::features::Compiled::THIS_BUILD)
-    {
-        return fail(key, &message);
-    }
-    if let Err(e) = crate::auth::validate_config(&config.auth, &config.service.environment) {
-        return fail(&e.key, &e.message);
-    }
-    if let Err(e) = crate::server::rate_limit::validate(&config.rate_limit) {
-        return fail(&e.key, &e.message);
-    }
-    if let Some(ratio) = config.telemetry.sample_ratio
-        && !(0.0..=1.0).contains(&ratio)
-    {
-        return fail("telemetry.sample_ratio", "must be between 0.0 and 1.0");
-    }
-    if let Some(endpoint) = &config.telemetry.otlp_endpoint
-        && !url::Url::parse(endpoint).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-    {
-        return fail(
-            "telemetry.otlp_endpoint",
-            "must be a URL such as http://otel-collector:4318",
-        );
-    }
-    let name = &config.service.name;
-    if name.starts_with('.')
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        // It names the default SQLite file, so it must be a plain file name.
-        return fail(
-            "service.name",
-            "must use only letters, digits, `-`, `_` and `.`, and not start with `.`",
-        );
-    }
-    for (name, client) in &config.clients {
-        if let Err((key, message)) = crate::client::validate(client) {
-            return fail(&format!("clients.{name}.{key}"), &message);
+    for (i, (key, path)) in paths.iter().enumerate() {
+        if let Some((other, _)) = paths[..i].iter().find(|(_, p)| p == path) {
+            return Err(InvalidSetting::new(
+                *key,
+                format!("`{path}` is already used by {other}"),
+            ));
         }
     }
     Ok(())
-}
-
-/// Parses the log filter, as telemetry will.
-pub(crate) fn parse_filter(
-    log: &LogConfig,
-) -> Result<tracing_subscriber::EnvFilter, tracing_subscriber::filter::ParseError> {
-    tracing_subscriber::EnvFilter::builder().parse(&log.level)
 }
 
 #[cfg(test)]

@@ -1,7 +1,21 @@
 //! Layered configuration with errors that name the key, its origin and the fix.
 //!
+//! This module loads, layers and aggregates; it defines no section but `[service]`. Each concern
+//! owns its section and the rules serde cannot express: [`server::ServerConfig`](crate::server::ServerConfig),
+//! [`db::DatabaseConfig`](crate::db::DatabaseConfig), [`health::HealthConfig`](crate::health::HealthConfig),
+//! [`telemetry::LogConfig`](crate::telemetry::LogConfig) and
+//! [`telemetry::TelemetryConfig`](crate::telemetry::TelemetryConfig),
+//! [`openapi::OpenApiConfig`](crate::openapi::OpenApiConfig), [`auth::AuthConfig`](crate::auth::AuthConfig),
+//! [`client::ClientConfig`](crate::client::ClientConfig),
+//! [`secrets::SecretsConfig`](crate::secrets::SecretsConfig) and
+//! [`server::RateLimitConfig`](crate::server::RateLimitConfig). [`Config`] gathers them; loading
+//! runs every concern's checks plus the ones that span sections (no two operational endpoints on
+//! one path, no setting that needs a cargo feature this build leaves out), and reports each
+//! broken rule as a [`ConfigProblem`] with its key, origin and fix. The sections are re-exported
+//! here too (`config::ServerConfig`, ...). Concerns never import this module.
+//!
 //! Sources, lowest precedence first:
-//! 1. built-in defaults (the `Default` impls of the sections below), then defaults set in code
+//! 1. built-in defaults (the `Default` impls of the sections), then defaults set in code
 //!    with [`ServiceBuilder::default_value`](crate::ServiceBuilder::default_value);
 //! 2. `config/default.toml` (the folder can be moved with `SERVICEKIT_CONFIG_DIR`);
 //! 3. `config/{env}.toml`, where `env` is `SERVICEKIT_ENV` (default `dev`);
@@ -22,6 +36,7 @@
 
 mod env;
 mod error;
+mod features;
 #[cfg(feature = "fuzzing")]
 mod fuzz;
 mod loader;
@@ -35,11 +50,20 @@ pub use error::{ConfigError, ConfigProblem};
 #[doc(hidden)]
 pub use fuzz::fuzz_load_toml;
 pub use loader::CONFIG_DIR_VAR;
-pub use model::{
-    Config, DatabaseConfig, HealthConfig, LogConfig, LogFormat, OpenApiConfig, OtlpProtocol,
-    ServerConfig, ServiceConfig, TelemetryConfig,
-};
+pub use model::{Config, ServiceConfig};
 
-pub(crate) use loader::{Loaded, Sources, parse_filter};
+// The sections each concern defines, re-exported where they were first published.
+#[doc(no_inline)]
+pub use crate::db::DatabaseConfig;
+#[doc(no_inline)]
+pub use crate::health::HealthConfig;
+#[doc(no_inline)]
+pub use crate::openapi::OpenApiConfig;
+#[doc(no_inline)]
+pub use crate::server::ServerConfig;
+#[doc(no_inline)]
+pub use crate::telemetry::{LogConfig, LogFormat, OtlpProtocol, TelemetryConfig};
+
+pub(crate) use loader::{Loaded, Sources};
 pub(crate) use report::report;
 pub(crate) use resolve::load;

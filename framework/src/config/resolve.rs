@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::error::{ConfigError, ConfigProblem, origin_of};
 use super::loader::{Loaded, Sources};
 use super::walk::{in_array, leaves, replace};
+use crate::invalid::InvalidSetting;
 use crate::secrets::{
     Secret, SecretError, SecretErrorKind, SecretProvider, Secrets, SecretsConfig,
 };
@@ -56,11 +57,10 @@ pub(crate) async fn load(
     for ((key, reference), result) in references.into_iter().zip(fetched) {
         match result {
             Ok(value) => resolved.push((key, reference, value)),
-            Err(e) => problems.push(ConfigProblem {
-                origin: origin_of(&figment, &key),
-                key,
-                message: format!("{e} (docs/secrets.md)"),
-            }),
+            Err(e) => problems.push(ConfigProblem::new(
+                &figment,
+                InvalidSetting::new(key, format!("{e} (docs/secrets.md)")),
+            )),
         }
     }
     if !problems.is_empty() {
@@ -100,7 +100,8 @@ pub(crate) async fn load(
     let mut loaded = Sources::extract(merged, service_name, &sources.environment())
         .map_err(|e| e.redacting(&values))?;
     if let Err(e) = crate::db::configured_url(&loaded.config.database) {
-        return Err(ConfigError::invalid(&loaded.figment, e.key, e.message).redacting(&values));
+        let setting = InvalidSetting::new(e.key, e.message);
+        return Err(ConfigError::invalid(&loaded.figment, setting).redacting(&values));
     }
     loaded.secret_refs = resolved
         .into_iter()
@@ -116,10 +117,8 @@ fn settings(figment: &Figment) -> Result<SecretsConfig, ConfigError> {
             .map_err(|e| ConfigError::from_figment(figment, e, "secrets"))?,
         Err(_) => SecretsConfig::default(),
     };
-    match settings.problem() {
-        Some((key, message)) => Err(ConfigError::invalid(figment, key, message)),
-        None => Ok(settings),
-    }
+    crate::secrets::validate(&settings).map_err(|e| ConfigError::invalid(figment, e))?;
+    Ok(settings)
 }
 
 /// The secret as text: configuration values are strings.

@@ -5,7 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::config::DatabaseConfig;
+use super::DatabaseConfig;
 use crate::secrets::json::{parse_object, wipe_map};
 
 /// Why the configured credentials do not make a URL; names the key to fix, never a value.

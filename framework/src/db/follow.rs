@@ -9,8 +9,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::DatabaseConfig;
 use super::{Database, configured_url};
-use crate::config::DatabaseConfig;
 use crate::secrets::{Secret, Secrets};
 
 /// Shortest time between two fetches forced by refused credentials. A refusal within it is

@@ -8,6 +8,7 @@
 
 mod check;
 mod commit;
+mod config;
 mod credentials;
 mod follow;
 mod kind;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use commit::{CommitError, commit};
+pub use config::DatabaseConfig;
 pub use credentials::CredentialsError;
 pub use kind::{DbKind, DriverNotCompiled, UnsupportedScheme, redact_url};
 pub use migrations::{EmbeddedMigration, Migrations};
@@ -29,6 +31,7 @@ pub use pool::Database;
 pub use sql::PlaceholderOrder;
 pub use unavailable::{is_refused_credentials, is_unavailable};
 
+pub(crate) use config::validate;
 pub(crate) use credentials::configured_url;
 pub(crate) use follow::{DbSecretRefs, follow_secrets};
 pub(crate) use outage::report_request_error;

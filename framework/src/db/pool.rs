@@ -8,11 +8,11 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, Connection, Executor, SqlSafeStr};
 
+use super::DatabaseConfig;
 use super::outage::{Outage, TripOnDrop};
 use super::rotation::Rotation;
 use super::sql::to_question_marks;
 use super::{DbError, DbKind, configured_url, redact_url};
-use crate::config::DatabaseConfig;
 
 /// A service's connection pool and the backend it talks to.
 ///

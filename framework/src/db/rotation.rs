@@ -152,7 +152,7 @@ mod tests {
     async fn sqlite_pools_switch_files_and_retire_old_connections() {
         let dir = tempfile::tempdir().unwrap();
         let url = |name: &str| format!("sqlite://{}?mode=rwc", dir.path().join(name).display());
-        let config = crate::config::DatabaseConfig {
+        let config = crate::db::DatabaseConfig {
             url: Some(SecretString::from(url("a.db"))),
             ..Default::default()
         };
@@ -188,7 +188,7 @@ mod tests {
     #[tokio::test]
     async fn a_backend_change_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let config = crate::config::DatabaseConfig {
+        let config = crate::db::DatabaseConfig {
             data_dir: dir.path().to_path_buf(),
             ..Default::default()
         };

@@ -10,12 +10,15 @@
 //! A failing required check, startup not finished, or shutdown under way make readiness 503.
 
 mod check;
+mod config;
 mod registry;
 mod report;
 mod routes;
 
 pub use check::{CheckFuture, CheckResult, FnCheck, HealthCheck, check_fn};
+pub use config::HealthConfig;
 pub use registry::Health;
 pub use report::{CheckReport, HEALTH_JSON, Report, Status};
 
+pub(crate) use config::validate;
 pub(crate) use routes::router;

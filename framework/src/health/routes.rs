@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::routing::get;
 
 use super::Health;
+use super::HealthConfig;
 use super::report::{Report, Status};
-use crate::config::HealthConfig;
 
 /// A router serving liveness, readiness and startup at the configured paths.
 pub(crate) fn router(health: Health, config: &HealthConfig) -> Router {

@@ -14,7 +14,11 @@
 //!   operation that names it in `security`. OpenAPI 3.1 lets a bearer requirement list the
 //!   scopes it needs: `security(("bearer" = ["students:read"]))`.
 //!
-//! ```
+//! Everything but the `[openapi]` section ([`OpenApiConfig`]) needs the `openapi` feature; the
+//! section is always compiled, so one configuration file serves builds with and without it.
+//!
+#![cfg_attr(feature = "openapi", doc = "```")]
+#![cfg_attr(not(feature = "openapi"), doc = "```ignore")]
 //! use axum::Json;
 //! use utoipa_axum::{router::OpenApiRouter, routes};
 //!
@@ -33,9 +37,17 @@
 //! # let _: axum::Router = router;
 //! ```
 
+#[cfg(feature = "openapi")]
 mod complete;
+mod config;
+#[cfg(feature = "openapi")]
 mod problem;
+#[cfg(feature = "openapi")]
 mod route;
 
+#[cfg(feature = "openapi")]
 pub use complete::{BEARER, complete};
+pub use config::OpenApiConfig;
+pub(crate) use config::validate;
+#[cfg(feature = "openapi")]
 pub(crate) use route::router;

@@ -43,5 +43,6 @@ pub use provider::{FetchFuture, SecretProvider, SecretValue};
 pub use reference::SecretRef;
 pub use refresh::RefreshTask;
 pub use secret::{REDACTED, Secret};
+pub(crate) use settings::validate;
 pub use settings::{AwsConfig, SecretsConfig};
 pub use store::{AGE_METRIC, REFRESH_FAILURES_METRIC, SecretStatus, Secrets, SecretsBuilder};

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::invalid::InvalidSetting;
+
 /// `[secrets]`: how referenced secrets are cached, refreshed and fetched.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -45,23 +47,27 @@ pub struct AwsConfig {
     pub endpoint_url: Option<String>,
 }
 
-impl SecretsConfig {
-    /// The first rule the values break, as `(key, message)`.
-    pub(crate) fn problem(&self) -> Option<(&'static str, &'static str)> {
-        if self.refresh_interval.is_zero() {
-            return Some(("secrets.refresh_interval", "must be longer than 0s"));
-        }
-        if self.fetch_timeout.is_zero() {
-            return Some(("secrets.fetch_timeout", "must be longer than 0s"));
-        }
-        if self.max_staleness < self.refresh_interval {
-            return Some((
-                "secrets.max_staleness",
-                "must be at least secrets.refresh_interval",
-            ));
-        }
-        None
+/// Checks the rules serde cannot express; the first broken one names its key.
+pub(crate) fn validate(config: &SecretsConfig) -> Result<(), InvalidSetting> {
+    if config.refresh_interval.is_zero() {
+        return Err(InvalidSetting::new(
+            "secrets.refresh_interval",
+            "must be longer than 0s",
+        ));
     }
+    if config.fetch_timeout.is_zero() {
+        return Err(InvalidSetting::new(
+            "secrets.fetch_timeout",
+            "must be longer than 0s",
+        ));
+    }
+    if config.max_staleness < config.refresh_interval {
+        return Err(InvalidSetting::new(
+            "secrets.max_staleness",
+            "must be at least secrets.refresh_interval",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -70,11 +76,11 @@ mod tests {
 
     #[test]
     fn defaults_are_valid_and_rules_name_keys() {
-        assert!(SecretsConfig::default().problem().is_none());
+        assert_eq!(validate(&SecretsConfig::default()), Ok(()));
         let config = SecretsConfig {
             max_staleness: Duration::from_secs(1),
             ..SecretsConfig::default()
         };
-        assert_eq!(config.problem().unwrap().0, "secrets.max_staleness");
+        assert_eq!(validate(&config).unwrap_err().key, "secrets.max_staleness");
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP side: problem+json errors, RED metrics, rate limiting, the standard middleware
 //! stack, shutdown signals.
 
+mod config;
 mod deadline;
 pub mod http_metrics;
 mod inbound;
@@ -14,6 +15,8 @@ mod serve;
 mod shutdown;
 mod stack;
 
+pub use config::ServerConfig;
+pub(crate) use config::validate;
 pub use deadline::{DEADLINE_HEADER, Deadline, RequestDeadline, RequestDeadlineLayer};
 pub(crate) use deadline::{budget, expired_before_start};
 pub use http_metrics::{HttpMetrics, HttpMetricsLayer};

@@ -76,7 +76,7 @@ pub(crate) struct ConnectionLimits {
 
 impl ConnectionLimits {
     /// The limits of `[server]`: `max_connections = 0` means unlimited.
-    pub(crate) fn from_config(server: &crate::config::ServerConfig) -> Self {
+    pub(crate) fn from_config(server: &super::ServerConfig) -> Self {
         Self {
             header_read_timeout: server.header_read_timeout,
             idle_timeout: server.idle_timeout,

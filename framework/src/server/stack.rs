@@ -29,10 +29,10 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use super::ServerConfig;
 use super::problem::Problem;
 use super::request_id::MakeRandomRequestId;
 use super::{HttpMetricsLayer, ProblemJsonLayer, RequestDeadlineLayer, SetInboundLayer};
-use crate::config::ServerConfig;
 use crate::telemetry;
 
 /// Header carrying the request id, set when the client sent none and echoed on the response.
@@ -44,7 +44,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 ///
 /// ```
 /// use axum::{Router, routing::get};
-/// use servicekit::config::ServerConfig;
+/// use servicekit::server::ServerConfig;
 ///
 /// let app = servicekit::server::standard_stack(
 ///     Router::new().route("/", get(|| async { "hi" })),

@@ -172,6 +172,7 @@ impl ServiceBuilder {
                     key: key.to_string(),
                     origin: format!("a value set in code ({setter})"),
                     message: format!("the value cannot be serialized: {e}"),
+                    fix: crate::invalid::GENERAL_FIX.to_string(),
                 });
                 None
             }

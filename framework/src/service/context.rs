@@ -11,6 +11,7 @@ use crate::client::ServiceClient;
 use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
+use crate::invalid::InvalidSetting;
 use crate::secrets::Secrets;
 #[cfg(feature = "rate-limit")]
 use crate::server::RateLimitLayer;
@@ -144,14 +145,14 @@ impl Context {
         });
         let Some((key_name, config)) = found else {
             let key = format!("clients.{name}");
+            let message = format!(
+                "no client `{name}` is configured; add a [{key}] table with base_url = \"http://...\" \
+                 (or SERVICEKIT__CLIENTS__{}__BASE_URL)",
+                name.to_ascii_uppercase().replace('-', "_")
+            );
             return Err(ConfigError::invalid(
                 figment,
-                &format!("{key}.base_url"),
-                format!(
-                    "no client `{name}` is configured; add a [{key}] table with base_url = \"http://...\" \
-                     (or SERVICEKIT__CLIENTS__{}__BASE_URL)",
-                    name.to_ascii_uppercase().replace('-', "_")
-                ),
+                InvalidSetting::new(format!("{key}.base_url"), message),
             ));
         };
         let mut made = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
@@ -159,8 +160,9 @@ impl Context {
             return Ok(client.clone());
         }
         let key = format!("clients.{key_name}");
-        let client = ServiceClient::new(name, config)
-            .map_err(|e| ConfigError::invalid(figment, &format!("{key}.{}", e.key), e.message))?;
+        let client = ServiceClient::new(name, config).map_err(|e| {
+            ConfigError::invalid(figment, InvalidSetting::new(e.key, e.message).under(&key))
+        })?;
         made.insert(key_name.clone(), client.clone());
         Ok(client)
     }
@@ -198,13 +200,13 @@ impl Context {
         } else {
             requested.join(", ")
         };
+        let message = format!(
+            "client `{unused}` is configured but the service never asks for it (it asks for: \
+             {requested}); correct the client's name or remove its settings"
+        );
         Err(ConfigError::invalid(
             figment,
-            &key,
-            format!(
-                "client `{unused}` is configured but the service never asks for it (it asks for: \
-                 {requested}); correct the client's name or remove its settings"
-            ),
+            InvalidSetting::new(key, message),
         ))
     }
 

@@ -18,6 +18,7 @@ use crate::auth::AuthRuntime;
 use crate::config::{Config, ConfigError, Loaded};
 use crate::db::Database;
 use crate::health::Health;
+use crate::invalid::InvalidSetting;
 use crate::secrets::Secrets;
 use crate::server::{ConnectionLimits, POOL_CLOSE_TIMEOUT, Phase, serve, standard_stack};
 use crate::telemetry;
@@ -46,7 +47,14 @@ pub(crate) async fn prepare(builder: ServiceBuilder) -> Result<Prepared, Error> 
     }
     let (loaded, secrets) =
         crate::config::load(&builder.sources, &builder.name, &builder.secret_providers).await?;
-    telemetry::init(&loaded.config, builder.version)?;
+    let config = &loaded.config;
+    telemetry::init(
+        &config.service.name,
+        &config.service.environment,
+        builder.version,
+        &config.log,
+        &config.telemetry,
+    )?;
     if loaded.config.telemetry.metrics {
         // Installed before anything records, so that no early metric is lost.
         let _ = telemetry::prometheus::handle();
@@ -342,7 +350,9 @@ impl Start {
         };
         let auth = AuthRuntime::start(&config.auth, &config.service.name, &health)
             .await
-            .map_err(|e| ConfigError::invalid(&loaded.figment, &e.key, e.message))?;
+            .map_err(|e| {
+                ConfigError::invalid(&loaded.figment, InvalidSetting::new(e.key, e.message))
+            })?;
         secret_tasks.follow_auth(&auth, &loaded);
         let ctx = Context::new(
             version,

@@ -9,6 +9,7 @@
 //!   metric servicekit emits is listed, with its type, unit, HELP text and labels, in [`catalog`].
 
 pub mod catalog;
+mod config;
 mod correlation;
 mod error;
 mod json;
@@ -16,9 +17,11 @@ mod otel;
 pub mod prometheus;
 mod subscriber;
 
+pub use config::{LogConfig, LogFormat, OtlpProtocol, TelemetryConfig};
 pub use error::TelemetryError;
 pub use otel::{current_trace_context, inject_trace_context};
 pub use subscriber::init;
 
+pub(crate) use config::{validate, validate_log};
 pub(crate) use correlation::record_request_span;
 pub(crate) use otel::{extract_parent, shutdown};

@@ -16,8 +16,8 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::TelemetryError;
 #[cfg(feature = "otlp")]
-use crate::config::OtlpProtocol;
-use crate::config::TelemetryConfig;
+use super::config::OtlpProtocol;
+use super::config::TelemetryConfig;
 
 /// The installed provider, flushed and shut down when the service stops.
 static PROVIDER: Mutex<Option<SdkTracerProvider>> = Mutex::new(None);

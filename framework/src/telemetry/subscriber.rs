@@ -5,9 +5,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use super::TelemetryError;
+use super::config::{LogConfig, LogFormat, TelemetryConfig, parse_filter};
 use super::correlation::CorrelationLayer;
 use super::json::JsonFormat;
-use crate::config::{Config, LogFormat, parse_filter};
 
 type Base = tracing_subscriber::layer::Layered<EnvFilter, Registry>;
 type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
@@ -15,25 +15,27 @@ type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
 /// Installs the global subscriber (logs, and the OpenTelemetry layer, exporting when an OTLP
 /// endpoint is configured) and the W3C propagator.
 ///
-/// Returns `Ok(false)` and changes nothing when a subscriber is already installed, as in a test
-/// binary that starts several services; the error names what could not be set up.
-pub fn init(config: &Config, version: &str) -> Result<bool, TelemetryError> {
+/// `service`, `environment` and `version` are the service's identity (`service.name`,
+/// `service.environment`, its version): the environment picks the `auto` log format, the name
+/// and version describe the exported spans. Returns `Ok(false)` and changes nothing when a subscriber is already
+/// installed, as in a test binary that starts several services; the error names what could not
+/// be set up.
+pub fn init(
+    service: &str,
+    environment: &str,
+    version: &str,
+    log: &LogConfig,
+    telemetry: &TelemetryConfig,
+) -> Result<bool, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
     if tracing::dispatcher::has_been_set() {
         return Ok(false);
     }
-    let filter = parse_filter(&config.log).map_err(|source| TelemetryError::LogLevel { source })?;
-    let format = match config.log.format {
-        LogFormat::Auto
-            if matches!(
-                config.service.environment.as_str(),
-                "dev" | "test" | "local"
-            ) =>
-        {
-            LogFormat::Pretty
-        }
+    let filter = parse_filter(log).map_err(|source| TelemetryError::LogLevel { source })?;
+    let format = match log.format {
+        LogFormat::Auto if matches!(environment, "dev" | "test" | "local") => LogFormat::Pretty,
         LogFormat::Auto => LogFormat::Json,
         other => other,
     };
@@ -46,7 +48,7 @@ pub fn init(config: &Config, version: &str) -> Result<bool, TelemetryError> {
     });
     // Always installed: without an OTLP endpoint the tracer exports nothing, but spans still
     // get ids, so `traceparent` is propagated and logs carry `trace_id`.
-    let tracer = super::otel::tracer(&config.telemetry, &config.service.name, version)?;
+    let tracer = super::otel::tracer(telemetry, service, version)?;
     layers.push(Box::new(
         tracing_opentelemetry::layer()
             .with_tracer(tracer)

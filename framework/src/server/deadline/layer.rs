@@ -5,7 +5,7 @@ use ipnet::IpNet;
 use tower::Layer;
 
 use super::RequestDeadline;
-use crate::config::ServerConfig;
+use crate::server::ServerConfig;
 
 /// Layer that bounds every request by the server's own timeout and, from trusted callers,
 /// by the caller's [`DEADLINE_HEADER`](super::DEADLINE_HEADER); see the [module

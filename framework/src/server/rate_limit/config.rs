@@ -7,6 +7,8 @@ use std::time::Duration;
 use axum::http::Method;
 use serde::Deserialize;
 
+use crate::invalid::InvalidSetting;
+
 /// `[rate_limit]`: per-client request throttling (see [`docs/rate-limiting.md`](https://github.com/servicekit/servicekit/blob/main/docs/rate-limiting.md)).
 ///
 /// Disabled by default. When enabled, every client gets a token bucket of `burst` requests
@@ -86,31 +88,12 @@ pub struct RouteLimit {
     pub burst: u32,
 }
 
-/// A `[rate_limit]` value that cannot work: the dotted key and what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {message}")]
-pub struct RateLimitConfigError {
-    /// The dotted key, e.g. `rate_limit.per_second`.
-    pub key: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
-
-impl RateLimitConfigError {
-    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            message: message.into(),
-        }
-    }
-}
-
 /// Checks the values serde cannot; used at startup whether or not the section is enabled, so a
 /// mistake shows before someone switches it on.
-pub(crate) fn validate(config: &RateLimitConfig) -> Result<(), RateLimitConfigError> {
+pub(crate) fn validate(config: &RateLimitConfig) -> Result<(), InvalidSetting> {
     rate("rate_limit", config.per_second, config.burst)?;
     if axum::http::HeaderName::from_bytes(config.api_key_header.as_bytes()).is_err() {
-        return Err(RateLimitConfigError::new(
+        return Err(InvalidSetting::new(
             "rate_limit.api_key_header",
             format!(
                 "`{}` is not a valid header name; use a name such as `x-api-key`",
@@ -120,7 +103,7 @@ pub(crate) fn validate(config: &RateLimitConfig) -> Result<(), RateLimitConfigEr
     }
     for (i, proxy) in config.trusted_proxies.iter().enumerate() {
         if parse_net(proxy).is_none() {
-            return Err(RateLimitConfigError::new(
+            return Err(InvalidSetting::new(
                 format!("rate_limit.trusted_proxies[{i}]"),
                 format!("`{proxy}` is not an IP address or CIDR range such as `10.0.0.0/8`"),
             ));
@@ -128,7 +111,7 @@ pub(crate) fn validate(config: &RateLimitConfig) -> Result<(), RateLimitConfigEr
     }
     for (route, limit) in &config.routes {
         let key = format!("rate_limit.routes.{route}");
-        parse_route(route).map_err(|message| RateLimitConfigError::new(&key, message))?;
+        parse_route(route).map_err(|message| InvalidSetting::new(&key, message))?;
         rate(&key, limit.per_second, limit.burst)?;
     }
     Ok(())
@@ -141,12 +124,12 @@ pub(crate) fn quota(
     prefix: &str,
     per_second: f64,
     burst: u32,
-) -> Result<governor::Quota, RateLimitConfigError> {
+) -> Result<governor::Quota, InvalidSetting> {
     let (period, burst) = rate(prefix, per_second, burst)?;
     governor::Quota::with_period(period)
         .map(|q| q.allow_burst(burst))
         .ok_or_else(|| {
-            RateLimitConfigError::new(
+            InvalidSetting::new(
                 format!("{prefix}.per_second"),
                 "is too large; use at most 1e9",
             )
@@ -159,11 +142,11 @@ fn rate(
     prefix: &str,
     per_second: f64,
     burst: u32,
-) -> Result<(Duration, NonZeroU32), RateLimitConfigError> {
+) -> Result<(Duration, NonZeroU32), InvalidSetting> {
     // At most one request per day and at most a billion per second: beyond that the period
     // cannot be represented sensibly (and a typo is far more likely).
     if !(per_second.is_finite() && (1.0 / 86_400.0..=1e9).contains(&per_second)) {
-        return Err(RateLimitConfigError::new(
+        return Err(InvalidSetting::new(
             format!("{prefix}.per_second"),
             format!(
                 "must be a number of requests per second above 0 (at least 1 per day, e.g. `10` or \
@@ -172,14 +155,14 @@ fn rate(
         ));
     }
     let Some(burst) = NonZeroU32::new(burst) else {
-        return Err(RateLimitConfigError::new(
+        return Err(InvalidSetting::new(
             format!("{prefix}.burst"),
             "must be at least 1 (the requests a client may make at once)",
         ));
     };
     let period = Duration::from_secs_f64(1.0 / per_second);
     if period.is_zero() {
-        return Err(RateLimitConfigError::new(
+        return Err(InvalidSetting::new(
             format!("{prefix}.per_second"),
             "is too large; use at most 1e9",
         ));

@@ -48,7 +48,7 @@ mod limiter;
 #[cfg(feature = "rate-limit")]
 mod service;
 
-pub use config::{KeyKind, RateLimitConfig, RateLimitConfigError, RouteLimit};
+pub use config::{KeyKind, RateLimitConfig, RouteLimit};
 #[cfg(feature = "rate-limit")]
 pub use layer::RateLimitLayer;
 #[cfg(feature = "rate-limit")]
