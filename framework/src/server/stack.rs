@@ -77,7 +77,7 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
             .layer(HttpMetricsLayer::new())
             .layer(ProblemJsonLayer::new())
             .layer(CatchPanicLayer::custom(panic_response))
-            .layer(axum::middleware::from_fn(super::request_head::check))
+            .layer(super::request_head::CheckHeadLayer)
             .layer(RequestDeadlineLayer::from_config(config))
             .layer(SetInboundLayer::new())
             .layer(RequestBodyLimitLayer::new(config.body_limit))
@@ -96,29 +96,30 @@ fn make_span(req: &Request<Body>) -> Span {
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
-    // Span name per the OpenTelemetry HTTP conventions: `{method} {route}`, or `{method}` alone
-    // when no route matched (the raw path would make names unbounded).
-    let name = match route {
-        Some(route) => format!("{method} {route}"),
-        None => method.to_string(),
-    };
+    // Field values are only evaluated when the span is enabled; the name, built below, is
+    // not needed at all when it is disabled (log level `warn` without an exporter).
     let span = tracing::info_span!(
         "request",
-        otel.name = %name,
+        otel.name = tracing::field::Empty,
         otel.kind = "server",
         otel.status_code = tracing::field::Empty,
-        http.request.method = %method,
-        http.route = tracing::field::Empty,
-        url.path = %req.uri().path(),
+        http.request.method = method,
+        http.route = route,
+        url.path = req.uri().path(),
         http.response.status_code = tracing::field::Empty,
-        request_id = %request_id,
+        request_id = request_id,
         trace_id = tracing::field::Empty,
         span_id = tracing::field::Empty,
     );
-    if let Some(route) = route {
-        // Left out for unmatched requests, as the HTTP conventions ask.
-        span.record("http.route", route);
+    if span.is_disabled() {
+        return span;
     }
+    // Span name per the OpenTelemetry HTTP conventions: `{method} {route}`, or `{method}` alone
+    // when no route matched (the raw path would make names unbounded).
+    match route {
+        Some(route) => span.record("otel.name", format_args!("{method} {route}")),
+        None => span.record("otel.name", method),
+    };
     telemetry::extract_parent(&span, req.headers());
     telemetry::record_request_span(&span);
     span

@@ -6,7 +6,8 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use super::TelemetryError;
 use super::correlation::CorrelationLayer;
-use super::json::JsonFormat;
+use super::json::{JsonFormat, NoSpanFields};
+use super::log_writer::NonBlockingStdout;
 use crate::config::{Config, LogFormat, parse_filter};
 
 type Base = tracing_subscriber::layer::Layered<EnvFilter, Registry>;
@@ -37,10 +38,11 @@ pub fn init(config: &Config, version: &str) -> Result<bool, TelemetryError> {
         LogFormat::Auto => LogFormat::Json,
         other => other,
     };
-    let fmt = tracing_subscriber::fmt::layer();
+    // Lines go to stdout through the writer thread's queue (see `log_writer`).
+    let fmt = tracing_subscriber::fmt::layer().with_writer(NonBlockingStdout);
     let mut layers: Vec<BoxedLayer> = vec![Box::new(CorrelationLayer)];
     layers.push(match format {
-        LogFormat::Json => Box::new(fmt.event_format(JsonFormat)),
+        LogFormat::Json => Box::new(fmt.event_format(JsonFormat).fmt_fields(NoSpanFields)),
         LogFormat::Compact => Box::new(fmt.compact()),
         LogFormat::Pretty | LogFormat::Auto => Box::new(fmt.pretty()),
     });
