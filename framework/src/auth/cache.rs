@@ -45,7 +45,8 @@ impl Weighter<u64, Arc<Entry>> for ByBytes {
     }
 }
 
-type Entries = Cache<u64, Arc<Entry>, ByBytes, DefaultHashBuilder, DefaultLifecycle<u64, Arc<Entry>>>;
+type Entries =
+    Cache<u64, Arc<Entry>, ByBytes, DefaultHashBuilder, DefaultLifecycle<u64, Arc<Entry>>>;
 
 /// A bounded map from token text to the principal it was verified as.
 pub(crate) struct TokenCache {

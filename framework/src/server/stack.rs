@@ -20,16 +20,15 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, Request, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use super::problem::Problem;
+use super::catch_panic::CatchPanicLayer;
 use super::request_id::MakeRandomRequestId;
 use super::{HttpMetricsLayer, ProblemJsonLayer, RequestDeadlineLayer, SetInboundLayer};
 use crate::config::ServerConfig;
@@ -76,7 +75,7 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
             )
             .layer(HttpMetricsLayer::new())
             .layer(ProblemJsonLayer::new())
-            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(CatchPanicLayer)
             .layer(super::request_head::CheckHeadLayer)
             .layer(RequestDeadlineLayer::from_config(config))
             .layer(SetInboundLayer::new())
@@ -155,16 +154,4 @@ fn on_response(res: &Response, latency: Duration, span: &Span) {
             "request finished"
         );
     }
-}
-
-fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let message = payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or("(non-string panic payload)");
-    tracing::error!(panic = %message, "handler panicked");
-    Problem::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
-        .with_detail("The server failed to handle the request; it has been logged.")
-        .into_response()
 }

@@ -274,7 +274,9 @@ impl Visit for Fields<'_> {
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, |out| out.write_str(if value { "true" } else { "false" }));
+        self.push(field, |out| {
+            out.write_str(if value { "true" } else { "false" })
+        });
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -366,8 +368,102 @@ mod tests {
             "controls \u{0} \u{1f} \u{8} \u{c} \u{7f}",
             "unicode é ✓ 𝄞 / slash",
         ] {
-            assert_eq!(escaped(text), serde_json::to_string(text).unwrap(), "{text:?}");
+            assert_eq!(
+                escaped(text),
+                serde_json::to_string(text).unwrap(),
+                "{text:?}"
+            );
         }
+    }
+
+    /// The lines `log` writes through the JSON format, with the correlation layer installed.
+    fn lines(log: impl FnOnce()) -> Vec<String> {
+        use std::sync::{Arc, Mutex};
+        use tracing_subscriber::layer::SubscriberExt;
+
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(super::super::correlation::CorrelationLayer)
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .event_format(JsonFormat)
+                    .fmt_fields(NoSpanFields)
+                    .with_writer(move || sink.clone()),
+            );
+        tracing::subscriber::with_default(subscriber, log);
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(str::to_string).collect()
+    }
+
+    /// `line` as `serde_json` would write the same object: keys in byte order, same encoding.
+    fn canonical(line: &str) -> String {
+        let value: serde_json::Value = serde_json::from_str(line).expect(line);
+        serde_json::to_string(&value).unwrap()
+    }
+
+    #[test]
+    fn a_line_is_the_sorted_object_with_fixed_keys_and_correlation_ids() {
+        let lines = lines(|| {
+            let outer = tracing::info_span!("outer", request_id = "outer-id", trace_id = "t1");
+            let _outer = outer.enter();
+            let inner = tracing::info_span!("request", request_id = "r-1");
+            let _inner = inner.enter();
+            tracing::info!(
+                latency_ms = 1.5,
+                status = 200u64,
+                ok = true,
+                "request \"finished\""
+            );
+            tracing::info!(request_id = "own", level = "mine", note = ?Some(3), "fields");
+        });
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        for line in &lines {
+            assert_eq!(*line, canonical(line), "sorted, serde_json's encoding");
+        }
+        let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(first["message"], "request \"finished\"");
+        assert_eq!(first["level"], "INFO");
+        assert_eq!(first["span"], "request", "the innermost span");
+        assert_eq!(first["request_id"], "r-1", "the innermost span's id");
+        assert_eq!(
+            first["trace_id"], "t1",
+            "an outer span's id when the inner has none"
+        );
+        assert_eq!(first["latency_ms"], 1.5);
+        assert_eq!(first["status"], 200);
+        assert_eq!(first["ok"], true);
+        assert!(first.get("span_id").is_none());
+        let second: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!(
+            second["request_id"], "own",
+            "an event's field wins over a span's id"
+        );
+        assert_eq!(
+            second["level"], "INFO",
+            "the fixed keys win over an event's field"
+        );
+        assert_eq!(second["note"], "Some(3)");
+    }
+
+    #[test]
+    fn outside_spans_an_event_may_name_a_field_span() {
+        let lines = lines(|| tracing::warn!(span = "mine", "x"));
+        let line: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(line["span"], "mine");
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(lines[0], canonical(&lines[0]));
     }
 
     #[test]

@@ -109,7 +109,10 @@ mod tests {
     #[test]
     fn debug_output_loses_its_quotes() {
         assert_eq!(ShortText::from_debug(&"abc").as_str(), "abc");
-        assert_eq!(ShortText::from_debug(&format_args!("{}", "abc")).as_str(), "abc");
+        assert_eq!(
+            ShortText::from_debug(&format_args!("{}", "abc")).as_str(),
+            "abc"
+        );
         let long = "y".repeat(3 * INLINE);
         assert_eq!(ShortText::from_debug(&long).as_str(), long);
     }
