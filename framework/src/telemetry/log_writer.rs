@@ -4,7 +4,9 @@
 //! stdout's lock for every line (about a third of a request's CPU at `info` in the load
 //! benchmark, `docs/performance.md`). Here a line is copied into a shared buffer and a writer
 //! thread sends whatever has gathered to stdout with one `write`, so under load many lines go
-//! out per system call and the request path never waits for the pipe.
+//! out per system call and the request path never waits for the pipe. The writer looks again
+//! [`GATHER`] after each write rather than being woken for every line: a line waits at most
+//! that long under load.
 //!
 //! **When the buffer is full** ([`CAPACITY`] bytes of lines not yet written, as when whatever
 //! reads stdout stalls), the logging thread waits until the writer thread has made room: lines
@@ -15,11 +17,15 @@
 use std::io::{self, Write};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
 
 /// Most bytes of log lines queued before logging threads wait for the writer thread.
 pub(crate) const CAPACITY: usize = 1024 * 1024;
+
+/// How long the writer thread waits for more lines after a write before it goes to sleep.
+const GATHER: Duration = Duration::from_millis(1);
 
 /// The queue shared by logging threads and the writer thread.
 struct Queue {
@@ -33,7 +39,7 @@ struct Queue {
 #[derive(Default)]
 struct State {
     lines: Vec<u8>,
-    /// Whether the writer thread is asleep waiting for lines (then a line must wake it).
+    /// Whether the writer thread sleeps until a line arrives (then a line must wake it).
     idle: bool,
     /// Set by [`flush`]: the thread writes what is queued and ends; later lines go directly.
     closed: bool,
@@ -85,16 +91,30 @@ impl Queue {
     }
 
     /// The writer thread: swaps the queued lines out and writes them until closed.
+    ///
+    /// After each write it pauses for [`GATHER`] before looking again, so that under load
+    /// the lines of that moment go out in one `write` and no logging thread has to wake it;
+    /// only when a pause brought nothing does it sleep until the next line wakes it.
     fn run(&self) {
         let mut spare = Vec::new();
+        let mut state = self.lock();
         loop {
-            let mut state = self.lock();
-            while state.lines.is_empty() && !state.closed {
-                state.idle = true;
-                state = self.arrived.wait(state).unwrap_or_else(|e| e.into_inner());
-            }
             if state.lines.is_empty() {
-                return;
+                if state.closed {
+                    return;
+                }
+                state = self
+                    .arrived
+                    .wait_timeout(state, GATHER)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                if state.lines.is_empty() && !state.closed {
+                    state.idle = true;
+                    while state.idle && !state.closed {
+                        state = self.arrived.wait(state).unwrap_or_else(|e| e.into_inner());
+                    }
+                }
+                continue;
             }
             std::mem::swap(&mut state.lines, &mut spare);
             self.written.notify_all();
@@ -106,6 +126,7 @@ impl Queue {
             if spare.capacity() > CAPACITY {
                 spare.shrink_to(CAPACITY);
             }
+            state = self.lock();
         }
     }
 }
