@@ -59,6 +59,8 @@ struct Entry {
 struct Scratch {
     values: String,
     entries: Vec<Entry>,
+    /// The line, built here with inlined writes and handed to the subscriber's writer at once.
+    line: String,
 }
 
 thread_local! {
@@ -105,8 +107,13 @@ where
 {
     scratch.values.clear();
     scratch.entries.clear();
+    scratch.line.clear();
     event.record(&mut Fields(scratch));
-    let Scratch { values, entries } = scratch;
+    let Scratch {
+        values,
+        entries,
+        line: text,
+    } = scratch;
     // Stable: of two fields with one name, the later one is kept (as a map insert does).
     entries.sort_by(|a, b| a.key.cmp(b.key));
 
@@ -152,7 +159,7 @@ where
     debug_assert!(fixed.is_sorted_by_key(|(key, _)| *key));
 
     let mut line = Line {
-        writer: &mut writer,
+        writer: text,
         first: true,
     };
     let mut fixed_keys = fixed.iter().peekable();
@@ -180,7 +187,8 @@ where
         line.fixed(name, value)?;
     }
     // Never empty: `level` is always written.
-    line.writer.write_str("}\n")
+    line.writer.push_str("}\n");
+    writer.write_str(line.writer)
 }
 
 /// A key the formatter adds to every line.
@@ -201,12 +209,12 @@ impl Fixed<'_> {
 }
 
 /// The line being written: `{` before the first key, `,` before the others.
-struct Line<'a, 'w> {
-    writer: &'a mut Writer<'w>,
+struct Line<'a> {
+    writer: &'a mut String,
     first: bool,
 }
 
-impl Line<'_, '_> {
+impl Line<'_> {
     fn key(&mut self, key: &str) -> fmt::Result {
         self.writer.write_char(if self.first { '{' } else { ',' })?;
         self.first = false;
@@ -223,7 +231,7 @@ impl Line<'_, '_> {
         match value {
             Fixed::Level(level) => {
                 self.key(key)?;
-                write!(self.writer, "\"{level}\"")
+                write_string(self.writer, level.as_str())
             }
             Fixed::Text(Some(text)) | Fixed::Fallback(Some(text)) => {
                 self.key(key)?;
@@ -324,6 +332,9 @@ struct Escape<W>(W);
 impl<W: Write> Write for Escape<W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let bytes = s.as_bytes();
+        if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+            return self.0.write_str(s);
+        }
         let mut plain = 0;
         for (i, &byte) in bytes.iter().enumerate() {
             let escaped = match byte {
