@@ -176,6 +176,28 @@ impl ServiceProcess {
         std::fs::read_to_string(self.stderr.with_file_name("stdout.log")).unwrap_or_default()
     }
 
+    /// The first JSON log line on stdout that `matches`, waiting up to 10 s for it: servicekit
+    /// hands log lines to a writer thread, so a request's line reaches stdout moments after its
+    /// response may have.
+    pub async fn log_line(
+        &self,
+        matches: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let logs = self.stdout();
+            if let Some(line) = logs
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|l| matches(l))
+            {
+                return line;
+            }
+            assert!(Instant::now() < deadline, "no such log line in:\n{logs}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Polls `path` until it answers `status` or `timeout` passes; returns the time it took.
     ///
     /// One poll that gets no answer within 5 s (a service stuck on a dead database) counts as

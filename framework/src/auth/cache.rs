@@ -1,11 +1,21 @@
 //! The verified-token cache: repeat requests with the same token skip signature verification.
 //!
-//! Entries are keyed by the complete token text, so only the very same token can hit, and are
-//! dropped once the token's `exp` has passed. quick_cache (S3-FIFO, sharded, lock-light reads)
-//! bounds the number of entries; a hit costs a hash of the token and a comparison.
+//! Entries are keyed by a 64-bit hash of the token (seeded at random per process) and keep the
+//! token itself: a hit compares the whole text, so only the very same token can hit, and two
+//! tokens whose hashes collide only evict each other. Entries are dropped once the token's
+//! `exp` has passed. quick_cache (S3-FIFO, sharded, lock-light reads) bounds the entries by
+//! number and by bytes: each weighs its token's bytes twice (the token and the claims decoded
+//! from it) plus [`ENTRY_OVERHEAD`], at least [`MIN_WEIGHT`], and the cache holds `capacity` x
+//! [`MIN_WEIGHT`] of weight: at most `capacity` tokens, fewer when they are large (10,000
+//! tokens of the default capacity take at most about 40 MiB). A hit costs a hash of the token, a
+//! comparison and two reference-count increments.
+
+use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use metrics::Counter;
-use quick_cache::sync::Cache;
+use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::{DefaultHashBuilder, Weighter};
 
 use super::Principal;
 
@@ -18,9 +28,34 @@ pub const CACHE_HITS: &str = AUTH_TOKEN_CACHE_HITS_TOTAL;
 /// [`AUTH_TOKEN_CACHE_MISSES_TOTAL`](crate::telemetry::catalog::AUTH_TOKEN_CACHE_MISSES_TOTAL).
 pub const CACHE_MISSES: &str = AUTH_TOKEN_CACHE_MISSES_TOTAL;
 
+/// Bytes an entry is charged besides its token: the principal and the cache's bookkeeping.
+const ENTRY_OVERHEAD: u64 = 256;
+/// The least weight of an entry; the cache holds `capacity` entries of this weight.
+const MIN_WEIGHT: u64 = 4096;
+
+/// A cached token and the principal it was verified as.
+struct Entry {
+    token: Box<str>,
+    principal: Principal,
+}
+
+/// Weighs an entry by its bytes; see the [module docs](self).
+#[derive(Debug, Clone, Copy)]
+struct ByBytes;
+
+impl Weighter<u64, Arc<Entry>> for ByBytes {
+    fn weight(&self, _key: &u64, entry: &Arc<Entry>) -> u64 {
+        (2 * entry.token.len() as u64 + ENTRY_OVERHEAD).max(MIN_WEIGHT)
+    }
+}
+
+type Entries =
+    Cache<u64, Arc<Entry>, ByBytes, DefaultHashBuilder, DefaultLifecycle<u64, Arc<Entry>>>;
+
 /// A bounded map from token text to the principal it was verified as.
 pub(crate) struct TokenCache {
-    entries: Option<Cache<Box<str>, Principal>>,
+    entries: Option<Entries>,
+    hasher: DefaultHashBuilder,
     hits: Counter,
     misses: Counter,
 }
@@ -30,7 +65,16 @@ impl TokenCache {
     /// the `metrics` recorder installed at this point.
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            entries: (capacity > 0).then(|| Cache::new(capacity)),
+            entries: (capacity > 0).then(|| {
+                Cache::with(
+                    capacity,
+                    capacity as u64 * MIN_WEIGHT,
+                    ByBytes,
+                    DefaultHashBuilder::default(),
+                    DefaultLifecycle::default(),
+                )
+            }),
+            hasher: DefaultHashBuilder::default(),
             hits: metrics::counter!(AUTH_TOKEN_CACHE_HITS_TOTAL),
             misses: metrics::counter!(AUTH_TOKEN_CACHE_MISSES_TOTAL),
         }
@@ -39,12 +83,15 @@ impl TokenCache {
     /// The principal `token` was verified as, if it is cached and not expired at `now`.
     pub(crate) fn get(&self, token: &str, now: u64) -> Option<Principal> {
         let entries = self.entries.as_ref()?;
-        if let Some(principal) = entries.get(token) {
-            if principal.expires_at() > now {
+        let key = self.hasher.hash_one(token);
+        if let Some(entry) = entries.get(&key)
+            && *entry.token == *token
+        {
+            if entry.principal.expires_at() > now {
                 self.hits.increment(1);
-                return Some(principal);
+                return Some(entry.principal.clone());
             }
-            entries.remove(token);
+            entries.remove(&key);
         }
         self.misses.increment(1);
         None
@@ -53,7 +100,11 @@ impl TokenCache {
     /// Remembers that `token` was verified as `principal`.
     pub(crate) fn insert(&self, token: &str, principal: Principal) {
         if let Some(entries) = &self.entries {
-            entries.insert(token.into(), principal);
+            let entry = Entry {
+                token: token.into(),
+                principal,
+            };
+            entries.insert(self.hasher.hash_one(token), Arc::new(entry));
         }
     }
 
@@ -162,6 +213,31 @@ mod tests {
         assert!(cache.get("t", 2).is_some());
         assert_eq!(recorder.value(CACHE_HITS), 2);
         assert_eq!(recorder.value(CACHE_MISSES), 1);
+    }
+
+    #[test]
+    fn large_tokens_are_bounded_by_bytes() {
+        let cache = TokenCache::new(8);
+        let big = "t".repeat(4 * MIN_WEIGHT as usize);
+        for i in 0..8 {
+            cache.insert(&format!("{big}{i}"), principal(1000));
+        }
+        // Each weighs about eight small entries: no more than one fits at a time.
+        assert!(cache.len() <= 1, "{}", cache.len());
+    }
+
+    #[test]
+    fn a_hash_collision_is_a_miss_not_a_wrong_hit() {
+        let cache = TokenCache::new(10);
+        cache.insert("a.b.c", principal(100));
+        // Another token stored under the first one's key, as a collision would.
+        let key = cache.hasher.hash_one("a.b.c");
+        let other = Entry {
+            token: "x.y.z".into(),
+            principal: principal(100),
+        };
+        cache.entries.as_ref().unwrap().insert(key, Arc::new(other));
+        assert!(cache.get("a.b.c", 50).is_none());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The HTTP side: problem+json errors, RED metrics, rate limiting, the standard middleware
 //! stack, shutdown signals.
 
+mod catch_panic;
 mod config;
 mod deadline;
 pub mod http_metrics;

@@ -20,9 +20,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, Request, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -30,7 +29,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use super::ServerConfig;
-use super::problem::Problem;
+use super::catch_panic::CatchPanicLayer;
 use super::request_id::MakeRandomRequestId;
 use super::{HttpMetricsLayer, ProblemJsonLayer, RequestDeadlineLayer, SetInboundLayer};
 use crate::telemetry;
@@ -76,8 +75,8 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
             )
             .layer(HttpMetricsLayer::new())
             .layer(ProblemJsonLayer::new())
-            .layer(CatchPanicLayer::custom(panic_response))
-            .layer(axum::middleware::from_fn(super::request_head::check))
+            .layer(CatchPanicLayer)
+            .layer(super::request_head::CheckHeadLayer)
             .layer(RequestDeadlineLayer::from_config(config))
             .layer(SetInboundLayer::new())
             .layer(RequestBodyLimitLayer::new(config.body_limit))
@@ -96,29 +95,30 @@ fn make_span(req: &Request<Body>) -> Span {
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
-    // Span name per the OpenTelemetry HTTP conventions: `{method} {route}`, or `{method}` alone
-    // when no route matched (the raw path would make names unbounded).
-    let name = match route {
-        Some(route) => format!("{method} {route}"),
-        None => method.to_string(),
-    };
+    // Field values are only evaluated when the span is enabled; the name, built below, is
+    // not needed at all when it is disabled (log level `warn` without an exporter).
     let span = tracing::info_span!(
         "request",
-        otel.name = %name,
+        otel.name = tracing::field::Empty,
         otel.kind = "server",
         otel.status_code = tracing::field::Empty,
-        http.request.method = %method,
-        http.route = tracing::field::Empty,
-        url.path = %req.uri().path(),
+        http.request.method = method,
+        http.route = route,
+        url.path = req.uri().path(),
         http.response.status_code = tracing::field::Empty,
-        request_id = %request_id,
+        request_id = request_id,
         trace_id = tracing::field::Empty,
         span_id = tracing::field::Empty,
     );
-    if let Some(route) = route {
-        // Left out for unmatched requests, as the HTTP conventions ask.
-        span.record("http.route", route);
+    if span.is_disabled() {
+        return span;
     }
+    // Span name per the OpenTelemetry HTTP conventions: `{method} {route}`, or `{method}` alone
+    // when no route matched (the raw path would make names unbounded).
+    match route {
+        Some(route) => span.record("otel.name", format_args!("{method} {route}")),
+        None => span.record("otel.name", method),
+    };
     telemetry::extract_parent(&span, req.headers());
     telemetry::record_request_span(&span);
     span
@@ -154,16 +154,4 @@ fn on_response(res: &Response, latency: Duration, span: &Span) {
             "request finished"
         );
     }
-}
-
-fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let message = payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or("(non-string panic payload)");
-    tracing::error!(panic = %message, "handler panicked");
-    Problem::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
-        .with_detail("The server failed to handle the request; it has been logged.")
-        .into_response()
 }

@@ -333,13 +333,16 @@ impl ServiceBuilder {
                 return ExitCode::FAILURE;
             }
         };
-        match runtime.block_on(self.run()) {
+        let code = match runtime.block_on(self.run()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!(error = %e, "service failed");
                 eprintln!("error: {e}");
                 ExitCode::FAILURE
             }
-        }
+        };
+        // Log lines still queued for stdout (a failure before shutdown ran) are written now.
+        crate::telemetry::flush_logs();
+        code
     }
 }

@@ -6,12 +6,14 @@ use tracing::{Span, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use super::short_text::ShortText;
+
 /// The ids of the request a span belongs to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Correlation {
-    pub(crate) request_id: Option<String>,
-    pub(crate) trace_id: Option<String>,
-    pub(crate) span_id: Option<String>,
+    pub(crate) request_id: Option<ShortText>,
+    pub(crate) trace_id: Option<ShortText>,
+    pub(crate) span_id: Option<ShortText>,
 }
 
 impl Correlation {
@@ -20,22 +22,32 @@ impl Correlation {
     }
 }
 
+impl Correlation {
+    fn slot(&mut self, field: &Field) -> Option<&mut Option<ShortText>> {
+        match field.name() {
+            "request_id" => Some(&mut self.request_id),
+            "trace_id" => Some(&mut self.trace_id),
+            "span_id" => Some(&mut self.span_id),
+            _ => None,
+        }
+    }
+}
+
 impl Visit for Correlation {
     fn record_str(&mut self, field: &Field, value: &str) {
-        let slot = match field.name() {
-            "request_id" => &mut self.request_id,
-            "trace_id" => &mut self.trace_id,
-            "span_id" => &mut self.span_id,
-            _ => return,
-        };
-        if !value.is_empty() {
-            *slot = Some(value.to_string());
+        if let Some(slot) = self.slot(field)
+            && !value.is_empty()
+        {
+            *slot = Some(ShortText::new(value));
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if matches!(field.name(), "request_id" | "trace_id" | "span_id") {
-            self.record_str(field, format!("{value:?}").trim_matches('"'));
+        if let Some(slot) = self.slot(field) {
+            let text = ShortText::from_debug(value);
+            if !text.as_str().is_empty() {
+                *slot = Some(text);
+            }
         }
     }
 }
@@ -77,7 +89,31 @@ where
 /// Records the trace and span ids of the request span, once its trace parent is set.
 pub(crate) fn record_request_span(span: &Span) {
     if let Some((trace_id, span_id)) = super::otel::ids_of(span) {
-        span.record("trace_id", trace_id.as_str());
-        span.record("span_id", span_id.as_str());
+        // Hex text formatted on the stack: 32 and 16 digits.
+        let mut trace = [0u8; 32];
+        let mut id = [0u8; 16];
+        span.record("trace_id", hex(&trace_id.to_bytes(), &mut trace));
+        span.record("span_id", hex(&span_id.to_bytes(), &mut id));
+    }
+}
+
+/// `bytes` as lowercase hex in `out`, which holds exactly two digits per byte.
+fn hex<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (byte, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    }
+    std::str::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase_two_digits_per_byte() {
+        let mut out = [0u8; 4];
+        assert_eq!(hex(&[0x0a, 0xbf], &mut out), "0abf");
     }
 }

@@ -7,14 +7,18 @@
 //!   incoming requests and sent on outgoing calls, with or without an exporter. Users never name an `opentelemetry*` crate: servicekit owns the versions.
 //! - Metrics: a Prometheus recorder behind the `metrics` facade, served on `/metrics`; every
 //!   metric servicekit emits is listed, with its type, unit, HELP text and labels, in [`catalog`].
+//! - Log lines leave the request path through a bounded queue and a writer thread
+//!   (`log_writer`), written out when the service shuts down.
 
 pub mod catalog;
 mod config;
 mod correlation;
 mod error;
 mod json;
+mod log_writer;
 mod otel;
 pub mod prometheus;
+mod short_text;
 mod subscriber;
 
 pub use config::{LogConfig, LogFormat, OtlpProtocol, TelemetryConfig};
@@ -24,4 +28,12 @@ pub use subscriber::init;
 
 pub(crate) use config::{validate, validate_log};
 pub(crate) use correlation::record_request_span;
-pub(crate) use otel::{extract_parent, shutdown};
+pub(crate) use log_writer::flush as flush_logs;
+pub(crate) use otel::extract_parent;
+
+/// Flushes pending spans and stops the exporter, then writes out the queued log lines (later
+/// lines are written directly). Called when a service's shutdown completes.
+pub(crate) fn shutdown() {
+    otel::shutdown();
+    log_writer::flush();
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::Resource;
@@ -149,13 +149,12 @@ pub fn inject_trace_context(headers: &mut HeaderMap) {
     }
 }
 
-/// The hex trace and span ids of `span`, when it is part of a valid trace.
-pub(super) fn ids_of(span: &Span) -> Option<(String, String)> {
+/// The trace and span ids of `span`, when it is part of a valid trace.
+pub(super) fn ids_of(span: &Span) -> Option<(TraceId, SpanId)> {
     let cx: Context = span.context();
     let otel_span = cx.span();
     let sc = otel_span.span_context();
-    sc.is_valid()
-        .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+    sc.is_valid().then(|| (sc.trace_id(), sc.span_id()))
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 use super::TelemetryError;
 use super::config::{LogConfig, LogFormat, TelemetryConfig, parse_filter};
 use super::correlation::CorrelationLayer;
-use super::json::JsonFormat;
+use super::json::{JsonFormat, NoSpanFields};
+use super::log_writer::NonBlockingStdout;
 
 type Base = tracing_subscriber::layer::Layered<EnvFilter, Registry>;
 type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
@@ -39,10 +40,11 @@ pub fn init(
         LogFormat::Auto => LogFormat::Json,
         other => other,
     };
-    let fmt = tracing_subscriber::fmt::layer();
+    // Lines go to stdout through the writer thread's queue (see `log_writer`).
+    let fmt = tracing_subscriber::fmt::layer().with_writer(NonBlockingStdout);
     let mut layers: Vec<BoxedLayer> = vec![Box::new(CorrelationLayer)];
     layers.push(match format {
-        LogFormat::Json => Box::new(fmt.event_format(JsonFormat)),
+        LogFormat::Json => Box::new(fmt.event_format(JsonFormat).fmt_fields(NoSpanFields)),
         LogFormat::Compact => Box::new(fmt.compact()),
         LogFormat::Pretty | LogFormat::Auto => Box::new(fmt.pretty()),
     });

@@ -91,12 +91,9 @@ async fn a_plain_client_call_carries_request_id_deadline_and_traceparent_without
     assert_eq!(parts[1].len(), 32);
     assert_ne!(parts[1], "0".repeat(32));
 
-    let logs = subjects.stdout();
-    let finished: Value = logs
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|l| l["message"] == "request finished" && l["request_id"] == "req-enrol-7")
-        .unwrap_or_else(|| panic!("no log line for the enrolment in:\n{logs}"));
+    let finished: Value = subjects
+        .log_line(|l| l["message"] == "request finished" && l["request_id"] == "req-enrol-7")
+        .await;
     assert_eq!(
         finished["trace_id"], parts[1],
         "the log line carries the trace the downstream call belongs to"

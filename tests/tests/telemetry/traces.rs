@@ -98,12 +98,9 @@ async fn exports_server_span(protocol: &str) {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let logs = service.stdout();
-    let created: Value = logs
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|l| l["message"] == "student created")
-        .unwrap_or_else(|| panic!("no 'student created' line in {logs}"));
+    let created: Value = service
+        .log_line(|l| l["message"] == "student created")
+        .await;
     assert_eq!(created["request_id"], "req-created-1");
     assert_eq!(created["span"], "create");
     assert_eq!(created["trace_id"].as_str().map(str::len), Some(32));

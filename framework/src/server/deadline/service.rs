@@ -97,7 +97,13 @@ where
         }
         parts.extensions.insert(budget.clone());
         let waiting = Waiting::default();
-        let req = Request::from_parts(parts, waiting.track(body));
+        // A request without a body (most GETs) never waits for the client: nothing to track.
+        let body = if body.is_end_stream() {
+            body
+        } else {
+            waiting.track(body)
+        };
+        let req = Request::from_parts(parts, body);
         let fut = budget.clone().scope(self.inner.call(req));
         let timeout = self.policy.timeout;
         Box::pin(enforce(fut, budget, waiting, timeout))

@@ -17,10 +17,13 @@
 //! (closing the connection afterwards), as RFC 9112 §6.3 asks, so a request that reaches a
 //! service has exactly one framing.
 
+mod layer;
+mod service;
+
 use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+
+pub(crate) use layer::CheckHeadLayer;
 
 use super::problem::Problem;
 
@@ -34,14 +37,7 @@ pub const MAX_HEAD_BYTES: usize = 256 * 1024;
 /// Longest request target (path and query).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
-/// Middleware answering requests whose head breaks the limits above with problem+json.
-pub(crate) async fn check(req: Request, next: Next) -> Response {
-    match problem(&req) {
-        Some(problem) => problem.into_response(),
-        None => next.run(req).await,
-    }
-}
-
+/// The problem+json answer for a request whose head breaks the limits above, if it does.
 fn problem(req: &Request) -> Option<Problem> {
     let headers = req.headers();
     if headers.len() > MAX_HEADERS {
