@@ -8,6 +8,12 @@
 //! [`GATHER`] after each write rather than being woken for every line: a line waits at most
 //! that long under load.
 //!
+//! Why not `tracing-appender`'s `non_blocking`: it sends every line as its own channel message
+//! (a `Vec` allocation each) and wakes its worker for each one, and a full channel either drops
+//! lines or blocks per message. A first version here that woke the writer per line cost more
+//! CPU per request than writing directly (docs/performance.md, "Hot path levers"); gathering
+//! lines into one buffer is what makes the queue pay off.
+//!
 //! **When the buffer is full** ([`CAPACITY`] bytes of lines not yet written, as when whatever
 //! reads stdout stalls), the logging thread waits until the writer thread has made room: lines
 //! are never dropped, and a stalled log reader slows the service down as a direct write would
