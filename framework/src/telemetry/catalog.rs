@@ -2,7 +2,7 @@
 //!
 //! The emission sites (the HTTP metrics layer, the rate limit, the client, the secrets store,
 //! the token cache, the pool gauges, build info) name their metrics only through the constants
-//! below, and [`describe`] gives the Prometheus exposition its `# HELP` line for each of them
+//! below, and `describe()` gives the Prometheus exposition its `# HELP` line for each of them
 //! when the recorder is installed. docs/observability.md lists the same table; a test keeps the
 //! two in step. Process metrics (`process_*`) come from `metrics-process`, which describes its
 //! own.
