@@ -59,7 +59,12 @@ pub(crate) async fn load(
             Ok(value) => resolved.push((key, reference, value)),
             Err(e) => problems.push(ConfigProblem::new(
                 &figment,
-                InvalidSetting::new(key, format!("{e} (docs/secrets.md)")),
+                InvalidSetting::new(
+                    key,
+                    e.to_string(),
+                    "check the reference (`aws-sm://name#field`, `file:///path`, `env://NAME`), \
+                     that the secret exists and that this service may read it (docs/secrets.md)",
+                ),
             )),
         }
     }
@@ -100,7 +105,7 @@ pub(crate) async fn load(
     let mut loaded = Sources::extract(merged, service_name, &sources.environment())
         .map_err(|e| e.redacting(&values))?;
     if let Err(e) = crate::db::configured_url(&loaded.config.database) {
-        let setting = InvalidSetting::new(e.key, e.message);
+        let setting = InvalidSetting::new(e.key, e.message, e.fix);
         return Err(ConfigError::invalid(&loaded.figment, setting).redacting(&values));
     }
     loaded.secret_refs = resolved
