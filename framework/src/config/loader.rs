@@ -92,8 +92,9 @@ impl Sources {
                         config.service.environment
                     ),
                     format!(
-                        "remove service.environment from the files and set the environment with \
-                         SERVICEKIT_ENV, e.g. `SERVICEKIT_ENV={}`",
+                        "choose the environment only with SERVICEKIT_ENV, e.g. \
+                         `SERVICEKIT_ENV={}`, and remove service.environment from the files \
+                         and SERVICEKIT__SERVICE__ENVIRONMENT",
                         config.service.environment
                     ),
                 ),
@@ -256,7 +257,7 @@ fn distinct_operational_paths(config: &Config) -> Result<(), InvalidSetting> {
             return Err(InvalidSetting::new(
                 *key,
                 format!("`{path}` is already used by {other}"),
-                format!("give {key} a path of its own, e.g. `/internal{path}`"),
+                format!("give {key} a path no other endpoint uses, e.g. `/internal{path}`"),
             ));
         }
     }
