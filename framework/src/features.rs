@@ -43,9 +43,18 @@ impl Compiled {
 
 /// The message for a setting that needs `feature`: what it is for, and how to enable it.
 pub(crate) fn needs(feature: &str, purpose: &str) -> String {
+    format!("{}; {}", missing(feature, purpose), enable(feature))
+}
+
+/// What is wrong when `purpose` needs `feature`: the first half of [`needs`].
+pub(crate) fn missing(feature: &str, purpose: &str) -> String {
+    format!("{purpose} needs servicekit's `{feature}` cargo feature, which this build leaves out")
+}
+
+/// How to enable `feature`: the second half of [`needs`].
+pub(crate) fn enable(feature: &str) -> String {
     format!(
-        "{purpose} needs servicekit's `{feature}` cargo feature, which this build leaves out; \
-         enable servicekit's `{feature}` feature in Cargo.toml \
+        "enable servicekit's `{feature}` feature in Cargo.toml \
          (`servicekit = {{ version = \"0.1\", features = [\"{feature}\"] }}`)"
     )
 }

@@ -6,7 +6,8 @@
 //! `config::ConfigProblem`. The type lives here, not in `config`, so that no concern has to
 //! import `config`.
 
-/// The fix printed when a rule names none of its own.
+/// The fix printed for a value serde cannot read (a type error reported by figment): every
+/// rule of ours names its own fix.
 pub(crate) const GENERAL_FIX: &str =
     "correct or remove this value; docs/configuration.md lists every key with its type and default";
 
@@ -23,12 +24,17 @@ pub(crate) struct InvalidSetting {
 }
 
 impl InvalidSetting {
-    /// A problem with `key`, with the general fix.
-    pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A problem with `key`: what is wrong (`message`) and what to set instead (`fix`: the kind
+    /// of value, an example and, where useful, the environment variable).
+    pub(crate) fn new(
+        key: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Self {
             key: key.into(),
             message: message.into(),
-            fix: GENERAL_FIX.to_string(),
+            fix: fix.into(),
         }
     }
 
@@ -54,6 +60,10 @@ pub(crate) fn absolute_path(key: &str, path: &str) -> Result<(), InvalidSetting>
         Err(InvalidSetting::new(
             key,
             "must be an absolute path starting with `/`",
+            format!(
+                "set {key} to a path such as `/{}`",
+                path.trim_start_matches('/')
+            ),
         ))
     }
 }

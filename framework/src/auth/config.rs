@@ -207,7 +207,7 @@ impl ClientCredentialsConfig {
     }
 }
 
-/// A configuration value that cannot work, with its dotted key.
+/// A configuration value that cannot work, with its dotted key and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{key}`: {message}")]
 pub struct AuthConfigError {
@@ -215,16 +215,30 @@ pub struct AuthConfigError {
     pub key: String,
     /// What is wrong.
     pub message: String,
+    /// How to correct it.
+    pub fix: String,
 }
 
 impl AuthConfigError {
-    pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        key: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Self {
             key: key.into(),
             message: message.into(),
+            fix: fix.into(),
         }
     }
 }
+
+/// The fix for an `auth` setting that must be an http(s) URL.
+const URL_FIX: &str = "set it to the issuer's https URL, e.g. `https://login.example.com/`";
+
+/// The fix for auth turned on without an issuer.
+const ISSUER_FIX: &str = "add [[auth.issuers]] with issuer, audiences and a key source \
+                          (docs/auth.md), or remove auth.enabled";
 
 /// The environments in which a service without issuers serves unauthenticated (with a WARN)
 /// unless told otherwise; anywhere else that needs `auth.enabled = false` said explicitly.
@@ -246,9 +260,10 @@ pub(crate) fn validate_for_environment(
             format!(
                 "no token issuer is configured and service.environment is `{environment}`, so \
                  every request would be served unauthenticated; outside dev and test that is \
-                 refused. Add [[auth.issuers]] (docs/auth.md), or set auth.enabled = false \
-                 (SERVICEKIT__AUTH__ENABLED=false) to serve without authentication on purpose"
+                 refused"
             ),
+            "add [[auth.issuers]] (docs/auth.md), or set auth.enabled = false \
+             (SERVICEKIT__AUTH__ENABLED=false) to serve without authentication on purpose",
         ));
     }
     Ok(())
@@ -259,35 +274,50 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), InvalidSetting> {
     if config.enabled == Some(true) && config.issuers.is_empty() {
         return Err(InvalidSetting::new(
             "auth.enabled",
-            "is true but no issuer is configured: add [[auth.issuers]] (docs/auth.md)",
+            "is true but no issuer is configured",
+            ISSUER_FIX,
         ));
     }
     if config.algorithms.is_empty() {
         return Err(InvalidSetting::new(
             "auth.algorithms",
             "must list at least one algorithm",
+            "list the algorithms your issuers sign with, e.g. `[\"RS256\"]` or \
+             `[\"RS256\", \"ES256\"]`",
         ));
     }
     if config.jwks_refresh < Duration::from_secs(1) {
         return Err(InvalidSetting::new(
             "auth.jwks_refresh",
             "must be at least 1s",
+            "set it to how often the key sets are fetched again, e.g. `5m` \
+             (SERVICEKIT__AUTH__JWKS_REFRESH)",
         ));
     }
     if config.max_token_bytes < 64 {
         return Err(InvalidSetting::new(
             "auth.max_token_bytes",
             "must be at least 64",
+            "set it to the largest bearer token in bytes, e.g. `8192` \
+             (SERVICEKIT__AUTH__MAX_TOKEN_BYTES)",
         ));
     }
     if config.leeway > Duration::from_secs(3600) {
-        return Err(InvalidSetting::new("auth.leeway", "must be at most 1h"));
+        return Err(InvalidSetting::new(
+            "auth.leeway",
+            "must be at most 1h",
+            "set it to the clock skew to tolerate, e.g. `60s` (SERVICEKIT__AUTH__LEEWAY)",
+        ));
     }
     for (table, map) in [("scopes", &config.scopes), ("roles", &config.roles)] {
         if let Some((name, _)) = map.iter().find(|(_, v)| v.trim().is_empty()) {
             return Err(InvalidSetting::new(
                 format!("auth.{table}.{name}"),
-                "must not be empty: name the string tokens carry, or remove the entry",
+                "must not be empty",
+                format!(
+                    "set it to the string tokens carry, e.g. `{name} = \"students:read\"`, \
+                     or remove the entry"
+                ),
             ));
         }
     }
@@ -295,18 +325,25 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), InvalidSetting> {
     for (i, issuer) in config.issuers.iter().enumerate() {
         let key = |k: &str| format!("auth.issuers.{i}.{k}");
         if issuer.issuer.is_empty() {
-            return Err(InvalidSetting::new(key("issuer"), "must not be empty"));
+            return Err(InvalidSetting::new(
+                key("issuer"),
+                "must not be empty",
+                "set it to the `iss` claim of the tokens, e.g. `https://login.example.com/`",
+            ));
         }
         if !seen.insert(issuer.issuer.as_str()) {
             return Err(InvalidSetting::new(
                 key("issuer"),
                 format!("issuer `{}` is listed twice", issuer.issuer),
+                "merge the two [[auth.issuers]] entries into one, listing all audiences there",
             ));
         }
         if issuer.audiences.iter().all(String::is_empty) {
             return Err(InvalidSetting::new(
                 key("audiences"),
-                "must list at least one accepted audience (the API identifier or client id)",
+                "must list at least one accepted audience",
+                "list the `aud` values this service accepts (the API identifier or client id), \
+                 e.g. `[\"student-service\"]`",
             ));
         }
         let sources = [
@@ -318,7 +355,9 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), InvalidSetting> {
         if sources.iter().filter(|s| **s).count() != 1 {
             return Err(InvalidSetting::new(
                 format!("auth.issuers.{i}"),
-                "set exactly one of jwks_url, discovery = true, hs_secret, pem",
+                "must name exactly one source of keys",
+                "set exactly one of jwks_url, discovery = true, hs_secret, pem, e.g. \
+                 `discovery = true` for an OIDC provider",
             ));
         }
         if let Some(url) = &issuer.jwks_url {
@@ -335,6 +374,7 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), InvalidSetting> {
                 return Err(InvalidSetting::new(
                     key(field),
                     "must not name an empty claim",
+                    "remove the empty name, or name the claim, e.g. `[\"scope\", \"scp\"]`",
                 ));
             }
         }
@@ -342,7 +382,12 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), InvalidSetting> {
     for (name, client) in &config.clients {
         let key = |k: &str| format!("auth.clients.{name}.{k}");
         if client.client_id.is_empty() {
-            return Err(InvalidSetting::new(key("client_id"), "must not be empty"));
+            return Err(InvalidSetting::new(
+                key("client_id"),
+                "must not be empty",
+                "set it to the client id the issuer registered for this service, e.g. \
+                 `student-service`",
+            ));
         }
         match (&client.token_url, &client.issuer) {
             (Some(url), _) => check_url(&key("token_url"), url)?,
@@ -350,7 +395,9 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), InvalidSetting> {
             (None, None) => {
                 return Err(InvalidSetting::new(
                     format!("auth.clients.{name}"),
-                    "set token_url, or issuer to find the token endpoint by discovery",
+                    "has no token endpoint",
+                    "set token_url, e.g. `https://login.example.com/oauth/token`, or issuer to \
+                     find the token endpoint by discovery",
                 ));
             }
         }
@@ -361,8 +408,8 @@ pub(crate) fn validate(config: &AuthConfig) -> Result<(), InvalidSetting> {
 fn check_url(key: &str, value: &str) -> Result<(), InvalidSetting> {
     match url::Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
-        Ok(_) => Err(InvalidSetting::new(key, "must be an http(s) URL")),
-        Err(e) => Err(InvalidSetting::new(key, format!("not a URL: {e}"))),
+        Ok(_) => Err(InvalidSetting::new(key, "must be an http(s) URL", URL_FIX)),
+        Err(e) => Err(InvalidSetting::new(key, format!("not a URL: {e}"), URL_FIX)),
     }
 }
 
@@ -407,7 +454,7 @@ mod tests {
         for env in ["prod", "staging", ""] {
             let err = validate_for_environment(&config, env).unwrap_err();
             assert_eq!(err.key, "auth.issuers", "{env}");
-            assert!(err.message.contains("auth.enabled = false"), "{err}");
+            assert!(err.fix.contains("auth.enabled = false"), "{err}");
         }
         let off = AuthConfig {
             enabled: Some(false),

@@ -55,7 +55,7 @@ impl AuthRuntime {
         for (name, client) in &config.clients {
             let source = ClientCredentials::with_timeout(client.clone(), config.http_timeout)
                 .map_err(|e| {
-                    AuthConfigError::new(format!("auth.clients.{name}.{}", e.key), e.message)
+                    AuthConfigError::new(format!("auth.clients.{name}.{}", e.key), e.message, e.fix)
                 })?;
             clients.insert(name.clone(), Arc::new(source));
         }

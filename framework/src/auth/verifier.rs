@@ -91,11 +91,18 @@ impl Verifier {
     }
 
     fn build(config: &AuthConfig) -> Result<Self, AuthConfigError> {
-        validate(config).map_err(|e| AuthConfigError::new(e.key, e.message))?;
+        validate(config).map_err(|e| AuthConfigError::new(e.key, e.message, e.fix))?;
         let http = reqwest::Client::builder()
             .timeout(config.http_timeout)
             .build()
-            .map_err(|e| AuthConfigError::new("auth.http_timeout", e.to_string()))?;
+            .map_err(|e| {
+                AuthConfigError::new(
+                    "auth.http_timeout",
+                    e.to_string(),
+                    "set it to how long a key or discovery fetch may take, e.g. `10s` \
+                     (SERVICEKIT__AUTH__HTTP_TIMEOUT)",
+                )
+            })?;
         let mut issuers = HashMap::new();
         for (i, ic) in config.issuers.iter().enumerate() {
             let store = if let Some(keys) = fixed_keys(i, ic.hs_secret.as_ref(), ic.pem.as_deref())?
@@ -129,6 +136,8 @@ impl Verifier {
                              needs HS256/HS384/HS512, a PEM key its own family)",
                             ic.issuer
                         ),
+                        "list the algorithm the issuer signs with in auth.algorithms, e.g. \
+                         `[\"HS256\"]` for an hs_secret or `[\"RS256\"]` for an RSA key",
                     ));
                 }
             }
@@ -173,7 +182,11 @@ impl Verifier {
             .get(issuer)
             .map(|i| &i.keys)
             .ok_or_else(|| {
-                AuthConfigError::new(format!("auth.issuers.{index}"), "no such issuer")
+                AuthConfigError::new(
+                    format!("auth.issuers.{index}"),
+                    "no such issuer",
+                    "rotate keys only for an issuer listed in [[auth.issuers]]",
+                )
             })?;
         store.replace(keys);
         self.inner.cache.clear();
@@ -329,6 +342,11 @@ fn fixed_keys(
             return Err(AuthConfigError::new(
                 format!("auth.issuers.{index}.hs_secret"),
                 format!("must be at least {MIN_HMAC_SECRET} bytes"),
+                format!(
+                    "set it to a random secret of at least {MIN_HMAC_SECRET} bytes, e.g. from \
+                     `openssl rand -base64 48`, best as a reference such as \
+                     `aws-sm://prod/jwt#secret`"
+                ),
             ));
         }
         return Ok(Some(KeySet {
@@ -336,8 +354,14 @@ fn fixed_keys(
         }));
     }
     if let Some(pem) = pem {
-        let keys = VerifyKey::from_pem(pem)
-            .map_err(|e| AuthConfigError::new(format!("auth.issuers.{index}.pem"), e))?;
+        let keys = VerifyKey::from_pem(pem).map_err(|e| {
+            AuthConfigError::new(
+                format!("auth.issuers.{index}.pem"),
+                e,
+                "set it to the issuer's public key in PEM (`-----BEGIN PUBLIC KEY-----`...), \
+                     or a reference such as `file:///run/secrets/jwt.pem`",
+            )
+        })?;
         return Ok(Some(KeySet { keys }));
     }
     Ok(None)

@@ -239,14 +239,27 @@ impl Default for EjectionConfig {
 /// Checks the rules serde cannot express; the key of the first broken one is relative to
 /// `clients.<name>`.
 pub(crate) fn validate(config: &ClientConfig) -> Result<(), InvalidSetting> {
-    let fail = |key: &str, msg: &str| Err(InvalidSetting::new(key, msg));
+    let fail = |key: &str, msg: &str, fix: &str| Err(InvalidSetting::new(key, msg, fix));
+    let duration = |key: &str, example: &str| {
+        fail(
+            key,
+            "must be longer than 0s",
+            &format!("set it to a duration such as `{example}`"),
+        )
+    };
     if config.base_url.is_none() && config.instances.is_empty() {
-        return fail("base_url", "not set: give `base_url` or `instances`");
+        return fail(
+            "base_url",
+            "not set: give `base_url` or `instances`",
+            "set base_url to the downstream's address, e.g. `http://student-service:8080` \
+             (SERVICEKIT__CLIENTS__<NAME>__BASE_URL), or list instances",
+        );
     }
     if config.discovery == Discovery::Dns && !config.instances.is_empty() {
         return fail(
             "discovery",
             "`dns` resolves `base_url`'s host; it cannot be used with `instances`",
+            "remove instances and keep base_url for `dns`, or set discovery = \"static\"",
         );
     }
     for (key, url) in config
@@ -256,52 +269,89 @@ pub(crate) fn validate(config: &ClientConfig) -> Result<(), InvalidSetting> {
         .chain(config.instances.iter().map(|u| ("instances", u)))
     {
         if let Err(e) = super::discovery::parse_base(url) {
-            return fail(key, &format!("`{url}`: {e}"));
+            return fail(
+                key,
+                &format!("`{url}`: {e}"),
+                "give an http(s) URL with a host, e.g. `http://student-service:8080`",
+            );
         }
     }
     if config.dns_refresh.is_zero() {
-        return fail("dns_refresh", "must be longer than 0s");
+        return duration("dns_refresh", "30s");
     }
-    for (key, d) in [
-        ("connect_timeout", config.connect_timeout),
-        ("attempt_timeout", config.attempt_timeout),
-        ("deadline", config.deadline),
+    for (key, d, example) in [
+        ("connect_timeout", config.connect_timeout, "2s"),
+        ("attempt_timeout", config.attempt_timeout, "5s"),
+        ("deadline", config.deadline, "10s"),
     ] {
         if d.is_zero() {
-            return fail(key, "must be longer than 0s");
+            return duration(key, example);
         }
     }
     if config.max_response_bytes == 0 {
-        return fail("max_response_bytes", "must be at least 1");
+        return fail(
+            "max_response_bytes",
+            "must be at least 1",
+            "set it to the largest response body in bytes, e.g. `10485760` for 10 MiB",
+        );
     }
     let r = &config.retry;
     if r.max_attempts == 0 {
-        return fail("retry.max_attempts", "must be at least 1");
+        return fail(
+            "retry.max_attempts",
+            "must be at least 1",
+            "set it to the calls made in all, e.g. `3`, or `1` for no retries",
+        );
     }
     if r.base_backoff > r.max_backoff {
-        return fail("retry.base_backoff", "must not exceed retry.max_backoff");
+        return fail(
+            "retry.base_backoff",
+            "must not exceed retry.max_backoff",
+            "lower retry.base_backoff or raise retry.max_backoff, e.g. `50ms` and `2s`",
+        );
     }
     if !(0.0..=1000.0).contains(&r.budget_percent) {
-        return fail("retry.budget_percent", "must be between 0 and 1000");
+        return fail(
+            "retry.budget_percent",
+            "must be between 0 and 1000",
+            "set it to the retries allowed per 100 calls, e.g. `20`",
+        );
     }
     if !(Duration::from_secs(1)..=Duration::from_secs(60)).contains(&r.budget_ttl) {
-        return fail("retry.budget_ttl", "must be between 1s and 60s");
+        return fail(
+            "retry.budget_ttl",
+            "must be between 1s and 60s",
+            "set it to the window the budget counts over, e.g. `10s`",
+        );
     }
     let b = &config.breaker;
     if !(b.failure_rate > 0.0 && b.failure_rate <= 1.0) {
-        return fail("breaker.failure_rate", "must be in (0, 1]");
+        return fail(
+            "breaker.failure_rate",
+            "must be in (0, 1]",
+            "set it to the share of failed calls that opens the breaker, e.g. `0.5`",
+        );
     }
     if b.window == 0 || b.min_calls == 0 || b.min_calls > b.window {
         return fail(
             "breaker.min_calls",
             "must be at least 1 and at most breaker.window",
+            "set it to the calls needed before the rate counts, e.g. `10` with window `20`",
         );
     }
     if b.half_open_probes == 0 {
-        return fail("breaker.half_open_probes", "must be at least 1");
+        return fail(
+            "breaker.half_open_probes",
+            "must be at least 1",
+            "set it to the trial calls let through when the breaker half-opens, e.g. `1`",
+        );
     }
     if config.bulkhead.max_concurrent == 0 {
-        return fail("bulkhead.max_concurrent", "must be at least 1");
+        return fail(
+            "bulkhead.max_concurrent",
+            "must be at least 1",
+            "set it to the most calls in flight to this downstream, e.g. `64`",
+        );
     }
     Ok(())
 }

@@ -72,6 +72,8 @@ pub struct InvalidClientConfig {
     pub key: String,
     /// What is wrong.
     pub message: String,
+    /// How to correct it.
+    pub fix: String,
 }
 
 impl ServiceClient {
@@ -80,20 +82,37 @@ impl ServiceClient {
     /// With `discovery = "dns"`, call this inside a tokio runtime so that the refresh task can
     /// start.
     pub fn new(name: &str, config: &ClientConfig) -> Result<Self, InvalidClientConfig> {
-        let invalid = |key: &str, message: String| InvalidClientConfig {
+        let invalid = |key: &str, message: String, fix: &str| InvalidClientConfig {
             client: name.to_string(),
             key: key.to_string(),
             message,
+            fix: fix.to_string(),
         };
-        validate(config).map_err(|e| invalid(&e.key, e.message))?;
+        validate(config).map_err(|e| invalid(&e.key, e.message, &e.fix))?;
         let name: Arc<str> = Arc::from(name);
-        let settings =
-            HttpSettings::from_config(config).map_err(|(key, message)| invalid(key, message))?;
-        let http = settings
-            .client(None)
-            .map_err(|message| invalid("connect_timeout", message))?;
-        let instances = Instances::from_config(name.clone(), config, &settings)
-            .map_err(|message| invalid("base_url", message))?;
+        let settings = HttpSettings::from_config(config).map_err(|(key, message)| {
+            invalid(
+                key,
+                message,
+                "set ca_file to a readable PEM bundle of the CAs to trust, e.g. \
+                 `/etc/ssl/internal-ca.pem`",
+            )
+        })?;
+        let http = settings.client(None).map_err(|message| {
+            invalid(
+                "connect_timeout",
+                message,
+                "set connect_timeout to a duration such as `2s`, and ca_file to a PEM bundle",
+            )
+        })?;
+        let instances =
+            Instances::from_config(name.clone(), config, &settings).map_err(|message| {
+                invalid(
+                    "base_url",
+                    message,
+                    "give an http(s) URL with a host, e.g. `http://student-service:8080`",
+                )
+            })?;
         let breaker = CircuitBreaker::from_config(name.clone(), config);
         let stack = ServiceBuilder::new()
             .layer(TimeLimitLayer::call(config.deadline))

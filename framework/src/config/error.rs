@@ -101,6 +101,7 @@ impl ConfigError {
         for problem in &mut self.problems {
             for value in values.iter().filter(|v| !v.is_empty()) {
                 problem.message = problem.message.replace(value, crate::secrets::REDACTED);
+                problem.fix = problem.fix.replace(value, crate::secrets::REDACTED);
             }
         }
         self

@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 
 use super::model::Config;
 use crate::db::DbKind;
-use crate::features::{Compiled, needs};
+use crate::features::{Compiled, missing as needs_feature};
 use crate::invalid::InvalidSetting;
 
 /// The first setting in `config` that needs a feature missing from `compiled`, as
@@ -23,26 +23,32 @@ pub(crate) fn missing(config: &Config, compiled: Compiled) -> Option<InvalidSett
         let purpose = format!("a {kind} database.url");
         return Some(InvalidSetting::new(
             "database.url",
-            needs(kind.feature(), &purpose),
+            needs_feature(kind.feature(), &purpose),
+            enable(kind.feature(), "database.url"),
         ));
     }
     let telemetry = &config.telemetry;
     if !compiled.otlp && telemetry.traces && telemetry.otlp_endpoint.is_some() {
         return Some(InvalidSetting::new(
             "telemetry.otlp_endpoint",
-            needs(
+            needs_feature(
                 "otlp",
                 "exporting traces to an OTLP collector (also set by OTEL_EXPORTER_OTLP_ENDPOINT)",
+            ),
+            enable(
+                "otlp",
+                "telemetry.otlp_endpoint and OTEL_EXPORTER_OTLP_ENDPOINT",
             ),
         ));
     }
     if !compiled.rate_limit && config.rate_limit.enabled {
         return Some(InvalidSetting::new(
             "rate_limit.enabled",
-            needs(
+            needs_feature(
                 "rate-limit",
                 "rate limiting (`[rate_limit] enabled = true`)",
             ),
+            enable("rate-limit", "rate_limit.enabled"),
         ));
     }
     let aws = &config.secrets.aws;
@@ -50,17 +56,24 @@ pub(crate) fn missing(config: &Config, compiled: Compiled) -> Option<InvalidSett
         if aws.region.is_some() {
             return Some(InvalidSetting::new(
                 "secrets.aws.region",
-                needs("aws", "the AWS Secrets Manager client"),
+                needs_feature("aws", "the AWS Secrets Manager client"),
+                enable("aws", "secrets.aws.region"),
             ));
         }
         if aws.endpoint_url.is_some() {
             return Some(InvalidSetting::new(
                 "secrets.aws.endpoint_url",
-                needs("aws", "the AWS Secrets Manager client"),
+                needs_feature("aws", "the AWS Secrets Manager client"),
+                enable("aws", "secrets.aws.endpoint_url"),
             ));
         }
     }
     None
+}
+
+/// The fix for a setting that needs `feature`: enable it, or remove `setting`.
+fn enable(feature: &str, setting: &str) -> String {
+    format!("{}, or remove {setting}", crate::features::enable(feature))
 }
 
 #[cfg(test)]
@@ -95,7 +108,7 @@ mod tests {
     }
 
     fn check(toml: &str, compiled: Compiled) -> Option<(String, String)> {
-        missing(&config(toml), compiled).map(|e| (e.key, e.message))
+        missing(&config(toml), compiled).map(|e| (e.key, format!("{}; {}", e.message, e.fix)))
     }
 
     #[test]

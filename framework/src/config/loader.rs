@@ -88,8 +88,13 @@ impl Sources {
                 InvalidSetting::new(
                     "service.environment",
                     format!(
-                        "is `{}`, but the files were selected for `{environment}`; set the \
-                         environment with SERVICEKIT_ENV instead of in a file",
+                        "is `{}`, but the files were selected for `{environment}`",
+                        config.service.environment
+                    ),
+                    format!(
+                        "choose the environment only with SERVICEKIT_ENV, e.g. \
+                         `SERVICEKIT_ENV={}`, and remove service.environment from the files \
+                         and SERVICEKIT__SERVICE__ENVIRONMENT",
                         config.service.environment
                     ),
                 ),
@@ -188,7 +193,7 @@ fn validate(figment: &Figment, config: &Config) -> Result<(), ConfigError> {
 
 /// Every rule `config` breaks, the first per section. (`[secrets]` is checked earlier, before
 /// references are resolved with it.)
-fn invalid_settings(config: &Config) -> Vec<InvalidSetting> {
+pub(super) fn invalid_settings(config: &Config) -> Vec<InvalidSetting> {
     let mut found = Vec::new();
     let mut check = |result: Result<(), InvalidSetting>| {
         if let Err(setting) = result {
@@ -230,6 +235,8 @@ fn service_name(name: &str) -> Result<(), InvalidSetting> {
         return Err(InvalidSetting::new(
             "service.name",
             "must use only letters, digits, `-`, `_` and `.`, and not start with `.`",
+            "set it to the service's name as in metrics and traces, e.g. `student-service` \
+             (SERVICEKIT__SERVICE__NAME)",
         ));
     }
     Ok(())
@@ -250,6 +257,7 @@ fn distinct_operational_paths(config: &Config) -> Result<(), InvalidSetting> {
             return Err(InvalidSetting::new(
                 *key,
                 format!("`{path}` is already used by {other}"),
+                format!("give {key} a path no other endpoint uses, e.g. `/internal{path}`"),
             ));
         }
     }

@@ -37,6 +37,8 @@
 mod env;
 mod error;
 mod features;
+#[cfg(test)]
+mod fixes;
 #[cfg(feature = "fuzzing")]
 mod fuzz;
 mod loader;

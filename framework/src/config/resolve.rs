@@ -57,10 +57,7 @@ pub(crate) async fn load(
     for ((key, reference), result) in references.into_iter().zip(fetched) {
         match result {
             Ok(value) => resolved.push((key, reference, value)),
-            Err(e) => problems.push(ConfigProblem::new(
-                &figment,
-                InvalidSetting::new(key, format!("{e} (docs/secrets.md)")),
-            )),
+            Err(e) => problems.push(ConfigProblem::new(&figment, unresolved(key, &e))),
         }
     }
     if !problems.is_empty() {
@@ -100,7 +97,7 @@ pub(crate) async fn load(
     let mut loaded = Sources::extract(merged, service_name, &sources.environment())
         .map_err(|e| e.redacting(&values))?;
     if let Err(e) = crate::db::configured_url(&loaded.config.database) {
-        let setting = InvalidSetting::new(e.key, e.message);
+        let setting = InvalidSetting::new(e.key, e.message, e.fix);
         return Err(ConfigError::invalid(&loaded.figment, setting).redacting(&values));
     }
     loaded.secret_refs = resolved
@@ -122,6 +119,23 @@ fn settings(figment: &Figment) -> Result<SecretsConfig, ConfigError> {
 }
 
 /// The secret as text: configuration values are strings.
+/// The problem for a reference at `key` that could not be resolved: a provider's own fix (the
+/// text after `; fix: `) moves to the fix line, so that it is printed once.
+fn unresolved(key: String, error: &SecretError) -> InvalidSetting {
+    let text = error.to_string();
+    match text.rsplit_once("; fix: ") {
+        Some((message, fix)) => {
+            InvalidSetting::new(key, message, format!("{fix} (docs/secrets.md)"))
+        }
+        None => InvalidSetting::new(
+            key,
+            text,
+            "check the reference (`aws-sm://name#field`, `file:///path`, `env://NAME`), that the \
+             secret exists and that this service may read it (docs/secrets.md)",
+        ),
+    }
+}
+
 async fn text_of(secrets: &Secrets, reference: &str) -> Result<Secret, SecretError> {
     let secret = secrets.get(reference).await?;
     if secret.expose_str().is_none() {

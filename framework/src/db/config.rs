@@ -66,18 +66,27 @@ pub(crate) fn validate(config: &DatabaseConfig) -> Result<(), InvalidSetting> {
         return Err(InvalidSetting::new(
             "database.max_connections",
             "must be at least 1",
+            "set it to the most connections this replica may open, e.g. `10` \
+             (SERVICEKIT__DATABASE__MAX_CONNECTIONS)",
         ));
     }
     if config.min_connections > config.max_connections {
         return Err(InvalidSetting::new(
             "database.min_connections",
             "must not exceed database.max_connections",
+            "lower database.min_connections or raise database.max_connections, e.g. `1` and \
+             `10` (SERVICEKIT__DATABASE__MIN_CONNECTIONS)",
         ));
     }
     if let Some(url) = &config.url
         && let Err(e) = super::DbKind::from_url(url.expose_secret())
     {
-        return Err(InvalidSetting::new("database.url", e.to_string()));
+        return Err(InvalidSetting::new(
+            "database.url",
+            e.to_string(),
+            "set it to a `sqlite://`, `postgres://` or `mysql://` URL, e.g. \
+             `postgres://app@db:5432/students` (SERVICEKIT__DATABASE__URL or DATABASE_URL)",
+        ));
     }
     Ok(())
 }

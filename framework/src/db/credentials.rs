@@ -16,14 +16,25 @@ pub struct CredentialsError {
     pub key: &'static str,
     /// What is wrong.
     pub message: String,
+    /// How to correct it.
+    pub fix: String,
 }
 
-fn fail(key: &'static str, message: impl Into<String>) -> CredentialsError {
+fn fail(key: &'static str, message: impl Into<String>, fix: impl Into<String>) -> CredentialsError {
     CredentialsError {
         key,
         message: message.into(),
+        fix: fix.into(),
     }
 }
+
+/// The fix for a `database.url` that cannot take a password.
+const URL_FIX: &str = "set database.url to the server's URL without a password, e.g. \
+                       `postgres://app@db:5432/students` (SERVICEKIT__DATABASE__URL or DATABASE_URL)";
+
+/// The fix for a `database.secret` that is not the RDS JSON.
+const SECRET_FIX: &str = "point database.secret at the JSON secret RDS or its rotation function \
+                          writes, e.g. `aws-sm://prod/student-db` (SERVICEKIT__DATABASE__SECRET)";
 
 /// The URL `config` describes, or `None` for the default SQLite file:
 /// - `database.secret`: a JSON secret with `engine`, `host`, `port`, `username`, `password`,
@@ -36,10 +47,13 @@ pub(crate) fn configured_url(
         (Some(_), Some(_), _) => Err(fail(
             "database.secret",
             "set either database.secret or database.url, not both",
+            "remove database.url (and DATABASE_URL) to connect with the secret, or remove \
+             database.secret to connect with the URL",
         )),
         (Some(_), None, Some(_)) => Err(fail(
             "database.password",
-            "database.secret already holds the password; remove database.password",
+            "database.secret already holds the password",
+            "remove database.password (and SERVICEKIT__DATABASE__PASSWORD)",
         )),
         (Some(secret), None, None) => rds_url(secret.expose_secret()).map(Some),
         (None, Some(url), None) => Ok(Some(url.clone())),
@@ -47,6 +61,7 @@ pub(crate) fn configured_url(
         (None, None, Some(_)) => Err(fail(
             "database.password",
             "needs database.url (without a password) to know where to connect",
+            URL_FIX,
         )),
         (None, None, None) => Ok(None),
     }
@@ -58,16 +73,23 @@ fn with_password(
     password: &SecretString,
 ) -> Result<SecretString, CredentialsError> {
     let mut parsed = url::Url::parse(url.expose_secret())
-        .map_err(|e| fail("database.url", format!("not a URL ({e})")))?;
+        .map_err(|e| fail("database.url", format!("not a URL ({e})"), URL_FIX))?;
     if parsed.scheme().eq_ignore_ascii_case("sqlite") {
         return Err(fail(
             "database.password",
             "applies to PostgreSQL and MySQL/MariaDB URLs, not SQLite",
+            "remove database.password: a SQLite file has no password",
         ));
     }
     parsed
         .set_password(Some(&encode(password.expose_secret())))
-        .map_err(|()| fail("database.url", "has no host to attach a password to"))?;
+        .map_err(|()| {
+            fail(
+                "database.url",
+                "has no host to attach a password to",
+                URL_FIX,
+            )
+        })?;
     Ok(SecretString::from(String::from(parsed)))
 }
 
@@ -81,11 +103,12 @@ fn rds_url(json: &str) -> Result<SecretString, CredentialsError> {
                 "the secret {why}; expected the RDS JSON \
                  {{\"engine\",\"host\",\"port\",\"username\",\"password\",\"dbname\"}}"
             ),
+            SECRET_FIX,
         )
     })?;
     let url = build(&map);
     wipe_map(&mut map);
-    url.map_err(|message| fail(KEY, message))
+    url.map_err(|message| fail(KEY, message, SECRET_FIX))
 }
 
 fn build(map: &serde_json::Map<String, Value>) -> Result<SecretString, String> {

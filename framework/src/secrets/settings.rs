@@ -53,18 +53,23 @@ pub(crate) fn validate(config: &SecretsConfig) -> Result<(), InvalidSetting> {
         return Err(InvalidSetting::new(
             "secrets.refresh_interval",
             "must be longer than 0s",
+            "set it to how often secrets are fetched again, e.g. `5m` \
+             (SERVICEKIT__SECRETS__REFRESH_INTERVAL)",
         ));
     }
     if config.fetch_timeout.is_zero() {
         return Err(InvalidSetting::new(
             "secrets.fetch_timeout",
             "must be longer than 0s",
+            "set it to how long one fetch may take, e.g. `5s` (SERVICEKIT__SECRETS__FETCH_TIMEOUT)",
         ));
     }
     if config.max_staleness < config.refresh_interval {
         return Err(InvalidSetting::new(
             "secrets.max_staleness",
             "must be at least secrets.refresh_interval",
+            "raise secrets.max_staleness to a few refresh intervals, e.g. `1h` for a `5m` \
+             interval (SERVICEKIT__SECRETS__MAX_STALENESS)",
         ));
     }
     Ok(())

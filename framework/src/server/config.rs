@@ -77,6 +77,8 @@ pub(crate) fn validate(config: &ServerConfig) -> Result<(), InvalidSetting> {
         return Err(InvalidSetting::new(
             "server.body_limit",
             "must be at least 1 byte",
+            "set it to the largest request body in bytes, e.g. `1048576` for 1 MiB \
+             (SERVICEKIT__SERVER__BODY_LIMIT)",
         ));
     }
     for (key, duration) in [
@@ -85,14 +87,23 @@ pub(crate) fn validate(config: &ServerConfig) -> Result<(), InvalidSetting> {
         ("server.idle_timeout", config.idle_timeout),
     ] {
         if duration.is_zero() {
-            return Err(InvalidSetting::new(key, "must be longer than 0s"));
+            return Err(InvalidSetting::new(
+                key,
+                "must be longer than 0s",
+                format!(
+                    "set it to a duration such as `30s` or `2m` (SERVICEKIT__{})",
+                    key.to_ascii_uppercase().replace('.', "__")
+                ),
+            ));
         }
     }
     for (i, net) in config.deadline_trusted_networks.iter().enumerate() {
         if super::rate_limit::parse_net(net).is_none() {
             return Err(InvalidSetting::new(
                 format!("server.deadline_trusted_networks[{i}]"),
-                format!("`{net}` is not an IP address or CIDR range such as `10.0.0.0/8`"),
+                format!("`{net}` is not an IP address or CIDR range"),
+                "list the networks whose `x-request-deadline` is trusted as addresses or CIDR \
+                 ranges, e.g. `[\"10.0.0.0/8\", \"192.168.1.5\"]`",
             ));
         }
     }

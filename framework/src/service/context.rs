@@ -145,14 +145,15 @@ impl Context {
         });
         let Some((key_name, config)) = found else {
             let key = format!("clients.{name}");
-            let message = format!(
-                "no client `{name}` is configured; add a [{key}] table with base_url = \"http://...\" \
+            let message = format!("no client `{name}` is configured");
+            let fix = format!(
+                "add a [{key}] table with base_url = \"http://...\" \
                  (or SERVICEKIT__CLIENTS__{}__BASE_URL)",
                 name.to_ascii_uppercase().replace('-', "_")
             );
             return Err(ConfigError::invalid(
                 figment,
-                InvalidSetting::new(format!("{key}.base_url"), message),
+                InvalidSetting::new(format!("{key}.base_url"), message, fix),
             ));
         };
         let mut made = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
@@ -161,7 +162,10 @@ impl Context {
         }
         let key = format!("clients.{key_name}");
         let client = ServiceClient::new(name, config).map_err(|e| {
-            ConfigError::invalid(figment, InvalidSetting::new(e.key, e.message).under(&key))
+            ConfigError::invalid(
+                figment,
+                InvalidSetting::new(e.key, e.message, e.fix).under(&key),
+            )
         })?;
         made.insert(key_name.clone(), client.clone());
         Ok(client)
@@ -202,11 +206,12 @@ impl Context {
         };
         let message = format!(
             "client `{unused}` is configured but the service never asks for it (it asks for: \
-             {requested}); correct the client's name or remove its settings"
+             {requested})"
         );
+        let fix = "correct the client's name to one the service asks for, or remove its settings";
         Err(ConfigError::invalid(
             figment,
-            InvalidSetting::new(key, message),
+            InvalidSetting::new(key, message, fix),
         ))
     }
 

@@ -351,7 +351,10 @@ impl Start {
         let auth = AuthRuntime::start(&config.auth, &config.service.name, &health)
             .await
             .map_err(|e| {
-                ConfigError::invalid(&loaded.figment, InvalidSetting::new(e.key, e.message))
+                ConfigError::invalid(
+                    &loaded.figment,
+                    InvalidSetting::new(e.key, e.message, e.fix),
+                )
             })?;
         secret_tasks.follow_auth(&auth, &loaded);
         let ctx = Context::new(

@@ -98,9 +98,14 @@ pub(crate) fn parse_filter(
 
 /// Checks `[log]`: the level is a filter telemetry can install.
 pub(crate) fn validate_log(config: &LogConfig) -> Result<(), InvalidSetting> {
-    parse_filter(config)
-        .map(drop)
-        .map_err(|e| InvalidSetting::new("log.level", format!("not a valid log filter: {e}")))
+    parse_filter(config).map(drop).map_err(|e| {
+        InvalidSetting::new(
+            "log.level",
+            format!("not a valid log filter: {e}"),
+            "set it to a level or an EnvFilter directive, e.g. `info` or \
+                 `info,sqlx=warn,my_service=debug` (SERVICEKIT__LOG__LEVEL or RUST_LOG)",
+        )
+    })
 }
 
 /// Checks `[telemetry]`: the metrics path, the sample ratio and the OTLP endpoint.
@@ -112,6 +117,8 @@ pub(crate) fn validate(config: &TelemetryConfig) -> Result<(), InvalidSetting> {
         return Err(InvalidSetting::new(
             "telemetry.sample_ratio",
             "must be between 0.0 and 1.0",
+            "set it to the share of traces to keep, e.g. `0.1` for 10% or `1.0` for all \
+             (SERVICEKIT__TELEMETRY__SAMPLE_RATIO or OTEL_TRACES_SAMPLER_ARG)",
         ));
     }
     if let Some(endpoint) = &config.otlp_endpoint
@@ -119,7 +126,9 @@ pub(crate) fn validate(config: &TelemetryConfig) -> Result<(), InvalidSetting> {
     {
         return Err(InvalidSetting::new(
             "telemetry.otlp_endpoint",
-            "must be a URL such as http://otel-collector:4318",
+            "must be an http(s) URL",
+            "set it to the collector's OTLP/HTTP address, e.g. `http://otel-collector:4318` \
+             (SERVICEKIT__TELEMETRY__OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT)",
         ));
     }
     Ok(())

@@ -99,7 +99,13 @@ impl ClientCredentials {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .build()
-            .map_err(|e| AuthConfigError::new("auth.clients", e.to_string()))?;
+            .map_err(|e| {
+                AuthConfigError::new(
+                    "auth.clients",
+                    e.to_string(),
+                    "set auth.http_timeout to how long a token request may take, e.g. `10s`",
+                )
+            })?;
         Self::with_http_client(config, http)
     }
 
@@ -109,12 +115,19 @@ impl ClientCredentials {
         http: reqwest::Client,
     ) -> Result<Self, AuthConfigError> {
         if config.client_id.is_empty() {
-            return Err(AuthConfigError::new("client_id", "must not be empty"));
+            return Err(AuthConfigError::new(
+                "client_id",
+                "must not be empty",
+                "set it to the client id the issuer registered for this service, e.g. \
+                 `student-service`",
+            ));
         }
         if config.token_url.is_none() && config.issuer.is_none() {
             return Err(AuthConfigError::new(
                 "token_url",
-                "set token_url, or issuer to find the token endpoint by discovery",
+                "has no token endpoint",
+                "set token_url, e.g. `https://login.example.com/oauth/token`, or issuer to \
+                 find the token endpoint by discovery",
             ));
         }
         Ok(Self {

@@ -95,23 +95,31 @@ pub(crate) fn validate(config: &RateLimitConfig) -> Result<(), InvalidSetting> {
     if axum::http::HeaderName::from_bytes(config.api_key_header.as_bytes()).is_err() {
         return Err(InvalidSetting::new(
             "rate_limit.api_key_header",
-            format!(
-                "`{}` is not a valid header name; use a name such as `x-api-key`",
-                config.api_key_header
-            ),
+            format!("`{}` is not a valid header name", config.api_key_header),
+            "set it to the header that carries the client's API key, e.g. `x-api-key` \
+             (SERVICEKIT__RATE_LIMIT__API_KEY_HEADER)",
         ));
     }
     for (i, proxy) in config.trusted_proxies.iter().enumerate() {
         if parse_net(proxy).is_none() {
             return Err(InvalidSetting::new(
                 format!("rate_limit.trusted_proxies[{i}]"),
-                format!("`{proxy}` is not an IP address or CIDR range such as `10.0.0.0/8`"),
+                format!("`{proxy}` is not an IP address or CIDR range"),
+                "list the load balancers whose `x-forwarded-for` is trusted as addresses or \
+                 CIDR ranges, e.g. `[\"10.0.0.0/8\"]`",
             ));
         }
     }
     for (route, limit) in &config.routes {
         let key = format!("rate_limit.routes.{route}");
-        parse_route(route).map_err(|message| InvalidSetting::new(&key, message))?;
+        parse_route(route).map_err(|message| {
+            InvalidSetting::new(
+                &key,
+                message,
+                "name the route as `\"METHOD /template\"`, the method and the path template \
+                 of the route as registered, e.g. `[rate_limit.routes.\"POST /students\"]`",
+            )
+        })?;
         rate(&key, limit.per_second, limit.burst)?;
     }
     Ok(())
@@ -131,7 +139,8 @@ pub(crate) fn quota(
         .ok_or_else(|| {
             InvalidSetting::new(
                 format!("{prefix}.per_second"),
-                "is too large; use at most 1e9",
+                "is too large",
+                "set it to at most `1e9` requests per second, e.g. `100`",
             )
         })
 }
@@ -149,22 +158,26 @@ fn rate(
         return Err(InvalidSetting::new(
             format!("{prefix}.per_second"),
             format!(
-                "must be a number of requests per second above 0 (at least 1 per day, e.g. `10` or \
-                 `0.5`), not `{per_second}`"
+                "must be a number of requests per second, at least 1 per day, not `{per_second}`"
             ),
+            "set it to the sustained requests per second a client may make, e.g. `10`, or \
+             `0.5` for one every 2 seconds",
         ));
     }
     let Some(burst) = NonZeroU32::new(burst) else {
         return Err(InvalidSetting::new(
             format!("{prefix}.burst"),
-            "must be at least 1 (the requests a client may make at once)",
+            "must be at least 1",
+            "set it to the requests a client may make at once before the per-second rate \
+             applies, e.g. `20`",
         ));
     };
     let period = Duration::from_secs_f64(1.0 / per_second);
     if period.is_zero() {
         return Err(InvalidSetting::new(
             format!("{prefix}.per_second"),
-            "is too large; use at most 1e9",
+            "is too large",
+            "set it to at most `1e9` requests per second, e.g. `100`",
         ));
     }
     Ok((period, burst))
