@@ -29,10 +29,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use sqlx::AnyPool;
-use sqlx::ConnectOptions;
+use futures_util::future::BoxFuture;
+use sqlx::{ConnectOptions, Pool};
 use tokio::time::Instant;
 
+use super::Backend;
 use super::rotation::Rotation;
 
 /// First wait between probes while the database is down.
@@ -44,13 +45,32 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Shortest time between two probes of a database that is up.
 const KICK_INTERVAL: Duration = Duration::from_millis(250);
 
+/// What a probe needs from a pool, whatever its driver.
+trait ProbeTarget: Send + Sync + 'static {
+    /// Opens one connection with the pool's current connect options, and closes it.
+    fn connect_once(&self) -> BoxFuture<'static, Result<(), sqlx::Error>>;
+    /// Whether the pool was closed (the service is stopping).
+    fn is_closed(&self) -> bool;
+}
+
+impl<DB: Backend> ProbeTarget for Pool<DB> {
+    fn connect_once(&self) -> BoxFuture<'static, Result<(), sqlx::Error>> {
+        let options = self.connect_options();
+        Box::pin(async move {
+            let conn = options.connect().await?;
+            sqlx::Connection::close(conn).await
+        })
+    }
+
+    fn is_closed(&self) -> bool {
+        Pool::is_closed(self)
+    }
+}
+
 /// The outage state of one pool, shared by the clones of its [`Database`](super::Database).
-#[derive(Debug)]
 pub(super) struct Outage {
     /// The pool whose connect options the probe uses.
-    pool: AnyPool,
-    /// Handed out instead of `pool` while the database is down.
-    closed: AnyPool,
+    pool: Box<dyn ProbeTarget>,
     rotation: Arc<Rotation>,
     down: AtomicBool,
     state: Mutex<State>,
@@ -66,17 +86,19 @@ struct State {
     last_probe: Option<Instant>,
 }
 
+impl std::fmt::Debug for Outage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outage")
+            .field("down", &self.is_down())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Outage {
     /// The state for `pool`, registered so that request errors reach it.
-    pub(super) fn register(pool: &AnyPool, rotation: &Arc<Rotation>) -> Arc<Self> {
-        let closed = sqlx::any::AnyPoolOptions::new()
-            .max_connections(1)
-            .connect_lazy_with((*pool.connect_options()).clone());
-        // Marks the pool closed at once; there is nothing to wait for.
-        drop(closed.close());
+    pub(super) fn register<DB: Backend>(pool: &Pool<DB>, rotation: &Arc<Rotation>) -> Arc<Self> {
         let outage = Arc::new(Self {
-            pool: pool.clone(),
-            closed,
+            pool: Box::new(pool.clone()),
             rotation: Arc::clone(rotation),
             down: AtomicBool::new(false),
             state: Mutex::new(State::default()),
@@ -90,11 +112,6 @@ impl Outage {
     /// Whether the database is known to be down.
     pub(super) fn is_down(&self) -> bool {
         self.down.load(Ordering::Acquire)
-    }
-
-    /// The pool requests should use: the real one, or a closed one while the database is down.
-    pub(super) fn pool<'a>(&'a self, real: &'a AnyPool) -> &'a AnyPool {
-        if self.is_down() { &self.closed } else { real }
     }
 
     /// Why the database is down, if it is.
@@ -158,12 +175,7 @@ impl Outage {
         let mut wait = FIRST_PROBE;
         // Stops when the pool is closed, or dropped by everyone but this task.
         while !self.pool.is_closed() && Arc::strong_count(&self) > 1 {
-            let options = self.pool.connect_options();
-            let attempt = tokio::time::timeout(PROBE_TIMEOUT, async {
-                let conn = options.connect().await?;
-                sqlx::Connection::close(conn).await
-            })
-            .await;
+            let attempt = tokio::time::timeout(PROBE_TIMEOUT, self.pool.connect_once()).await;
             match attempt {
                 Ok(Ok(())) => {
                     self.mark_up();
