@@ -71,6 +71,9 @@ impl<DB: Backend> ProbeTarget for Pool<DB> {
 pub(super) struct Outage {
     /// The pool whose connect options the probe uses.
     pool: Box<dyn ProbeTarget>,
+    /// The runtime the pool was opened on, where probes run: a kick can come from another
+    /// runtime (the registry is process-wide), which may stop while its tasks probe.
+    runtime: Option<tokio::runtime::Handle>,
     rotation: Arc<Rotation>,
     down: AtomicBool,
     state: Mutex<State>,
@@ -99,6 +102,7 @@ impl Outage {
     pub(super) fn register<DB: Backend>(pool: &Pool<DB>, rotation: &Arc<Rotation>) -> Arc<Self> {
         let outage = Arc::new(Self {
             pool: Box::new(pool.clone()),
+            runtime: tokio::runtime::Handle::try_current().ok(),
             rotation: Arc::clone(rotation),
             down: AtomicBool::new(false),
             state: Mutex::new(State::default()),
@@ -154,7 +158,11 @@ impl Outage {
 
     /// Starts a probe unless one runs or one ended within [`KICK_INTERVAL`].
     pub(super) fn kick(self: &Arc<Self>) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let Some(runtime) = self
+            .runtime
+            .clone()
+            .or_else(|| tokio::runtime::Handle::try_current().ok())
+        else {
             return;
         };
         {
@@ -172,6 +180,8 @@ impl Outage {
 
     /// Connects once; while that fails, marks the database down and tries again.
     async fn probe(self: Arc<Self>) {
+        // Clears `probing` however the task ends, also when its runtime drops it.
+        let _done = ProbeDone(&self);
         let mut wait = FIRST_PROBE;
         // Stops when the pool is closed, or dropped by everyone but this task.
         while !self.pool.is_closed() && Arc::strong_count(&self) > 1 {
@@ -193,13 +203,21 @@ impl Outage {
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(MAX_PROBE);
         }
-        let mut state = self.state();
-        state.probing = false;
-        state.last_probe = Some(Instant::now());
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Ends a probe: lets the next kick start one.
+struct ProbeDone<'a>(&'a Outage);
+
+impl Drop for ProbeDone<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.probing = false;
+        state.last_probe = Some(Instant::now());
     }
 }
 

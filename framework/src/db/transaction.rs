@@ -48,12 +48,14 @@ impl<DB: Backend> Database<DB> {
     /// a lost connection 503, a passed deadline 504), `CommitError` itself, or `anyhow::Error`.
     /// A connection lost in the middle is rolled back by the database; the rollback attempt's
     /// own error is only logged.
-    pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, E>
+    pub async fn transaction<'a, T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t mut Transaction<'static, DB>) -> BoxFuture<'t, Result<T, E>>,
+        // `Transaction<'a, _>` (not `'static`) implies `'a: 't`, so `work` may borrow what
+        // lives for `'a`, such as the `Database` it was called on.
+        F: for<'t> FnOnce(&'t mut Transaction<'a, DB>) -> BoxFuture<'t, Result<T, E>>,
         E: From<sqlx::Error> + From<CommitError>,
     {
-        let mut tx = self.pool().begin().await?;
+        let mut tx: Transaction<'a, DB> = self.pool().begin().await?;
         let outcome = AssertUnwindSafe(work(&mut tx)).catch_unwind().await;
         match outcome {
             Ok(Ok(value)) => {
@@ -74,7 +76,7 @@ impl<DB: Backend> Database<DB> {
 
 /// Rolls back; a failure (usually the lost connection that failed the work) is only logged,
 /// since the database rolls back an open transaction whose connection is gone.
-async fn roll_back<DB: Backend>(tx: Transaction<'static, DB>) {
+async fn roll_back<DB: Backend>(tx: Transaction<'_, DB>) {
     if let Err(error) = tx.rollback().await {
         tracing::debug!(%error, "rollback failed; the database discards the transaction with its connection");
     }
