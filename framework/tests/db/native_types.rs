@@ -1,6 +1,6 @@
 //! PostgreSQL's own column types round-trip through the typed pool: UUID, `timestamptz`,
 //! JSONB and arrays (with sqlx's `uuid`, `time` and `json` features, which a service enables
-//! in its own `sqlx` dependency).
+//! in its own `sqlx` dependency), also through sqlx's compile-time checked macros.
 
 use secrecy::SecretString;
 use servicekit::db::{Database, DatabaseConfig};
@@ -8,6 +8,9 @@ use servicekit::testing::TestDatabase;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// The table of both tests; `scripts/sqlx-prepare` creates it to check the macros' queries.
+const EVENTS: &str = include_str!("events.sql");
 
 type Event = (
     Uuid,
@@ -27,13 +30,7 @@ async fn uuid_timestamptz_jsonb_and_arrays_round_trip_on_postgres() {
     let db = Database::<sqlx::Postgres>::open(&config, "svc")
         .await
         .unwrap();
-    sqlx::query(
-        "CREATE TABLE events (id UUID PRIMARY KEY, at TIMESTAMPTZ NOT NULL, payload JSONB NOT NULL, \
-         tags TEXT[] NOT NULL, counts BIGINT[] NOT NULL)",
-    )
-    .execute(db.pool())
-    .await
-    .unwrap();
+    sqlx::query(EVENTS).execute(db.pool()).await.unwrap();
     let event: Event = (
         Uuid::new_v4(),
         // PostgreSQL keeps microseconds.
@@ -67,5 +64,60 @@ async fn uuid_timestamptz_jsonb_and_arrays_round_trip_on_postgres() {
             .await
             .unwrap();
     assert_eq!(student, "42");
+    db.close().await;
+}
+
+/// A row of `events` as `query_as!` checks it: the column types come from the database.
+#[derive(Debug, PartialEq)]
+struct EventRow {
+    id: Uuid,
+    at: OffsetDateTime,
+    payload: serde_json::Value,
+    tags: Vec<String>,
+    counts: Vec<i64>,
+}
+
+/// `query!` and `query_as!` on the typed pool, built from the offline data committed in
+/// `framework/.sqlx/` (`scripts/sqlx-prepare` writes it; builds set `SQLX_OFFLINE=true`).
+#[tokio::test]
+async fn checked_macros_run_on_the_typed_pool() {
+    let test_db = TestDatabase::postgres().await.expect("test PostgreSQL");
+    let config = DatabaseConfig {
+        url: Some(SecretString::from(test_db.url())),
+        ..Default::default()
+    };
+    let db = Database::<sqlx::Postgres>::open(&config, "svc")
+        .await
+        .unwrap();
+    sqlx::query(EVENTS).execute(db.pool()).await.unwrap();
+    let event = EventRow {
+        id: Uuid::new_v4(),
+        at: OffsetDateTime::from_unix_timestamp(1_764_000_000).unwrap(),
+        payload: serde_json::json!({"student": "42"}),
+        tags: vec!["urgent".into()],
+        counts: vec![7],
+    };
+
+    let inserted = sqlx::query!(
+        "INSERT INTO events (id, at, payload, tags, counts) VALUES ($1, $2, $3, $4, $5)",
+        event.id,
+        event.at,
+        event.payload,
+        &event.tags,
+        &event.counts,
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(inserted.rows_affected(), 1);
+    let read = sqlx::query_as!(
+        EventRow,
+        "SELECT id, at, payload, tags, counts FROM events WHERE id = $1",
+        event.id
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(read, event);
     db.close().await;
 }
