@@ -1,5 +1,9 @@
 //! Typed database pools (`Database<sqlx::Postgres>` and friends), transactions and constraint
 //! violations, on SQLite and on real PostgreSQL and MariaDB servers.
+//!
+//! `native_types.rs` uses sqlx's checked macros; they build from the offline data committed in
+//! `framework/.sqlx/`. After changing one of their queries (or `events.sql`), run
+//! `scripts/sqlx-prepare` and commit the folder.
 
 mod constraints;
 mod native_types;
