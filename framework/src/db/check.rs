@@ -1,9 +1,9 @@
 //! The readiness check every pool registers.
 
-use crate::db::Database;
+use crate::db::{Backend, Database};
 use crate::health::{CheckFuture, HealthCheck};
 
-impl HealthCheck for Database {
+impl<DB: Backend> HealthCheck for Database<DB> {
     fn name(&self) -> &str {
         "database"
     }

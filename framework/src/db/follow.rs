@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::DatabaseConfig;
-use super::{Database, configured_url};
+use super::{Backend, Database, configured_url};
 use crate::secrets::{Secret, Secrets};
 
 /// Shortest time between two fetches forced by refused credentials. A refusal within it is
@@ -50,8 +50,8 @@ impl DbSecretRefs {
 }
 
 /// Spawns the task that keeps `db` on the current credentials; abort it to stop.
-pub(crate) fn follow_secrets(
-    db: Database,
+pub(crate) fn follow_secrets<DB: Backend>(
+    db: Database<DB>,
     config: DatabaseConfig,
     refs: DbSecretRefs,
     secrets: Secrets,
@@ -82,8 +82,8 @@ async fn subscribe(secrets: &Secrets, reference: Option<&str>) -> Option<watch::
     }
 }
 
-struct Follower {
-    db: Database,
+struct Follower<DB: Backend> {
+    db: Database<DB>,
     config: DatabaseConfig,
     refs: DbSecretRefs,
     secrets: Secrets,
@@ -94,7 +94,7 @@ struct Follower {
     current: Option<SecretString>,
 }
 
-impl Follower {
+impl<DB: Backend> Follower<DB> {
     async fn run(&mut self) {
         let mut last_forced: Option<Instant> = None;
         let mut retry: Option<Duration> = None;

@@ -3,7 +3,7 @@
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-use super::{Database, DbError, DbKind};
+use super::{Backend, Database, DbError, DbKind};
 
 /// One migration file, embedded at compile time by [`embed_migrations!`](crate::embed_migrations).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,8 +61,9 @@ impl Migrations {
     }
 
     /// Applies the migrations for `db`'s backend that have not run yet, under the backend's
-    /// migration lock so that several starting instances do not race.
-    pub async fn run(&self, db: &Database) -> Result<(), DbError> {
+    /// migration lock so that several starting instances do not race. Works on the portable
+    /// and the typed pools alike.
+    pub async fn run<DB: Backend>(&self, db: &Database<DB>) -> Result<(), DbError> {
         let kind = db.kind();
         let embedded = self.for_kind(kind);
         let any_backend_has_some =
@@ -82,8 +83,8 @@ impl Migrations {
                 )
             })
             .collect();
-        Migrator::with_migrations(migrations)
-            .run(db.pool())
+        let migrator = Migrator::with_migrations(migrations);
+        DB::migrate(&migrator, db.pool())
             .await
             .map_err(|source| DbError::Migrate { kind, source })
     }

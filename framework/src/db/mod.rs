@@ -1,15 +1,20 @@
 //! Per-service database pools: SQLite by default, PostgreSQL and MySQL/MariaDB by URL.
 //!
-//! The pool is an sqlx [`AnyPool`](sqlx::AnyPool) so one service binary runs on any of the three
-//! backends chosen by `database.url`; [`Database::sql`] makes `$N` placeholders portable and
-//! [`Migrations`] keeps one migration set per backend. An unreachable database, or one that
+//! The portable pool, [`Database`], is an sqlx [`AnyPool`](sqlx::AnyPool) so one service binary
+//! runs on any of the three backends chosen by `database.url`; [`Database::sql`] makes `$N`
+//! placeholders portable and [`Migrations`] keeps one migration set per backend. A service
+//! committed to one backend declares it and gets the typed pool, `Database<sqlx::Postgres>`
+//! (`PgPool`), with native types and sqlx's checked macros; see [`Backend`]. Both run
+//! [`Database::transaction`]. An unreachable database, or one that
 //! refuses the credentials, is a 503 ([`is_unavailable`]); once the service knows the database
 //! is down, queries fail at once until a background probe connects again ([`Database::pool`]).
 
+mod backend;
 mod check;
 mod commit;
 mod config;
 mod credentials;
+mod erased;
 mod follow;
 mod kind;
 mod migrations;
@@ -17,11 +22,13 @@ mod outage;
 mod pool;
 mod rotation;
 mod sql;
+mod transaction;
 mod unavailable;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use backend::Backend;
 pub use commit::{CommitError, commit};
 pub use config::DatabaseConfig;
 pub use credentials::CredentialsError;
@@ -33,6 +40,7 @@ pub use unavailable::{is_refused_credentials, is_unavailable};
 
 pub(crate) use config::validate;
 pub(crate) use credentials::configured_url;
+pub(crate) use erased::{OpenDatabase, PoolStats};
 pub(crate) use follow::{DbSecretRefs, follow_secrets};
 pub(crate) use outage::report_request_error;
 
@@ -79,6 +87,21 @@ pub enum DbError {
         waited: Duration,
         /// The last connection error.
         source: sqlx::Error,
+    },
+    /// The backend the code declares (`ServiceBuilder::database::<sqlx::Postgres>()`) is not
+    /// the one `database.url` points at.
+    #[error(
+        "database.url points at {url_kind} ({url}) but the service's code declares a {declared} database ({driver}); fix: set database.url / DATABASE_URL to a {declared} URL, or change ServiceBuilder::database::<{driver}>() in the code to the backend database.url names (or remove it for the portable pool)"
+    )]
+    BackendMismatch {
+        /// The URL, password redacted (the default SQLite file when `database.url` is unset).
+        url: String,
+        /// The backend the URL names.
+        url_kind: DbKind,
+        /// The backend the code declares.
+        declared: DbKind,
+        /// The driver type the code names, e.g. `sqlx::Postgres`.
+        driver: &'static str,
     },
     /// The service has migrations, but none for this backend.
     #[error("this service has no migrations for {0}; add migrations/{0}/ to the service")]

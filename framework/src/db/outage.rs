@@ -29,10 +29,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use sqlx::AnyPool;
-use sqlx::ConnectOptions;
+use futures_util::future::BoxFuture;
+use sqlx::{ConnectOptions, Pool};
 use tokio::time::Instant;
 
+use super::Backend;
 use super::rotation::Rotation;
 
 /// First wait between probes while the database is down.
@@ -44,13 +45,35 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Shortest time between two probes of a database that is up.
 const KICK_INTERVAL: Duration = Duration::from_millis(250);
 
+/// What a probe needs from a pool, whatever its driver.
+trait ProbeTarget: Send + Sync + 'static {
+    /// Opens one connection with the pool's current connect options, and closes it.
+    fn connect_once(&self) -> BoxFuture<'static, Result<(), sqlx::Error>>;
+    /// Whether the pool was closed (the service is stopping).
+    fn is_closed(&self) -> bool;
+}
+
+impl<DB: Backend> ProbeTarget for Pool<DB> {
+    fn connect_once(&self) -> BoxFuture<'static, Result<(), sqlx::Error>> {
+        let options = self.connect_options();
+        Box::pin(async move {
+            let conn = options.connect().await?;
+            sqlx::Connection::close(conn).await
+        })
+    }
+
+    fn is_closed(&self) -> bool {
+        Pool::is_closed(self)
+    }
+}
+
 /// The outage state of one pool, shared by the clones of its [`Database`](super::Database).
-#[derive(Debug)]
 pub(super) struct Outage {
     /// The pool whose connect options the probe uses.
-    pool: AnyPool,
-    /// Handed out instead of `pool` while the database is down.
-    closed: AnyPool,
+    pool: Box<dyn ProbeTarget>,
+    /// The runtime the pool was opened on, where probes run: a kick can come from another
+    /// runtime (the registry is process-wide), which may stop while its tasks probe.
+    runtime: Option<tokio::runtime::Handle>,
     rotation: Arc<Rotation>,
     down: AtomicBool,
     state: Mutex<State>,
@@ -66,17 +89,20 @@ struct State {
     last_probe: Option<Instant>,
 }
 
+impl std::fmt::Debug for Outage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outage")
+            .field("down", &self.is_down())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Outage {
     /// The state for `pool`, registered so that request errors reach it.
-    pub(super) fn register(pool: &AnyPool, rotation: &Arc<Rotation>) -> Arc<Self> {
-        let closed = sqlx::any::AnyPoolOptions::new()
-            .max_connections(1)
-            .connect_lazy_with((*pool.connect_options()).clone());
-        // Marks the pool closed at once; there is nothing to wait for.
-        drop(closed.close());
+    pub(super) fn register<DB: Backend>(pool: &Pool<DB>, rotation: &Arc<Rotation>) -> Arc<Self> {
         let outage = Arc::new(Self {
-            pool: pool.clone(),
-            closed,
+            pool: Box::new(pool.clone()),
+            runtime: tokio::runtime::Handle::try_current().ok(),
             rotation: Arc::clone(rotation),
             down: AtomicBool::new(false),
             state: Mutex::new(State::default()),
@@ -90,11 +116,6 @@ impl Outage {
     /// Whether the database is known to be down.
     pub(super) fn is_down(&self) -> bool {
         self.down.load(Ordering::Acquire)
-    }
-
-    /// The pool requests should use: the real one, or a closed one while the database is down.
-    pub(super) fn pool<'a>(&'a self, real: &'a AnyPool) -> &'a AnyPool {
-        if self.is_down() { &self.closed } else { real }
     }
 
     /// Why the database is down, if it is.
@@ -137,7 +158,11 @@ impl Outage {
 
     /// Starts a probe unless one runs or one ended within [`KICK_INTERVAL`].
     pub(super) fn kick(self: &Arc<Self>) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let Some(runtime) = self
+            .runtime
+            .clone()
+            .or_else(|| tokio::runtime::Handle::try_current().ok())
+        else {
             return;
         };
         {
@@ -155,15 +180,12 @@ impl Outage {
 
     /// Connects once; while that fails, marks the database down and tries again.
     async fn probe(self: Arc<Self>) {
+        // Clears `probing` however the task ends, also when its runtime drops it.
+        let _done = ProbeDone(&self);
         let mut wait = FIRST_PROBE;
         // Stops when the pool is closed, or dropped by everyone but this task.
         while !self.pool.is_closed() && Arc::strong_count(&self) > 1 {
-            let options = self.pool.connect_options();
-            let attempt = tokio::time::timeout(PROBE_TIMEOUT, async {
-                let conn = options.connect().await?;
-                sqlx::Connection::close(conn).await
-            })
-            .await;
+            let attempt = tokio::time::timeout(PROBE_TIMEOUT, self.pool.connect_once()).await;
             match attempt {
                 Ok(Ok(())) => {
                     self.mark_up();
@@ -181,13 +203,21 @@ impl Outage {
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(MAX_PROBE);
         }
-        let mut state = self.state();
-        state.probing = false;
-        state.last_probe = Some(Instant::now());
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Ends a probe: lets the next kick start one.
+struct ProbeDone<'a>(&'a Outage);
+
+impl Drop for ProbeDone<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.probing = false;
+        state.last_probe = Some(Instant::now());
     }
 }
 

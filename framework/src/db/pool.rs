@@ -1,23 +1,25 @@
 //! Opening the pool: URL selection, the SQLite default, and retry while the database starts.
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
-use sqlx::AnyPool;
-use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyConnection, Connection, Executor, SqlSafeStr};
+use sqlx::pool::PoolOptions;
+use sqlx::{Any, ConnectOptions, Connection, Pool, SqlSafeStr};
 
 use super::DatabaseConfig;
 use super::outage::{Outage, TripOnDrop};
 use super::rotation::Rotation;
 use super::sql::to_question_marks;
-use super::{DbError, DbKind, configured_url, redact_url};
+use super::{Backend, DbError, DbKind, configured_url, redact_url};
 
 /// A service's connection pool and the backend it talks to.
 ///
-/// Queries are written with `$1, $2, ...` placeholders and passed through [`Database::sql`],
-/// which rewrites them for MySQL, so one query text serves all three backends:
+/// `Database` alone is the **portable** pool (`Database<sqlx::Any>`, an [`AnyPool`](sqlx::AnyPool)):
+/// `database.url` picks SQLite, PostgreSQL or MySQL/MariaDB at startup. Queries are written
+/// with `$1, $2, ...` placeholders and passed through [`Database::sql`], which rewrites them
+/// for MySQL, so one query text serves all three backends:
 ///
 /// ```no_run
 /// # async fn f(db: servicekit::db::Database) -> Result<(), sqlx::Error> {
@@ -27,9 +29,30 @@ use super::{DbError, DbKind, configured_url, redact_url};
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct Database {
-    pub(super) pool: AnyPool,
+///
+/// `Database<sqlx::Postgres>` (or `MySql`, `Sqlite`) is the **typed** pool: [`Database::pool`]
+/// is a `PgPool`, so native column types (UUID, `timestamptz`, JSONB, arrays) and sqlx's
+/// `query!` macros work. A service declares it with
+/// [`ServiceBuilder::database`](crate::ServiceBuilder::database) and gets it from
+/// [`Context::db_as`](crate::Context::db_as):
+///
+/// ```no_run
+/// # #[cfg(feature = "postgres")]
+/// # async fn f(db: servicekit::db::Database<sqlx::Postgres>) -> Result<(), sqlx::Error> {
+/// let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM notes WHERE tags @> $1")
+///     .bind(vec!["urgent".to_string()])
+///     .fetch_all(db.pool())
+///     .await?;
+/// # Ok(()) }
+/// ```
+///
+/// Both get the same care: readiness check, pool metrics, startup retry, migrations,
+/// credential rotation, fast 503s while the database is down, closing on shutdown, and
+/// [`Database::transaction`].
+pub struct Database<DB: Backend = Any> {
+    pub(super) pool: Pool<DB>,
+    /// Handed out instead of `pool` while the database is down (see `outage.rs`).
+    closed: Pool<DB>,
     pub(super) kind: DbKind,
     /// Credential rotation state shared by all clones (see `rotation.rs`).
     pub(super) rotation: Arc<Rotation>,
@@ -37,16 +60,45 @@ pub struct Database {
     pub(super) outage: Arc<Outage>,
 }
 
-impl Database {
-    /// The sqlx pool, for `fetch_one(db.pool())` and transactions (`db.pool().begin()`).
+// Not derived: a derive would require `DB: Clone` / `DB: Debug` of the driver marker type.
+impl<DB: Backend> Clone for Database<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            closed: self.closed.clone(),
+            kind: self.kind,
+            rotation: Arc::clone(&self.rotation),
+            outage: Arc::clone(&self.outage),
+        }
+    }
+}
+
+impl<DB: Backend> std::fmt::Debug for Database<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("driver", &DB::DRIVER)
+            .field("kind", &self.kind)
+            .field("pool", &self.pool)
+            .field("down", &self.outage.is_down())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<DB: Backend> Database<DB> {
+    /// The sqlx pool, for `fetch_one(db.pool())` and transactions (`db.pool().begin()`, or
+    /// [`Database::transaction`]).
     ///
     /// While the database is known to be down (a connection attempt by the service failed and
     /// none has succeeded since), this is a closed pool: queries fail at once with
     /// [`sqlx::Error::PoolClosed`], which [`Problem`](crate::Problem) answers with 503, instead
     /// of waiting for `database.acquire_timeout`. Call `pool()` for each query rather than
     /// keeping a clone, so that requests see the database come back.
-    pub fn pool(&self) -> &AnyPool {
-        self.outage.pool(&self.pool)
+    pub fn pool(&self) -> &Pool<DB> {
+        if self.outage.is_down() {
+            &self.closed
+        } else {
+            &self.pool
+        }
     }
 
     /// Whether the database is known to be down: a connection attempt failed (the reason is
@@ -59,20 +111,6 @@ impl Database {
     /// The backend this pool talks to.
     pub fn kind(&self) -> DbKind {
         self.kind
-    }
-
-    /// Prepares a query written with `$1, $2, ...` placeholders for this backend.
-    ///
-    /// # Panics
-    /// If the placeholders are not `$1, $2, ...` in order, each once (MySQL binds by position);
-    /// this is checked on every backend so the mistake shows up in development on SQLite. Inside
-    /// a handler the panic becomes an opaque 500 and is logged.
-    pub fn sql(&self, query: &'static str) -> sqlx::SqlStr {
-        match (to_question_marks(query, self.kind), self.kind) {
-            (Err(e), _) => panic!("invalid query {query:?}: {e}"),
-            (Ok(rewritten), DbKind::MySql) => sqlx::AssertSqlSafe(rewritten).into_sql_str(),
-            (Ok(_), _) => query.into_sql_str(),
-        }
     }
 
     /// Runs `SELECT 1` on a pooled connection: the readiness check.
@@ -90,7 +128,11 @@ impl Database {
             )));
         }
         let mut guard = TripOnDrop(Some(Arc::clone(&self.outage)));
-        let result = self.pool.execute("SELECT 1").await.map(|_| ());
+        let result = async {
+            let mut conn = self.pool.acquire().await?;
+            DB::run(&mut conn, "SELECT 1").await
+        }
+        .await;
         guard.0 = None;
         if let Err(e) = &result {
             self.rotation.observe(e);
@@ -106,27 +148,61 @@ impl Database {
         self.pool.close().await;
     }
 
-    /// Opens the pool described by `config`, retrying with backoff for
-    /// `database.startup_timeout` while the database is unreachable.
-    pub async fn connect(config: &DatabaseConfig, service_name: &str) -> Result<Self, DbError> {
+    /// Opens the pool described by `config` with driver `DB`, retrying with backoff for
+    /// `database.startup_timeout` while the database is unreachable. For a typed driver, a
+    /// `database.url` (or default SQLite file) of another backend is
+    /// [`DbError::BackendMismatch`], before any connection is tried.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "postgres")]
+    /// # async fn f(config: servicekit::db::DatabaseConfig) -> Result<(), servicekit::db::DbError> {
+    /// use servicekit::db::Database;
+    ///
+    /// let db = Database::<sqlx::Postgres>::open(&config, "notes-service").await?;
+    /// # let _ = db;
+    /// # Ok(()) }
+    /// ```
+    pub async fn open(config: &DatabaseConfig, service_name: &str) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let url = resolve_url(config, service_name)?;
         let kind = DbKind::from_url(&url).map_err(DbError::Url)?;
+        if let Some(declared) = DB::KIND
+            && declared != kind
+        {
+            return Err(DbError::BackendMismatch {
+                url: redact_url(&url),
+                url_kind: kind,
+                declared,
+                driver: DB::DRIVER,
+            });
+        }
         kind.ensure_compiled().map_err(DbError::NotCompiled)?;
-        wait_until_reachable(&url, config.startup_timeout).await?;
+        // A URL the driver cannot use is a configuration error; waiting will not fix it.
+        let options = connect_options::<DB>(&url).map_err(|source| DbError::Unreachable {
+            url: redact_url(&url),
+            waited: Duration::ZERO,
+            source,
+        })?;
+        wait_until_reachable::<DB>(&url, &options, config.startup_timeout).await?;
         let rotation = Arc::new(Rotation::default());
-        let pool = options(config, kind, &rotation)
-            .connect(&url)
+        let pool = pool_options::<DB>(config, kind, &rotation)
+            .connect_with(options)
             .await
             .map_err(|source| DbError::Unreachable {
                 url: redact_url(&url),
                 waited: Duration::ZERO,
                 source,
             })?;
-        tracing::info!(url = %redact_url(&url), backend = %kind, "database pool open");
+        tracing::info!(url = %redact_url(&url), backend = %kind, driver = DB::DRIVER, "database pool open");
         let outage = Outage::register(&pool, &rotation);
+        let closed = PoolOptions::<DB>::new()
+            .max_connections(1)
+            .connect_lazy_with((*pool.connect_options()).clone());
+        // Marks the pool closed at once; there is nothing to wait for.
+        drop(closed.close());
         Ok(Self {
             pool,
+            closed,
             kind,
             rotation,
             outage,
@@ -134,16 +210,49 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Opens the portable pool described by `config` (`Database::<sqlx::Any>::open`), retrying
+    /// with backoff for `database.startup_timeout` while the database is unreachable.
+    pub async fn connect(config: &DatabaseConfig, service_name: &str) -> Result<Self, DbError> {
+        Self::open(config, service_name).await
+    }
+
+    /// Prepares a query written with `$1, $2, ...` placeholders for this backend.
+    ///
+    /// # Panics
+    /// If the placeholders are not `$1, $2, ...` in order, each once (MySQL binds by position);
+    /// this is checked on every backend so the mistake shows up in development on SQLite. Inside
+    /// a handler the panic becomes an opaque 500 and is logged.
+    pub fn sql(&self, query: &'static str) -> sqlx::SqlStr {
+        match (to_question_marks(query, self.kind), self.kind) {
+            (Err(e), _) => panic!("invalid query {query:?}: {e}"),
+            (Ok(rewritten), DbKind::MySql) => sqlx::AssertSqlSafe(rewritten).into_sql_str(),
+            (Ok(_), _) => query.into_sql_str(),
+        }
+    }
+}
+
+/// `url` parsed by driver `DB`.
+pub(super) fn connect_options<DB: Backend>(
+    url: &str,
+) -> Result<<DB::Connection as Connection>::Options, sqlx::Error> {
+    <DB::Connection as Connection>::Options::from_str(url)
+}
+
 /// Opens single connections, with backoff, until one succeeds or `budget` is spent. Each attempt
 /// is bounded by the remaining budget, and the error reported is the database's own (a pool
 /// would only say that it timed out).
-async fn wait_until_reachable(url: &str, budget: Duration) -> Result<(), DbError> {
+async fn wait_until_reachable<DB: Backend>(
+    url: &str,
+    options: &<DB::Connection as Connection>::Options,
+    budget: Duration,
+) -> Result<(), DbError> {
     let started = Instant::now();
     let mut backoff = Duration::from_millis(100);
     loop {
         let remaining = budget.saturating_sub(started.elapsed());
         let attempt = tokio::time::timeout(remaining.max(Duration::from_millis(100)), async {
-            let conn = AnyConnection::connect(url).await?;
+            let conn = options.connect().await?;
             conn.close().await
         })
         .await;
@@ -177,8 +286,12 @@ async fn wait_until_reachable(url: &str, budget: Duration) -> Result<(), DbError
     }
 }
 
-fn options(config: &DatabaseConfig, kind: DbKind, rotation: &Arc<Rotation>) -> AnyPoolOptions {
-    let options = AnyPoolOptions::new()
+fn pool_options<DB: Backend>(
+    config: &DatabaseConfig,
+    kind: DbKind,
+    rotation: &Arc<Rotation>,
+) -> PoolOptions<DB> {
+    let options = PoolOptions::<DB>::new()
         .max_connections(config.max_connections)
         .min_connections(config.min_connections)
         .acquire_timeout(config.acquire_timeout)
@@ -191,8 +304,8 @@ fn options(config: &DatabaseConfig, kind: DbKind, rotation: &Arc<Rotation>) -> A
     // answers "database is locked" under concurrent requests.
     options.after_connect(|conn, _meta| {
         Box::pin(async move {
-            conn.execute("PRAGMA journal_mode = WAL").await?;
-            conn.execute("PRAGMA busy_timeout = 5000").await?;
+            DB::run(conn, "PRAGMA journal_mode = WAL").await?;
+            DB::run(conn, "PRAGMA busy_timeout = 5000").await?;
             Ok(())
         })
     })

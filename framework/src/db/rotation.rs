@@ -1,24 +1,23 @@
 //! Credential rotation without dropping requests.
 //!
-//! The pool stays the same `AnyPool` (so `db.pool()` keeps working in handlers); rotation swaps
+//! The pool stays the same sqlx pool (so `db.pool()` keeps working in handlers); rotation swaps
 //! the options its *new* connections are opened with (`Pool::set_connect_options`) and retires
 //! the connections opened before: each one finishes the query or transaction it is running,
 //! and is closed instead of being returned to the pool (`after_release`) or handed out again
 //! (`before_acquire`). New credentials are tried on one connection before the switch, so a
 //! secret that the database does not accept yet leaves the pool as it was.
 
-use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::ConnectOptions;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolOptions;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::pool::for_sqlx;
-use super::{Database, DbError, DbKind, redact_url};
+use super::pool::{connect_options, for_sqlx};
+use super::{Backend, Database, DbError, DbKind, redact_url};
 
 /// Rotation state shared by the clones of one [`Database`].
 #[derive(Debug, Default)]
@@ -31,7 +30,10 @@ pub(crate) struct Rotation {
 
 impl Rotation {
     /// Adds the hooks that retire connections opened with replaced credentials.
-    pub(super) fn install(self: &Arc<Self>, options: AnyPoolOptions) -> AnyPoolOptions {
+    pub(super) fn install<DB: Backend>(
+        self: &Arc<Self>,
+        options: PoolOptions<DB>,
+    ) -> PoolOptions<DB> {
         let before = Arc::clone(self);
         let after = Arc::clone(self);
         options
@@ -64,7 +66,7 @@ impl Rotation {
     }
 }
 
-impl Database {
+impl<DB: Backend> Database<DB> {
     /// Switches the pool to new credentials (a complete URL) without failing requests.
     ///
     /// One connection is opened with `url` first; if the database refuses it, the pool keeps the
@@ -93,7 +95,7 @@ impl Database {
                 format!("the pool is {} and cannot switch to {kind}", self.kind).into(),
             )));
         }
-        let options = AnyConnectOptions::from_str(&url).map_err(rejected)?;
+        let options = connect_options::<DB>(&url).map_err(rejected)?;
         let probe = options.connect().await.map_err(rejected)?;
         let _ = sqlx::Connection::close(probe).await;
         self.pool.set_connect_options(options);

@@ -229,13 +229,18 @@ impl IntoResponse for Problem {
 }
 
 impl From<sqlx::Error> for Problem {
-    /// Not found is 404; an unavailable database ([`is_unavailable`](crate::db::is_unavailable):
-    /// unreachable, dropped connections, refused credentials, an exhausted pool) is 503 with
-    /// `Retry-After: 1` and makes the service check the database (and fetch refused
-    /// credentials again); anything else is an opaque, logged 500.
+    /// Not found is 404; a constraint violation is 409 (unique) or 422 (foreign key, check,
+    /// not null) on every backend; an unavailable database
+    /// ([`is_unavailable`](crate::db::is_unavailable): unreachable, dropped connections,
+    /// refused credentials, an exhausted pool) is 503 with `Retry-After: 1` and makes the
+    /// service check the database (and fetch refused credentials again); anything else is an
+    /// opaque, logged 500.
     fn from(error: sqlx::Error) -> Self {
         if matches!(error, sqlx::Error::RowNotFound) {
             return Self::not_found("The requested resource does not exist.");
+        }
+        if let Some(problem) = constraint_violation(&error) {
+            return problem;
         }
         if !crate::db::is_unavailable(&error) {
             return Self::internal(&error);
@@ -252,6 +257,29 @@ impl From<sqlx::Error> for Problem {
         };
         Self::unavailable(detail).with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
     }
+}
+
+/// 409 for a unique violation, 422 for a foreign key, check or not-null violation. The detail
+/// is generic: constraint and column names describe the schema, not the request.
+fn constraint_violation(error: &sqlx::Error) -> Option<Problem> {
+    use sqlx::error::ErrorKind;
+    let sqlx::Error::Database(db) = error else {
+        return None;
+    };
+    let problem = match db.kind() {
+        ErrorKind::UniqueViolation => {
+            Problem::conflict("A resource with these unique values already exists.")
+        }
+        ErrorKind::ForeignKeyViolation => Problem::new(StatusCode::UNPROCESSABLE_ENTITY)
+            .with_detail("The request refers to a resource that does not exist, or removes one that others still refer to."),
+        ErrorKind::CheckViolation | ErrorKind::NotNullViolation => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY)
+                .with_detail("The request's values break a rule of the stored data.")
+        }
+        _ => return None,
+    };
+    tracing::debug!(%error, constraint = db.constraint(), status = %problem.status(), "constraint violation");
+    Some(problem)
 }
 
 #[cfg(test)]

@@ -11,11 +11,12 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
+use super::database::{Opener, opener};
 use super::lifecycle::{self, Drain};
 use super::{Context, Error, IntoRoutes};
 use crate::BoxError;
 use crate::config::{ConfigProblem, Sources};
-use crate::db::Migrations;
+use crate::db::{Backend, Migrations};
 use crate::health::HealthCheck;
 use crate::secrets::SecretProvider;
 use crate::server::{Signal, shutdown_signal};
@@ -53,6 +54,8 @@ pub struct ServiceBuilder {
     pub(crate) name: String,
     pub(crate) version: &'static str,
     pub(crate) migrations: Option<&'static Migrations>,
+    /// Opens the pool with the driver given to [`ServiceBuilder::database`].
+    pub(crate) database: Option<Opener>,
     pub(crate) routes: Option<RoutesFn>,
     pub(crate) sources: Sources,
     pub(crate) checks: Vec<Arc<dyn HealthCheck>>,
@@ -82,6 +85,7 @@ impl Service {
             name: name.into(),
             version: "0.0.0",
             migrations: None,
+            database: None,
             routes: None,
             sources: Sources::new(),
             checks: Vec::new(),
@@ -105,6 +109,37 @@ impl ServiceBuilder {
     /// default). Without migrations the pool opens only when `database.url` is set.
     pub fn migrations(mut self, migrations: &'static Migrations) -> Self {
         self.migrations = Some(migrations);
+        self
+    }
+
+    /// Declares the service's database driver: the pool is opened as `Database<DB>`, which
+    /// the routes get with [`Context::db_as`]. Name a typed driver (`sqlx::Postgres`,
+    /// `sqlx::MySql`, `sqlx::Sqlite`) for a service committed to one backend, to use native
+    /// column types and sqlx's checked `query!` macros on its `PgPool`; `database.url` must
+    /// then point at that backend, or startup fails naming both
+    /// ([`DbError::BackendMismatch`](crate::db::DbError::BackendMismatch)). Without this call
+    /// the service gets the portable pool ([`Context::db`]) whenever it has migrations or a
+    /// `database.url`; with it, the service always has a pool.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "postgres")]
+    /// # fn f() {
+    /// use axum::Router;
+    /// use servicekit::db::Database;
+    ///
+    /// async fn app(ctx: servicekit::Context) -> Result<Router, servicekit::BoxError> {
+    ///     let db: Database<sqlx::Postgres> = ctx.db_as::<sqlx::Postgres>()?;
+    ///     Ok(Router::new().with_state(db))
+    /// }
+    ///
+    /// let builder = servicekit::Service::builder("notes-service")
+    ///     .database::<sqlx::Postgres>()
+    ///     .routes(app);
+    /// # let _ = builder;
+    /// # }
+    /// ```
+    pub fn database<DB: Backend>(mut self) -> Self {
+        self.database = Some(opener::<DB>);
         self
     }
 

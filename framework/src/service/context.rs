@@ -9,7 +9,7 @@ use super::NoDatabase;
 use crate::auth::{AuthLayer, AuthRuntime, RequireLayer, TokenSource, UnknownClient};
 use crate::client::ServiceClient;
 use crate::config::{Config, ConfigError, Loaded};
-use crate::db::Database;
+use crate::db::{Backend, Database, OpenDatabase};
 use crate::health::Health;
 use crate::invalid::InvalidSetting;
 use crate::secrets::Secrets;
@@ -27,7 +27,7 @@ pub struct Context {
 struct Inner {
     version: &'static str,
     loaded: Loaded,
-    db: Option<Database>,
+    db: Option<Arc<dyn OpenDatabase>>,
     health: Health,
     clients: Mutex<HashMap<String, ServiceClient>>,
     auth: AuthRuntime,
@@ -39,7 +39,10 @@ impl std::fmt::Debug for Context {
         f.debug_struct("Context")
             .field("name", &self.name())
             .field("version", &self.version())
-            .field("db", &self.inner.db.as_ref().map(Database::kind))
+            .field(
+                "db",
+                &self.inner.db.as_ref().map(|db| (db.driver(), db.kind())),
+            )
             .field("auth", &self.inner.auth)
             .finish_non_exhaustive()
     }
@@ -49,7 +52,7 @@ impl Context {
     pub(crate) fn new(
         version: &'static str,
         loaded: Loaded,
-        db: Option<Database>,
+        db: Option<Arc<dyn OpenDatabase>>,
         health: Health,
         auth: AuthRuntime,
         secrets: Secrets,
@@ -112,9 +115,35 @@ impl Context {
         self.inner.loaded.section(key)
     }
 
-    /// The database pool, opened and migrated before the route function runs.
+    /// The portable database pool, opened and migrated before the route function runs.
+    ///
+    /// A service that declared a typed driver with
+    /// [`ServiceBuilder::database`](crate::ServiceBuilder::database) gets its pool from
+    /// [`Context::db_as`] instead; asking here is an error that says so.
     pub fn db(&self) -> Result<Database, NoDatabase> {
-        self.inner.db.clone().ok_or(NoDatabase)
+        self.db_as::<sqlx::Any>()
+    }
+
+    /// The pool of driver `DB`, as declared with
+    /// [`ServiceBuilder::database::<DB>()`](crate::ServiceBuilder::database): the typed pool
+    /// (`Database<sqlx::Postgres>`, whose [`pool`](Database::pool) is a `PgPool`), opened and
+    /// migrated before the route function runs. Asking for another driver than the declared
+    /// one is an error naming both.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "postgres")]
+    /// async fn app(ctx: servicekit::Context) -> Result<axum::Router, servicekit::BoxError> {
+    ///     let db = ctx.db_as::<sqlx::Postgres>()?;
+    ///     let _pool: &sqlx::PgPool = db.pool();
+    ///     Ok(axum::Router::new().with_state(db))
+    /// }
+    /// ```
+    pub fn db_as<DB: Backend>(&self) -> Result<Database<DB>, NoDatabase> {
+        let db = self.inner.db.as_ref().ok_or(NoDatabase::NONE)?;
+        db.as_any()
+            .downcast_ref::<Database<DB>>()
+            .cloned()
+            .ok_or_else(|| NoDatabase::other_driver(db.driver(), DB::DRIVER))
     }
 
     /// The client for the downstream `name`, configured by `[clients.<name>]`.

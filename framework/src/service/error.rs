@@ -78,9 +78,46 @@ pub enum StartupError {
     },
 }
 
-/// [`Context::db`](crate::Context::db) was called on a service without a database.
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error(
-    "this service has no database: register migrations with ServiceBuilder::migrations (or #[microservice(migrations = ...)]) or set database.url"
-)]
-pub struct NoDatabase;
+/// [`Context::db`](crate::Context::db) or [`Context::db_as`](crate::Context::db_as) was called
+/// on a service without a database, or asked for another driver than the service declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct NoDatabase {
+    /// `(declared, asked)` driver names when the service has a pool of another driver.
+    mismatch: Option<(&'static str, &'static str)>,
+}
+
+impl NoDatabase {
+    /// The service has no pool at all.
+    pub(crate) const NONE: Self = Self { mismatch: None };
+
+    /// The service's pool is of driver `declared`, the code asked for `asked`.
+    pub(crate) fn other_driver(declared: &'static str, asked: &'static str) -> Self {
+        Self {
+            mismatch: Some((declared, asked)),
+        }
+    }
+
+    fn message(&self) -> String {
+        match self.mismatch {
+            None => "this service has no database: register migrations with \
+                     ServiceBuilder::migrations (or #[microservice(migrations = ...)]), declare \
+                     one with ServiceBuilder::database::<..>(), or set database.url"
+                .to_string(),
+            Some((declared, asked)) => {
+                let call = |driver: &str| {
+                    if driver == "sqlx::Any" {
+                        "ctx.db()".to_string()
+                    } else {
+                        format!("ctx.db_as::<{driver}>()")
+                    }
+                };
+                format!(
+                    "the service's pool is Database<{declared}>, not Database<{asked}>; ask for it \
+                     with {}, or declare the driver you want with ServiceBuilder::database::<{asked}>()",
+                    call(declared)
+                )
+            }
+        }
+    }
+}

@@ -11,12 +11,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::builder::{RoutesFn, ServiceBuilder};
+use super::database::{OpenArgs, Opener, opener};
 use super::deferred::{Deferred, starting};
 use super::secret_tasks::SecretTasks;
 use super::{Context, Error, ops};
 use crate::auth::AuthRuntime;
 use crate::config::{Config, ConfigError, Loaded};
-use crate::db::Database;
+use crate::db::OpenDatabase;
 use crate::health::Health;
 use crate::invalid::InvalidSetting;
 use crate::secrets::Secrets;
@@ -129,7 +130,7 @@ impl Prepared {
             health.register_arc(check);
         }
         let mut secret_tasks = SecretTasks::start(&secrets);
-        let db_slot = Arc::new(OnceLock::new());
+        let db_slot: ops::DbSlot = Arc::new(OnceLock::new());
         #[cfg(feature = "openapi")]
         let openapi = openapi_router(builder.openapi, &config, builder.version)?;
         #[cfg(not(feature = "openapi"))]
@@ -145,6 +146,7 @@ impl Prepared {
             Start {
                 version: builder.version,
                 migrations: builder.migrations,
+                database: builder.database,
                 routes: builder.routes,
                 loaded,
                 health: health.clone(),
@@ -156,7 +158,7 @@ impl Prepared {
             Startup::Ready(routes, db) => {
                 app.set(standard_stack(routes, &config.server));
                 if let Some(db) = &db {
-                    let _ = db_slot.set(db.clone());
+                    let _ = db_slot.set(Arc::clone(db));
                 }
                 health.mark_started();
                 tracing::info!(%addr, elapsed = ?started_at.elapsed(), "ready");
@@ -260,7 +262,7 @@ async fn build_routes(
     start: Start,
     secret_tasks: &mut SecretTasks,
     beside: Vec<Router>,
-) -> Result<(Router, Option<Database>), Error> {
+) -> Result<(Router, Option<Arc<dyn OpenDatabase>>), Error> {
     let (mut routes, db) = start.run(secret_tasks).await?;
     for endpoints in beside {
         routes = merge(endpoints, routes)?;
@@ -271,7 +273,7 @@ async fn build_routes(
 /// How startup ended.
 enum Startup {
     /// The routes are built: serve them.
-    Ready(Router, Option<Database>),
+    Ready(Router, Option<Arc<dyn OpenDatabase>>),
     /// Startup failed.
     Failed(Error),
     /// A shutdown was requested first.
@@ -280,7 +282,7 @@ enum Startup {
 
 /// Step 3: waits for `routes`, unless `shutdown` resolves first.
 async fn await_startup(
-    routes: impl Future<Output = Result<(Router, Option<Database>), Error>>,
+    routes: impl Future<Output = Result<(Router, Option<Arc<dyn OpenDatabase>>), Error>>,
     shutdown: &mut Pin<Box<dyn Future<Output = Drain> + Send>>,
 ) -> Startup {
     tokio::select! {
@@ -314,6 +316,8 @@ fn merge(ops: Router, routes: Router) -> Result<Router, Error> {
 struct Start {
     version: &'static str,
     migrations: Option<&'static crate::db::Migrations>,
+    /// The driver declared with `ServiceBuilder::database`, if any.
+    database: Option<Opener>,
     routes: Option<RoutesFn>,
     loaded: Loaded,
     health: Health,
@@ -324,27 +328,29 @@ impl Start {
     async fn run(
         self,
         secret_tasks: &mut SecretTasks,
-    ) -> Result<(Router, Option<Database>), Error> {
+    ) -> Result<(Router, Option<Arc<dyn OpenDatabase>>), Error> {
         let Start {
             version,
             migrations,
+            database,
             routes,
             loaded,
             health,
         } = self;
         let config = &loaded.config;
-        let wants_db = migrations.is_some()
+        let wants_db = database.is_some()
+            || migrations.is_some()
             || config.database.url.is_some()
             || config.database.secret.is_some();
         let db = if wants_db {
-            let db = Database::connect(&config.database, &config.service.name).await?;
-            if let (Some(migrations), true) = (migrations, config.database.migrate) {
-                migrations.run(&db).await?;
-                tracing::info!(backend = %db.kind(), "migrations applied");
-            }
-            health.register(db.clone());
-            secret_tasks.follow_database(&db, &loaded);
-            Some(db)
+            let open = database.unwrap_or(opener::<sqlx::Any>);
+            let args = OpenArgs {
+                loaded: &loaded,
+                migrations,
+                health: &health,
+                secret_tasks,
+            };
+            Some(open(args).await?)
         } else {
             None
         };
@@ -383,7 +389,7 @@ async fn drain_and_stop(
     drain: Drain,
     health: &Health,
     servers: Servers,
-    db: Option<Database>,
+    db: Option<Arc<dyn OpenDatabase>>,
     force: Pin<Box<dyn Future<Output = ()> + Send>>,
 ) {
     health.start_draining();

@@ -2,6 +2,7 @@
 
 mod builder;
 mod context;
+mod database;
 mod deferred;
 mod error;
 mod healthcheck;

@@ -10,29 +10,27 @@ use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
-use crate::db::Database;
+use crate::db::OpenDatabase;
 use crate::health::{self, Health};
 use crate::secrets::Secrets;
 use crate::server::Quiet;
 use crate::telemetry::prometheus;
 
+/// Where the service's pool is put once it is open, for `/metrics`.
+pub(crate) type DbSlot = Arc<OnceLock<Arc<dyn OpenDatabase>>>;
+
 /// What `/metrics` reads at scrape time.
 #[derive(Clone)]
 struct MetricsState {
     handle: &'static PrometheusHandle,
-    db: Arc<OnceLock<Database>>,
+    db: DbSlot,
     secrets: Secrets,
     service: Arc<str>,
 }
 
 /// Health probes plus, when enabled, `/metrics` (with the pool's gauges once `db` is set, and
 /// the age of each secret at scrape time).
-pub(crate) fn router(
-    health: Health,
-    config: &Config,
-    db: Arc<OnceLock<Database>>,
-    secrets: Secrets,
-) -> Router {
+pub(crate) fn router(health: Health, config: &Config, db: DbSlot, secrets: Secrets) -> Router {
     let router = health::router(health, &config.health);
     let router = with_metrics(router, config, db, secrets);
     // Probes and scrapes arrive every few seconds: log them at DEBUG, not INFO.
@@ -42,12 +40,7 @@ pub(crate) fn router(
     }))
 }
 
-fn with_metrics(
-    router: Router,
-    config: &Config,
-    db: Arc<OnceLock<Database>>,
-    secrets: Secrets,
-) -> Router {
+fn with_metrics(router: Router, config: &Config, db: DbSlot, secrets: Secrets) -> Router {
     let handle = config.telemetry.metrics.then(prometheus::handle).flatten();
     match handle {
         Some(handle) => router.route(
@@ -65,7 +58,7 @@ fn with_metrics(
 
 async fn metrics(State(state): State<MetricsState>) -> impl IntoResponse {
     state.secrets.record_ages();
-    let body = prometheus::render(state.handle, state.db.get(), &state.service);
+    let body = prometheus::render(state.handle, state.db.get().map(|db| &**db), &state.service);
     (
         [(
             header::CONTENT_TYPE,

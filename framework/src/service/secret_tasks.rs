@@ -6,7 +6,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::{AuthRuntime, follow_auth_secrets};
 use crate::config::Loaded;
-use crate::db::{Database, DbSecretRefs, follow_secrets};
+use crate::db::{Backend, Database, DbSecretRefs, follow_secrets};
 use crate::health::Health;
 use crate::secrets::{RefreshTask, Secrets};
 
@@ -34,7 +34,7 @@ impl SecretTasks {
     }
 
     /// Makes the pool follow the secrets behind the database keys, if there are any.
-    pub(crate) fn follow_database(&mut self, db: &Database, loaded: &Loaded) {
+    pub(crate) fn follow_database<DB: Backend>(&mut self, db: &Database<DB>, loaded: &Loaded) {
         let refs = DbSecretRefs::from_keys(&loaded.secret_refs);
         if refs.is_empty() {
             return;

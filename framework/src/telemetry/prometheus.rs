@@ -7,7 +7,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use super::catalog::{
     self, BUILD_INFO, DB_POOL_CONNECTIONS, DB_POOL_MAX_CONNECTIONS, SECONDS_BUCKETS,
 };
-use crate::db::Database;
+use crate::db::{OpenDatabase, PoolStats};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 static PROCESS: OnceLock<metrics_process::Collector> = OnceLock::new();
@@ -43,24 +43,22 @@ pub(crate) fn record_build_info(service: &str, version: &str) {
 }
 
 /// The text exposition of every metric, after sampling the gauges read at scrape time.
-pub(crate) fn render(handle: &PrometheusHandle, db: Option<&Database>, service: &str) -> String {
+pub(crate) fn render(
+    handle: &PrometheusHandle,
+    db: Option<&dyn OpenDatabase>,
+    service: &str,
+) -> String {
     if let Some(process) = PROCESS.get() {
         process.collect();
     }
     if let Some(db) = db {
-        let pool = db.pool();
-        let size = f64::from(pool.size());
-        // `num_idle` is a usize count of at most `max_connections`, a u32.
-        let idle = u32::try_from(pool.num_idle())
-            .map(f64::from)
-            .unwrap_or(size);
+        let PoolStats { size, idle, max } = db.stats();
         let service = service.to_string();
         metrics::gauge!(DB_POOL_CONNECTIONS, "service" => service.clone(), "state" => "idle")
-            .set(idle);
+            .set(f64::from(idle));
         metrics::gauge!(DB_POOL_CONNECTIONS, "service" => service.clone(), "state" => "in_use")
-            .set((size - idle).max(0.0));
-        metrics::gauge!(DB_POOL_MAX_CONNECTIONS, "service" => service)
-            .set(f64::from(pool.options().get_max_connections()));
+            .set(f64::from(size.saturating_sub(idle)));
+        metrics::gauge!(DB_POOL_MAX_CONNECTIONS, "service" => service).set(f64::from(max));
     }
     handle.run_upkeep();
     handle.render()
