@@ -2,22 +2,16 @@
 //! pools: 409 for a duplicate, 422 for a missing reference or a broken check.
 
 use axum::http::StatusCode;
-use secrecy::SecretString;
 use servicekit::Problem;
-use servicekit::db::{Database, DatabaseConfig};
+use servicekit::db::Database;
 use servicekit::testing::TestDatabase;
+
+use crate::{config, on_every_backend};
 
 const SCHEMA: [&str; 2] = [
     "CREATE TABLE students (id BIGINT PRIMARY KEY, age BIGINT NOT NULL CHECK (age >= 0))",
     "CREATE TABLE enrolments (student_id BIGINT NOT NULL REFERENCES students (id))",
 ];
-
-fn config(url: &str) -> DatabaseConfig {
-    DatabaseConfig {
-        url: Some(SecretString::from(url)),
-        ..Default::default()
-    }
-}
 
 /// The status of the problem `sql` (binding `values`) turns into.
 async fn status_of(db: &Database, sql: &'static str, values: &[i64]) -> StatusCode {
@@ -66,13 +60,7 @@ async fn check(db: Database) {
 
 #[tokio::test]
 async fn portable_pool_maps_violations_on_every_backend() {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = format!("sqlite://{}", dir.path().join("c.db").display());
-    check(Database::connect(&config(&sqlite), "svc").await.unwrap()).await;
-    let pg = TestDatabase::postgres().await.expect("test PostgreSQL");
-    check(Database::connect(&config(pg.url()), "svc").await.unwrap()).await;
-    let my = TestDatabase::mysql().await.expect("test MariaDB");
-    check(Database::connect(&config(my.url()), "svc").await.unwrap()).await;
+    on_every_backend(check).await;
 }
 
 #[tokio::test]

@@ -11,7 +11,11 @@ mod outage;
 mod transactions;
 mod typed;
 
-use servicekit::db::{EmbeddedMigration, Migrations};
+use std::future::Future;
+
+use secrecy::SecretString;
+use servicekit::db::{Database, DatabaseConfig, EmbeddedMigration, Migrations};
+use servicekit::testing::TestDatabase;
 
 /// One table with a primary key, the same SQL on every backend.
 static NOTES_SQL: &[EmbeddedMigration] = &[EmbeddedMigration {
@@ -22,3 +26,27 @@ static NOTES_SQL: &[EmbeddedMigration] = &[EmbeddedMigration {
 
 /// The migrations of the test services.
 pub(crate) static NOTES: Migrations = Migrations::from_static(NOTES_SQL, NOTES_SQL, NOTES_SQL);
+
+/// The pool settings of these tests: `url`, everything else default.
+pub(crate) fn config(url: &str) -> DatabaseConfig {
+    DatabaseConfig {
+        url: Some(SecretString::from(url)),
+        ..Default::default()
+    }
+}
+
+/// Runs `check` on a portable pool of each backend in turn: a fresh SQLite file, a fresh
+/// PostgreSQL database and a fresh MariaDB database.
+pub(crate) async fn on_every_backend<F, Fut>(check: F)
+where
+    F: Fn(Database) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("test.db").display());
+    check(Database::connect(&config(&sqlite), "svc").await.unwrap()).await;
+    let pg = TestDatabase::postgres().await.expect("test PostgreSQL");
+    check(Database::connect(&config(pg.url()), "svc").await.unwrap()).await;
+    let my = TestDatabase::mysql().await.expect("test MariaDB");
+    check(Database::connect(&config(my.url()), "svc").await.unwrap()).await;
+}

@@ -5,19 +5,11 @@ use std::panic::AssertUnwindSafe;
 
 use axum::http::StatusCode;
 use futures_util::FutureExt;
-use secrecy::SecretString;
 use servicekit::Problem;
-use servicekit::db::{CommitError, Database, DatabaseConfig};
+use servicekit::db::{CommitError, Database};
 use servicekit::testing::TestDatabase;
 
-use crate::NOTES;
-
-fn config(url: &str) -> DatabaseConfig {
-    DatabaseConfig {
-        url: Some(SecretString::from(url)),
-        ..Default::default()
-    }
-}
+use crate::{NOTES, config, on_every_backend};
 
 async fn count(db: &Database) -> i64 {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM notes")
@@ -62,13 +54,7 @@ async fn check(db: Database) {
 
 #[tokio::test]
 async fn commit_on_ok_rollback_on_err_and_panic_on_every_backend() {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = format!("sqlite://{}", dir.path().join("t.db").display());
-    check(Database::connect(&config(&sqlite), "svc").await.unwrap()).await;
-    let pg = TestDatabase::postgres().await.expect("test PostgreSQL");
-    check(Database::connect(&config(pg.url()), "svc").await.unwrap()).await;
-    let my = TestDatabase::mysql().await.expect("test MariaDB");
-    check(Database::connect(&config(my.url()), "svc").await.unwrap()).await;
+    on_every_backend(check).await;
 }
 
 #[tokio::test]
