@@ -1,7 +1,9 @@
 //! PostgreSQL's own column types round-trip through the typed pool: UUID, `timestamptz`,
-//! JSONB and arrays (with sqlx's `uuid`, `time` and `json` features, which a service enables
-//! in its own `sqlx` dependency), also through sqlx's compile-time checked macros.
+//! JSONB, arrays and NUMERIC (with sqlx's `uuid`, `time`, `json` and `rust_decimal` features,
+//! which a service enables in its own `sqlx` dependency), also through sqlx's compile-time
+//! checked macros.
 
+use rust_decimal::Decimal;
 use secrecy::SecretString;
 use servicekit::db::{Database, DatabaseConfig};
 use servicekit::testing::TestDatabase;
@@ -119,5 +121,59 @@ async fn checked_macros_run_on_the_typed_pool() {
     .await
     .unwrap();
     assert_eq!(read, event);
+    db.close().await;
+}
+
+/// NUMERIC / DECIMAL columns keep exact decimals through the typed pools (sqlx's `rust_decimal`
+/// feature), and the database computes with them as numbers, on PostgreSQL and on MariaDB.
+#[tokio::test]
+async fn numeric_keeps_exact_decimals_on_postgres_and_mariadb() {
+    let price = Decimal::new(123_456_789, 2); // 1234567.89
+    let next = Decimal::new(123_456_790, 2);
+
+    let pg = TestDatabase::postgres().await.expect("test PostgreSQL");
+    let db = Database::<sqlx::Postgres>::open(&crate::config(pg.url()), "svc")
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE prices (id BIGINT PRIMARY KEY, amount NUMERIC(12, 2) NOT NULL)")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO prices (id, amount) VALUES ($1, $2)")
+        .bind(1_i64)
+        .bind(price)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let (stored, plus_a_cent): (Decimal, Decimal) =
+        sqlx::query_as("SELECT amount, amount + 0.01 FROM prices WHERE id = $1")
+            .bind(1_i64)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!((stored, plus_a_cent), (price, next), "PostgreSQL");
+    db.close().await;
+
+    let my = TestDatabase::mysql().await.expect("test MariaDB");
+    let db = Database::<sqlx::MySql>::open(&crate::config(my.url()), "svc")
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE prices (id BIGINT PRIMARY KEY, amount DECIMAL(12, 2) NOT NULL)")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO prices (id, amount) VALUES (?, ?)")
+        .bind(1_i64)
+        .bind(price)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let (stored, plus_a_cent): (Decimal, Decimal) =
+        sqlx::query_as("SELECT amount, amount + 0.01 FROM prices WHERE id = ?")
+            .bind(1_i64)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!((stored, plus_a_cent), (price, next), "MariaDB");
     db.close().await;
 }
