@@ -53,35 +53,41 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// ```
 pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    router.layer(
-        ServiceBuilder::new()
-            .layer(SetSensitiveRequestHeadersLayer::new([
-                header::AUTHORIZATION,
-                header::COOKIE,
-                header::PROXY_AUTHORIZATION,
-            ]))
-            .layer(SetRequestIdLayer::new(
-                request_id.clone(),
-                MakeRandomRequestId,
-            ))
-            .layer(PropagateRequestIdLayer::new(request_id))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(make_span)
-                    .on_request(())
-                    .on_response(on_response)
-                    // Server errors are logged by `on_response`, which knows probes from requests.
-                    .on_failure(()),
-            )
-            .layer(HttpMetricsLayer::new())
-            .layer(ProblemJsonLayer::new())
-            .layer(CatchPanicLayer)
-            .layer(super::request_head::CheckHeadLayer)
-            .layer(RequestDeadlineLayer::from_config(config))
-            .layer(SetInboundLayer::new())
-            .layer(RequestBodyLimitLayer::new(config.body_limit))
-            .layer(DefaultBodyLimit::disable()),
-    )
+    router
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::AUTHORIZATION,
+                    header::COOKIE,
+                    header::PROXY_AUTHORIZATION,
+                ]))
+                .layer(SetRequestIdLayer::new(
+                    request_id.clone(),
+                    MakeRandomRequestId,
+                ))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(make_span)
+                        .on_request(())
+                        .on_response(on_response)
+                        // Server errors are logged by `on_response`, which knows probes from requests.
+                        .on_failure(()),
+                )
+                .layer(HttpMetricsLayer::new())
+                .layer(ProblemJsonLayer::new())
+                .layer(CatchPanicLayer)
+                .layer(super::request_head::CheckHeadLayer)
+                .layer(RequestDeadlineLayer::from_config(config))
+                .layer(SetInboundLayer::new())
+                .layer(RequestBodyLimitLayer::new(config.body_limit))
+                .layer(DefaultBodyLimit::disable()),
+        )
+        // Turns every handler into its finished, layered service now. A `Router<()>` called as it is
+        // (servicekit's server does not go through `into_make_service`, which does this) otherwise
+        // builds each handler's route and runs every `Layer::layer` of the stack again per request,
+        // and layers that keep state across requests (the RED metrics' handles) would lose it.
+        .with_state(())
 }
 
 fn make_span(req: &Request<Body>) -> Span {

@@ -1,56 +1,36 @@
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use metrics::SharedString;
 use pin_project_lite::pin_project;
 
-use crate::telemetry::catalog::{
-    HTTP_SERVER_ACTIVE_REQUESTS, HTTP_SERVER_REQUEST_DURATION_SECONDS, HTTP_SERVER_REQUESTS_TOTAL,
-};
+use super::handles::RouteHandles;
 
 /// Counts a request as active from creation until drop, so cancelled requests are counted out.
 #[derive(Debug)]
 pub(super) struct InFlight {
-    method: SharedString,
-    route: SharedString,
+    route: Arc<RouteHandles>,
+    method: usize,
 }
 
 impl InFlight {
-    pub(super) fn start(method: SharedString, route: SharedString) -> Self {
-        metrics::gauge!(HTTP_SERVER_ACTIVE_REQUESTS, "method" => method.clone(), "route" => route.clone())
-            .increment(1.0);
-        Self { method, route }
+    /// `method` is an index from [`method_index`](super::handles::method_index).
+    pub(super) fn start(route: Arc<RouteHandles>, method: usize) -> Self {
+        route.active(method).increment(1.0);
+        Self { route, method }
     }
 
     fn finish(&self, status: u16, started: Instant) {
-        let class = status_class(status);
-        let labels = [
-            ("method", self.method.clone()),
-            ("route", self.route.clone()),
-            ("status", SharedString::const_str(class)),
-        ];
-        metrics::counter!(HTTP_SERVER_REQUESTS_TOTAL, &labels).increment(1);
-        metrics::histogram!(HTTP_SERVER_REQUEST_DURATION_SECONDS, &labels)
-            .record(started.elapsed().as_secs_f64());
+        self.route
+            .finish(self.method, status, started.elapsed().as_secs_f64());
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        metrics::gauge!(HTTP_SERVER_ACTIVE_REQUESTS, "method" => self.method.clone(), "route" => self.route.clone())
-            .decrement(1.0);
-    }
-}
-
-fn status_class(status: u16) -> &'static str {
-    match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
+        self.route.active(self.method).decrement(1.0);
     }
 }
 

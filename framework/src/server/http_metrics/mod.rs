@@ -8,8 +8,12 @@
 //! cardinality stays bounded; requests that match no route are labelled `unmatched`. `status` is
 //! the class (`2xx`, `4xx`, ...). Metrics go through the `metrics` facade; servicekit installs the
 //! Prometheus recorder that serves them on `/metrics`.
+//!
+//! The series' handles are resolved once per route template, method and status class and kept
+//! by the service, so a request updates them without a registry look-up or label clones.
 
 mod future;
+mod handles;
 mod layer;
 mod service;
 

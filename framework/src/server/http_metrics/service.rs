@@ -1,24 +1,29 @@
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
-use axum::http::{Method, Request};
-use metrics::SharedString;
+use axum::http::Request;
 use tower::Service;
 
 use super::ResponseFuture;
 use super::future::InFlight;
+use super::handles::{RouteTable, method_index};
 
 /// Service recording RED metrics; see the [module docs](super).
 #[derive(Debug, Clone)]
 pub struct HttpMetrics<S> {
     inner: S,
+    routes: Arc<RouteTable>,
 }
 
 impl<S> HttpMetrics<S> {
     /// Wraps `inner`.
     pub fn new(inner: S) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            routes: Arc::default(),
+        }
     }
 
     /// The wrapped service.
@@ -45,28 +50,12 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let method = method_label(req.method());
-        let route: SharedString = match req.extensions().get::<MatchedPath>() {
-            Some(path) => SharedString::from(path.as_str().to_owned()),
-            None => SharedString::const_str("unmatched"),
-        };
-        let in_flight = InFlight::start(method.clone(), route.clone());
+        let route = self.routes.get(
+            req.extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str),
+        );
+        let in_flight = InFlight::start(route, method_index(req.method()));
         ResponseFuture::new(self.inner.call(req), in_flight, Instant::now())
     }
-}
-
-/// The method as a label; unknown extension methods share one label to bound cardinality.
-fn method_label(method: &Method) -> SharedString {
-    SharedString::const_str(match method.as_str() {
-        "GET" => "GET",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "PATCH" => "PATCH",
-        "DELETE" => "DELETE",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        "TRACE" => "TRACE",
-        "CONNECT" => "CONNECT",
-        _ => "_OTHER",
-    })
 }
