@@ -176,6 +176,20 @@ impl ServiceProcess {
         std::fs::read_to_string(self.stderr.with_file_name("stdout.log")).unwrap_or_default()
     }
 
+    /// Stdout once it contains `text`, waiting up to 10 s (see [`log_line`](Self::log_line) for
+    /// why a line can arrive moments late); for the `pretty` format of `dev`, or several lines.
+    pub async fn stdout_containing(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let logs = self.stdout();
+            if logs.contains(text) {
+                return logs;
+            }
+            assert!(Instant::now() < deadline, "no {text:?} in:\n{logs}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The first JSON log line on stdout that `matches`, waiting up to 10 s for it: servicekit
     /// hands log lines to a writer thread, so a request's line reaches stdout moments after its
     /// response may have.

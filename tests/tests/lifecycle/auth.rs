@@ -46,7 +46,14 @@ async fn prod_with_auth_disabled_explicitly_starts_open_and_warns() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "open on purpose");
-    let logs = service.stdout();
+    let mut logs = String::new();
+    for line in [
+        "auth is DISABLED",
+        "effective configuration",
+        "\"starting\"",
+    ] {
+        logs = service.stdout_containing(line).await;
+    }
     let warn = logs
         .lines()
         .find(|l| l.contains("auth is DISABLED"))
@@ -80,5 +87,5 @@ async fn dev_without_an_issuer_stays_open_with_a_warning() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(service.stdout().contains("auth is DISABLED"));
+    service.stdout_containing("auth is DISABLED").await;
 }
