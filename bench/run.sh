@@ -35,7 +35,7 @@ else
     release="${CARGO_TARGET_DIR:-target}/release"
     bin="$(mktemp -d -t servicekit-bench-bin-XXXXXX)"
     trap 'rm -rf "$bin"' EXIT
-    for b in bare-axum sk-default sk-jwt axum-sqlx mint-token student-service; do
+    for b in bare-axum sk-default sk-jwt axum-sqlx sk-typed mint-token student-service; do
         if [ -e "$release/$b" ]; then cp "$release/$b" "$bin/"; fi
     done
 fi

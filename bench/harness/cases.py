@@ -119,17 +119,18 @@ def in_memory_cases(workdir, public_pem, tokens, many):
     return cases
 
 
-D_CASES = ("D-handwritten", "D-servicekit", "D-servicekit-warn")
+D_CASES = ("D-handwritten", "D-servicekit", "D-servicekit-warn", "D-typed", "D-typed-warn")
 
 
 def psql(db, sql):
     return run(["psql", "-v", "ON_ERROR_STOP=1", "-qAt", f"{s.PG}/{db}", "-c", sql])
 
 
-def database_cases(workdir, log_dir):
-    """Case D: student-service and the hand-written twin on the same PostgreSQL rows. Creates,
-    migrates (by starting student-service once) and seeds the database."""
-    if not any(s.selected(c) for c in D_CASES):
+def database_cases(workdir, log_dir, wanted):
+    """Case D: student-service, the hand-written twin and the twin's handler on servicekit's
+    typed pool (`sk-typed`) on the same PostgreSQL rows. Creates, migrates (by starting
+    student-service once) and seeds the database when `wanted` (case ids) names a D case."""
+    if not any(c in wanted for c in D_CASES):
         return []
     url = f"{s.PG}/{s.DB}"
     psql("postgres", f"DROP DATABASE IF EXISTS {s.DB}")
@@ -164,4 +165,10 @@ def database_cases(workdir, log_dir):
         Case("D-servicekit-warn", "student-service (servicekit), log level warn",
              [s.RELEASE / "student-service"], {**env, "RUST_LOG": "warn"}, path=first,
              script=script),
+        Case("D-typed", "axum-sqlx's handler on servicekit's typed pool "
+             "(Database<sqlx::Postgres>), log level info", [s.RELEASE / "sk-typed"], env,
+             path=first, script=script),
+        Case("D-typed-warn", "axum-sqlx's handler on servicekit's typed pool "
+             "(Database<sqlx::Postgres>), log level warn", [s.RELEASE / "sk-typed"],
+             {**env, "RUST_LOG": "warn"}, path=first, script=script),
     ]
