@@ -26,7 +26,7 @@ Every setting comes from the environment (defaults in brackets):
   BENCH_CASES [all]        comma-separated case ids, run in that order (e.g. B-info,B-warn,startup)
   BENCH_INSTRUCTIONS [1]   callgrind instructions/request after the load; 0: skip; only: alone
   BENCH_INSTR_CASES [A,B-warn,B-info,C-ES256-warn,C-RS256-warn,C-many-ES256-warn,
-                     C-nocache-ES256-warn]
+                     C-nocache-ES256-warn]; D cases too (e.g. D-handwritten,D-typed-warn)
   BENCH_INSTR_REQUESTS [2000], BENCH_INSTR_WARMUP [200], BENCH_INSTR_CONCURRENCY [4]
   BENCH_BIN [$CARGO_TARGET_DIR/release or target/release] the servers' binaries
   BENCH_RESULTS [bench/results] where latest.json and latest.md go
