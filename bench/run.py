@@ -26,10 +26,12 @@ Every setting comes from the environment (defaults in brackets):
   BENCH_CASES [all]        comma-separated case ids, run in that order (e.g. B-info,B-warn,startup)
   BENCH_INSTRUCTIONS [1]   callgrind instructions/request after the load; 0: skip; only: alone
   BENCH_INSTR_CASES [A,B-warn,B-info,C-ES256-warn,C-RS256-warn,C-many-ES256-warn,
-                     C-nocache-ES256-warn]
+                     C-nocache-ES256-warn]; D cases too (e.g. D-handwritten,D-typed-warn)
   BENCH_INSTR_REQUESTS [2000], BENCH_INSTR_WARMUP [200], BENCH_INSTR_CONCURRENCY [4]
   BENCH_BIN [$CARGO_TARGET_DIR/release or target/release] the servers' binaries
   BENCH_RESULTS [bench/results] where latest.json and latest.md go
+  BENCH_MERGE [1]          keep the previous latest.json's cases, instructions and footprint
+                           that this run does not redo (each entry names its run); 0: replace
 """
 
 import json
@@ -45,9 +47,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import instructions  # noqa: E402
+from harness import instructions, merge  # noqa: E402
 from harness import settings as s  # noqa: E402
-from harness.cases import database_cases, in_memory_cases, make_keys, servicekit_env  # noqa: E402
+from harness.cases import (D_CASES, database_cases, in_memory_cases, make_keys,  # noqa: E402
+                           servicekit_env)
 from harness.load import measure  # noqa: E402
 from harness.procs import BenchError, Server, quiesce, run  # noqa: E402
 from harness.report import markdown, ratios, summarise  # noqa: E402
@@ -154,20 +157,27 @@ def main():
             public_pem, tokens, many = make_keys(workdir)
             memory = in_memory_cases(workdir, public_pem, tokens, many)
             report["cases"], report["instructions"], report["footprint"] = {}, {}, {}
-            if s.INSTRUCTIONS != "only":
-                cases = [c for c in memory if s.selected(c.id)]
-                cases += database_cases(workdir, log_dir)
+            load = s.INSTRUCTIONS != "only"
+            counted = s.INSTRUCTIONS not in ("0", "no", "off")
+            # The database is set up once, for the load and for callgrind's D cases.
+            wanted = {c for c in D_CASES if load and s.selected(c)}
+            wanted |= {c for c in s.INSTR_CASES if counted and s.selected(c)}
+            database = database_cases(workdir, log_dir, wanted)
+            if load:
+                cases = [c for c in memory + database if s.selected(c.id)]
                 if s.ONLY:
                     # BENCH_CASES also sets the order of a round (e.g. B-info,B-warn).
                     cases.sort(key=lambda c: s.ONLY.index(c.id))
                 report["cases"] = run_rounds(cases, workdir, log_dir)
                 report["footprint"] = run_startup(workdir, public_pem, log_dir)
-            if s.INSTRUCTIONS not in ("0", "no", "off"):
+            if counted:
                 print("instructions per request (callgrind):", flush=True)
-                report["instructions"] = instructions.run_all(memory, workdir, log_dir)
+                report["instructions"] = instructions.run_all(memory + database, workdir,
+                                                              log_dir)
         finally:
             if log_tmp:
                 log_tmp.cleanup()
+    report = merge.merge(merge.previous(), report)
     report["ratios"] = ratios(report["cases"], report["footprint"], report["instructions"])
     s.RESULTS.mkdir(parents=True, exist_ok=True)
     (s.RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -9,11 +9,11 @@
 #
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust; BENCH_PG overrides), node/npm,
 # openssl, taskset, valgrind (callgrind), and two or more cores. Installs wrk with apt-get when
-# missing, builds the release binaries (into $CARGO_TARGET_DIR when set, else target/; student-
-# service only when a D case or startup is selected), copies them to a private directory so
-# that another build into a shared target directory cannot swap them during the run (or, with
-# BENCH_BIN=<dir>, uses the binaries in <dir> and builds nothing), installs and compiles the
-# NestJS peer, then runs bench/run.py, which writes bench/results/latest.json and
+# missing, builds the release binaries (into $CARGO_TARGET_DIR when set, else target/;
+# student-service only when a D-servicekit case or startup is selected), copies them to a
+# private directory so that another build into a shared target directory cannot swap them
+# during the run (or, with BENCH_BIN=<dir>, uses the binaries in <dir> and builds nothing),
+# installs and compiles the NestJS peer, then runs bench/run.py, which writes bench/results/latest.json and
 # bench/results/latest.md (settings: its docstring).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,13 +29,13 @@ if [ -n "${BENCH_BIN:-}" ]; then
 else
     # Two builds, each with its own feature set: the bench servers get only the features they use.
     cargo build --release -p servicekit-bench
-    if [ -z "${BENCH_CASES:-}" ] || [[ ",$BENCH_CASES," =~ ,(D-[a-z-]*|startup), ]]; then
+    if [ -z "${BENCH_CASES:-}" ] || [[ ",$BENCH_CASES," =~ ,(D-servicekit[a-z-]*|startup), ]]; then
         cargo build --release -p student-service
     fi
     release="${CARGO_TARGET_DIR:-target}/release"
     bin="$(mktemp -d -t servicekit-bench-bin-XXXXXX)"
     trap 'rm -rf "$bin"' EXIT
-    for b in bare-axum sk-default sk-jwt axum-sqlx mint-token student-service; do
+    for b in bare-axum sk-default sk-jwt axum-sqlx sk-typed mint-token student-service; do
         if [ -e "$release/$b" ]; then cp "$release/$b" "$bin/"; fi
     done
 fi

@@ -119,28 +119,38 @@ def in_memory_cases(workdir, public_pem, tokens, many):
     return cases
 
 
-D_CASES = ("D-handwritten", "D-servicekit", "D-servicekit-warn")
+D_CASES = ("D-handwritten", "D-servicekit", "D-servicekit-warn", "D-typed", "D-typed-warn")
+STUDENT_SERVICE_CASES = ("D-servicekit", "D-servicekit-warn")
+STUDENT_MIGRATIONS = s.ROOT / "examples" / "student-service" / "migrations" / "postgres"
 
 
 def psql(db, sql):
     return run(["psql", "-v", "ON_ERROR_STOP=1", "-qAt", f"{s.PG}/{db}", "-c", sql])
 
 
-def database_cases(workdir, log_dir):
-    """Case D: student-service and the hand-written twin on the same PostgreSQL rows. Creates,
-    migrates (by starting student-service once) and seeds the database."""
-    if not any(s.selected(c) for c in D_CASES):
+def database_cases(workdir, log_dir, wanted):
+    """Case D: student-service, the hand-written twin and the twin's handler on servicekit's
+    typed pool (`sk-typed`) on the same PostgreSQL rows. Creates, migrates (by starting
+    student-service once when one of its cases is wanted, else with psql) and seeds the
+    database when `wanted` (case ids) names a D case."""
+    if not any(c in wanted for c in D_CASES):
         return []
     url = f"{s.PG}/{s.DB}"
     psql("postgres", f"DROP DATABASE IF EXISTS {s.DB}")
     psql("postgres", f"CREATE DATABASE {s.DB}")
     env = {**servicekit_env("info"), "DATABASE_URL": url}
-    server = Server("student-service-migrate", [s.RELEASE / "student-service"], env, workdir,
-                    log_dir)
-    try:
-        server.wait_ready("/health/ready")
-    finally:
-        server.stop()
+    if any(c in wanted for c in STUDENT_SERVICE_CASES):
+        server = Server("student-service-migrate", [s.RELEASE / "student-service"], env,
+                        workdir, log_dir)
+        try:
+            server.wait_ready("/health/ready")
+        finally:
+            server.stop()
+    else:
+        # Without student-service (bench/run.sh builds it only for its cases): its PostgreSQL
+        # migrations, applied with psql, give the same table.
+        for migration in sorted(STUDENT_MIGRATIONS.glob("*.sql")):
+            run(["psql", "-v", "ON_ERROR_STOP=1", "-q", f"{s.PG}/{s.DB}", "-f", migration])
     psql(s.DB, f"""INSERT INTO students (id, name, email, created_at, updated_at)
         SELECT gen_random_uuid()::text, 'Student ' || i, 'student' || i || '@example.org',
                1767225600000 + i, 1767225600000 + i
@@ -164,4 +174,10 @@ def database_cases(workdir, log_dir):
         Case("D-servicekit-warn", "student-service (servicekit), log level warn",
              [s.RELEASE / "student-service"], {**env, "RUST_LOG": "warn"}, path=first,
              script=script),
+        Case("D-typed", "axum-sqlx's handler on servicekit's typed pool "
+             "(Database<sqlx::Postgres>), log level info", [s.RELEASE / "sk-typed"], env,
+             path=first, script=script),
+        Case("D-typed-warn", "axum-sqlx's handler on servicekit's typed pool "
+             "(Database<sqlx::Postgres>), log level warn", [s.RELEASE / "sk-typed"],
+             {**env, "RUST_LOG": "warn"}, path=first, script=script),
     ]

@@ -24,12 +24,24 @@ def summarise(rounds):
     return out
 
 
-def _median(cases, case, key):
-    return cases[case][key]["median"] if case in cases else None
-
-
 def _ratio(a, b):
     return round(a / b, 3) if a is not None and b else None
+
+
+def _pair(table, a, b, value):
+    """value(table[a]) / value(table[b]) when both exist and come from the same run (a
+    merged report holds entries of several runs: see harness/merge.py)."""
+    if a not in table or b not in table or table[a].get("run") != table[b].get("run"):
+        return None
+    return _ratio(value(table[a]), value(table[b]))
+
+
+def _median_of(key):
+    return lambda r: r[key]["median"]
+
+
+def _per_req(r):
+    return r["instructions_per_req"]
 
 
 # Targets of issue 15 (requests/s of a case over A's, from medians of the same run).
@@ -44,33 +56,36 @@ INSTR_TARGETS = {"B-warn": "<= 1.111", "B-info": "<= 1.25", "C-ES256-warn": "<= 
                  "C-nocache-ES256-warn": "", "C-nocache-RS256-warn": ""}
 P99_CASES = ("B-warn", "B-info", "C-ES256-warn", "C-RS256-warn", "C-ES256-info",
              "C-RS256-info", "C-many-ES256-warn")
+# Case D over the hand-written axum + sqlx twin (issue 15: student-service; issue 16: the
+# twin's handler on the typed pool).
+D_TARGETS = {"D-servicekit": ">= 0.95", "D-servicekit-warn": ">= 0.95",
+             "D-typed": ">= 0.95", "D-typed-warn": ">= 0.95"}
 
 
 def ratios(cases, footprint, instructions):
     """Every ratio with its target (empty: for information) and whether it is met."""
     out = {}
     for case, target in RPS_TARGETS.items():
-        out[f"req/s {case} / A"] = (_ratio(_median(cases, case, "rps"),
-                                           _median(cases, "A", "rps")), target)
+        out[f"req/s {case} / A"] = (_pair(cases, case, "A", _median_of("rps")), target)
     for case in P99_CASES:
-        out[f"p99 {case} / A"] = (_ratio(_median(cases, case, "p99_ms"),
-                                         _median(cases, "A", "p99_ms")), "<= 1.2")
+        out[f"p99 {case} / A"] = (_pair(cases, case, "A", _median_of("p99_ms")), "<= 1.2")
     for case in RPS_TARGETS:
-        out[f"CPU µs/req {case} / A"] = (_ratio(_median(cases, case, "cpu_us_per_req"),
-                                               _median(cases, "A", "cpu_us_per_req")), "")
-    base = instructions.get("A", {}).get("instructions_per_req")
+        out[f"CPU µs/req {case} / A"] = (_pair(cases, case, "A", _median_of("cpu_us_per_req")),
+                                         "")
     for case, target in INSTR_TARGETS.items():
-        value = instructions.get(case, {}).get("instructions_per_req")
-        out[f"instructions/req {case} / A"] = (_ratio(value, base), target)
+        out[f"instructions/req {case} / A"] = (_pair(instructions, case, "A", _per_req), target)
     for level in ("info", "warn"):
         for alg in ("ES256", "RS256"):
             out[f"req/s C-{alg}-{level} / E-{alg}"] = (
-                _ratio(_median(cases, f"C-{alg}-{level}", "rps"),
-                       _median(cases, f"E-{alg}", "rps")), ">= 10")
-    for case in ("D-servicekit", "D-servicekit-warn"):
+                _pair(cases, f"C-{alg}-{level}", f"E-{alg}", _median_of("rps")), ">= 10")
+    for case, target in D_TARGETS.items():
         out[f"req/s {case} / D-handwritten"] = (
-            _ratio(_median(cases, case, "rps"), _median(cases, "D-handwritten", "rps")),
-            ">= 0.95")
+            _pair(cases, case, "D-handwritten", _median_of("rps")), target)
+    for case in D_TARGETS:
+        out[f"CPU µs/req {case} / D-handwritten"] = (
+            _pair(cases, case, "D-handwritten", _median_of("cpu_us_per_req")), "")
+        out[f"instructions/req {case} / D-handwritten"] = (
+            _pair(instructions, case, "D-handwritten", _per_req), "")
     service = footprint.get("student-service (SQLite)")
     if service:
         out["student-service ready ms (median)"] = (service["ready_ms_median"], "<= 50")
@@ -91,12 +106,13 @@ def _spread(r, key, fmt):
     return f"{m['median']:{fmt}} ({m['min']:{fmt}}–{m['max']:{fmt}})"
 
 
-def markdown(report):
-    mach, st = report["machine"], report["settings"]
-    lines = [f"Run {report['date']} (commit {report['commit']}) on {mach['cpus']} CPUs "
+def _run_lines(run, cases, instr):
+    """The header of one run and the tables of its cases and instructions."""
+    mach, st = run["machine"], run["settings"]
+    lines = [f"Run {run['date']} (commit {run['commit']}) on {mach['cpus']} CPUs "
              f"({mach['cpu_model']}), {mach['ram_gib']} GiB RAM; load average at start "
              f"{mach['load_average_at_start']}.", ""]
-    if report["cases"]:
+    if cases:
         logs = ("discarded (/dev/null)" if st["log_dir"] == "null"
                 else f"to a file in {st['log_dir']}")
         lines += [f"{st['rounds']} alternating rounds; per case `wrk -t{st['threads']} "
@@ -108,14 +124,13 @@ def markdown(report):
                   "| case | what | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB "
                   "| log B/req | server core % | steal % (max) |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for case, r in report["cases"].items():
+        for case, r in cases.items():
             lines.append(f"| {case} | {r['what']} | {_spread(r, 'rps', '.0f')} "
                          f"| {_spread(r, 'p50_ms', '.2f')} | {_spread(r, 'p99_ms', '.2f')} "
                          f"| {_spread(r, 'cpu_us_per_req', '.1f')} | {r['peak_rss_mib']} "
                          f"| {'–' if r['log_bytes_per_req'] is None else r['log_bytes_per_req']} "
                          f"| {r['server_core_pct_median']} "
                          f"| {r['server_cpu_steal_pct_max']} |")
-    instr = report["instructions"]
     if instr:
         base = instr.get("A", {}).get("instructions_per_req")
         lines += ["", f"Instructions per request (`valgrind --tool=callgrind`, "
@@ -126,9 +141,27 @@ def markdown(report):
                   "|---|---:|---:|---:|---:|"]
         for case, r in instr.items():
             per = r["instructions_per_req"]
-            lines.append(f"| {case} | {per:,} | {_ratio(per, base)} "
+            lines.append(f"| {case} | {per:,} | {_ratio(per, base) or '–'} "
                          f"| {r['instructions_startup_and_warmup']:,} "
                          f"| {r['instructions_idle_per_s']:,} |")
+    return lines
+
+
+def markdown(report):
+    """The report as Markdown: each run's cases and instructions (a merged report has
+    several runs), then the ratios and the footprint."""
+    runs = report.get("runs") or [report]
+    lines = []
+    for run in runs:
+        if len(runs) > 1:
+            lines += [f"### Run {run['date']}", ""]
+
+        def of(section, date=run["date"]):
+            return {k: v for k, v in report[section].items() if v.get("run", date) == date}
+
+        lines += _run_lines(run, of("cases"), of("instructions"))
+        lines.append("")
+    lines.pop()
     lines += ["", "| ratio (from medians) | measured | target | met |", "|---|---:|---|---|"]
     for name, r in report["ratios"].items():
         verdict = {True: "yes", False: "**no**", None: "(information)"}[r["met"]]

@@ -38,6 +38,8 @@ DB = os.environ.get("BENCH_DB", "servicekit_bench")
 ROWS = int(os.environ.get("BENCH_ROWS", "1000"))
 MANY_TOKENS = int(os.environ.get("BENCH_MANY_TOKENS", "1000"))
 STARTUP_RUNS = int(os.environ.get("BENCH_STARTUP_RUNS", "5"))
+# Merge into the previous latest.json (see harness/merge.py); 0: write the new run alone.
+MERGE = _flag("BENCH_MERGE", "1")
 ONLY = [c for c in os.environ.get("BENCH_CASES", "").split(",") if c]
 # Instructions per request under callgrind: "1" after the load runs, "0" never, "only" alone.
 INSTRUCTIONS = os.environ.get("BENCH_INSTRUCTIONS", "1").lower()
@@ -63,6 +65,6 @@ def as_dict():
     return {"duration": DURATION, "warmup": WARMUP, "rounds": ROUNDS, "pause_s": PAUSE,
             "sync_between_cases": SYNC, "log_dir": LOG_DIR, "connections": CONNECTIONS,
             "threads": THREADS, "server_cpu": SERVER_CPU, "client_cpu": CLIENT_CPU,
-            "rows": ROWS, "many_tokens": MANY_TOKENS, "binaries": str(RELEASE),
+            "rows": ROWS, "cases": ONLY or "all", "many_tokens": MANY_TOKENS, "binaries": str(RELEASE),
             "instructions": INSTRUCTIONS, "instr_requests": INSTR_REQUESTS,
             "instr_warmup": INSTR_WARMUP, "instr_concurrency": INSTR_CONCURRENCY}

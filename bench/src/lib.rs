@@ -9,9 +9,13 @@
 //! | `sk-default` | B | `servicekit::Service::builder`: the standard stack, Prometheus metrics, JSON logs |
 //! | `sk-jwt` | C | B plus JWT verification (PEM keys, verified-token cache) and a scope check |
 //! | `axum-sqlx` | D | hand-written axum + `sqlx::PgPool` twin of student-service's `GET /students/{id}` |
+//! | `sk-typed` | D | the twin's handler on servicekit's typed pool, `Database<sqlx::Postgres>` (issue 16) |
 //!
+//! The two PostgreSQL binaries share their query, row type and JSON through [`pg`].
 //! `mint-token` signs the ES256 and RS256 tokens the JWT cases (C and the NestJS peer E) need.
 //! `bench/run.sh` builds, starts, loads and measures them; `docs/performance.md` has the results.
+
+pub mod pg;
 
 use axum::Json;
 use axum::Router;
