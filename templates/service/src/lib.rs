@@ -1,10 +1,10 @@
 //! {{project-name}}: a servicekit service with one sample resource, `/items`{% if database != "sqlite" %}, on the
 //! typed {{database}} pool with compile-time checked queries (offline data in `.sqlx/`){% endif %}.
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 {% if auth %}use servicekit::auth::require_scope;
 {% endif %}use servicekit::db::{Database, Migrations};

@@ -1,10 +1,10 @@
 //! API tests: the real service on port 0{% if database != "sqlite" %}, on a fresh {{database}} database{% endif %}{% if auth %}, with real tokens{% endif %}.
 
 use serde_json::{Value, json};
-{% if auth %}use servicekit::testing::TestIssuer;
-{% endif %}{% if database != "sqlite" %}use servicekit::testing::TestDatabase;
-{% endif %}use servicekit::testing::TestApp;
-
+use servicekit::testing::TestApp;
+{% if database != "sqlite" %}use servicekit::testing::TestDatabase;
+{% endif %}{% if auth %}use servicekit::testing::TestIssuer;
+{% endif %}
 /// The running service and what it depends on, dropped together at the end of a test.
 struct Running {
     app: TestApp,
@@ -24,12 +24,13 @@ async fn spawn() -> Running {
 {% endif %}{% if auth %}    let issuer = TestIssuer::start().await;
     let builder = builder.set("auth", issuer.auth_config());
 {% endif %}    let app = TestApp::spawn(builder).await.expect("service starts");
-    Running {
+{% if auth and database != "sqlite" %}    Running {
         app,
-{% if auth %}        issuer,
-{% endif %}{% if database != "sqlite" %}        _db: db,
-{% endif %}    }
-}
+        issuer,
+        _db: db,
+    }
+{% else %}    Running { app{% if auth %}, issuer{% endif %}{% if database != "sqlite" %}, _db: db{% endif %} }
+{% endif %}}
 
 #[tokio::test]
 async fn create_then_get_an_item() {
