@@ -1,20 +1,26 @@
-//! {{project-name}}: a servicekit service with one sample resource, `/items`.
+//! {{project-name}}: a servicekit service with one sample resource, `/items`{% if database != "sqlite" %}, on the
+//! typed {{database}} pool with compile-time checked queries (offline data in `.sqlx/`){% endif %}.
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 {% if auth %}use servicekit::auth::require_scope;
 {% endif %}use servicekit::db::{Database, Migrations};
 use servicekit::{BoxError, Context, Json, Problem, Service, ServiceBuilder};
-use sqlx::Row;
-
+{% if database == "sqlite" %}use sqlx::Row;
+{% else %}use time::OffsetDateTime;
+use uuid::Uuid;
+{% endif %}
 /// The service's name.
 pub const NAME: &str = "{{project-name}}";
 
-/// Migrations for SQLite, PostgreSQL and MySQL/MariaDB, embedded from `migrations/`.
+{% if database == "sqlite" %}/// Migrations for SQLite, PostgreSQL and MySQL/MariaDB, embedded from `migrations/`.
 pub static MIGRATIONS: Migrations = servicekit::embed_migrations!("migrations");
+
+/// The portable pool: SQLite by default, PostgreSQL or MySQL/MariaDB by `DATABASE_URL`.
+type Db = Database;
 
 /// An item as stored and returned.
 #[derive(Debug, Serialize)]
@@ -24,7 +30,24 @@ pub struct Item {
     /// Display name.
     pub name: String,
 }
+{% else %}/// Migrations embedded from `migrations/{{database}}/`.
+pub static MIGRATIONS: Migrations = servicekit::embed_migrations!("migrations");
 
+/// The typed pool (`db.pool()` is sqlx's {% if database == "postgres" %}`PgPool`{% else %}`MySqlPool`{% endif %}); `database.url` must name {{database}}.
+type Db = Database<{% if database == "postgres" %}sqlx::Postgres{% else %}sqlx::MySql{% endif %}>;
+
+/// An item as stored and returned.
+#[derive(Debug, Serialize)]
+pub struct Item {
+    /// UUID v7 ({% if database == "postgres" %}a `UUID` column{% else %}a `BINARY(16)` column{% endif %}).
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// When the item was created ({% if database == "postgres" %}`TIMESTAMPTZ`{% else %}`TIMESTAMP(6)`, UTC{% endif %}), RFC 3339 in JSON.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+{% endif %}
 /// The body of `POST /items`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,40 +57,73 @@ pub struct NewItem {
 }
 
 async fn create(
-    State(db): State<Database>,
+    State(db): State<Db>,
     Json(input): Json<NewItem>,
 ) -> Result<(StatusCode, Json<Item>), Problem> {
     let name = input.name.trim().to_string();
     if name.is_empty() {
         return Err(Problem::validation([("name", "must not be empty")]));
     }
-    let id = uuid::Uuid::now_v7().to_string();
+{% if database == "postgres" %}    let item = sqlx::query_as!(
+        Item,
+        "INSERT INTO items (id, name) VALUES ($1, $2) RETURNING id, name, created_at",
+        Uuid::now_v7(),
+        name,
+    )
+    .fetch_one(db.pool())
+    .await?;
+    Ok((StatusCode::CREATED, Json(item)))
+{% elsif database == "mysql" %}    let id = Uuid::now_v7();
+    sqlx::query!("INSERT INTO items (id, name) VALUES (?, ?)", id, name)
+        .execute(db.pool())
+        .await?;
+    let item = find(&db, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    Ok((StatusCode::CREATED, Json(item)))
+{% else %}    let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(db.sql("INSERT INTO items (id, name) VALUES ($1, $2)"))
         .bind(&id)
         .bind(&name)
         .execute(db.pool())
         .await?;
     Ok((StatusCode::CREATED, Json(Item { id, name })))
-}
+{% endif %}}
 
-async fn get_item(
-    State(db): State<Database>,
-    Path(id): Path<String>,
-) -> Result<Json<Item>, Problem> {
-    let row = sqlx::query(db.sql("SELECT id, name FROM items WHERE id = $1"))
+async fn get_item(State(db): State<Db>, Path(id): Path<String>) -> Result<Json<Item>, Problem> {
+    let missing = || Problem::not_found(format!("item {id} does not exist"));
+{% if database == "sqlite" %}    let row = sqlx::query(db.sql("SELECT id, name FROM items WHERE id = $1"))
         .bind(&id)
         .fetch_optional(db.pool())
         .await?
-        .ok_or_else(|| Problem::not_found(format!("item {id} does not exist")))?;
+        .ok_or_else(missing)?;
     Ok(Json(Item {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
     }))
 }
+{% else %}    let uuid = Uuid::parse_str(&id).map_err(|_| missing())?;
+    Ok(Json(find(&db, uuid).await?.ok_or_else(missing)?))
+}
 
+/// The item with this id, if any.
+async fn find(db: &Db, id: Uuid) -> Result<Option<Item>, sqlx::Error> {
+{% if database == "postgres" %}    sqlx::query_as!(
+        Item,
+        "SELECT id, name, created_at FROM items WHERE id = $1",
+        id
+    )
+{% else %}    // MySQL has no UUID type: `id: Uuid` tells the macro how to decode the BINARY(16) column.
+    sqlx::query_as!(
+        Item,
+        "SELECT id AS `id: Uuid`, name, created_at AS `created_at: OffsetDateTime` FROM items WHERE id = ?",
+        id
+    )
+{% endif %}    .fetch_optional(db.pool())
+    .await
+}
+{% endif %}
 /// Builds the routes once the database is migrated.
 pub async fn app(ctx: Context) -> Result<Router, BoxError> {
-    let db = ctx.db()?;
+    let db: Db = {% if database == "postgres" %}ctx.db_as::<sqlx::Postgres>()?{% elsif database == "mysql" %}ctx.db_as::<sqlx::MySql>()?{% else %}ctx.db()?{% endif %};
     let reads = Router::new().route("/items/{id}", get(get_item));
     let writes = Router::new().route("/items", post(create));
 {% if auth %}    let reads = reads.route_layer(require_scope("items:read"));
@@ -80,6 +136,8 @@ pub async fn app(ctx: Context) -> Result<Router, BoxError> {
 pub fn service() -> ServiceBuilder {
     Service::builder(NAME)
         .version(env!("CARGO_PKG_VERSION"))
-        .migrations(&MIGRATIONS)
+{% if database == "postgres" %}        .database::<sqlx::Postgres>()
+{% elsif database == "mysql" %}        .database::<sqlx::MySql>()
+{% endif %}        .migrations(&MIGRATIONS)
         .routes(app)
 }
