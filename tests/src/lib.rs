@@ -179,15 +179,10 @@ impl ServiceProcess {
     /// Stdout once it contains `text`, waiting up to 10 s (see [`log_line`](Self::log_line) for
     /// why a line can arrive moments late); for the `pretty` format of `dev`, or several lines.
     pub async fn stdout_containing(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let logs = self.stdout();
-            if logs.contains(text) {
-                return logs;
-            }
-            assert!(Instant::now() < deadline, "no {text:?} in:\n{logs}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.wait_for_stdout(&format!("{text:?}"), |logs| {
+            logs.contains(text).then(|| logs.to_string())
+        })
+        .await
     }
 
     /// The first JSON log line on stdout that `matches`, waiting up to 10 s for it: servicekit
@@ -197,17 +192,24 @@ impl ServiceProcess {
         &self,
         matches: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
+        self.wait_for_stdout("such log line", |logs| {
+            logs.lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|l| matches(l))
+        })
+        .await
+    }
+
+    /// What `find` first finds in stdout, read again every 20 ms for up to 10 s; panics naming
+    /// `what` with the logs when nothing is found by then.
+    async fn wait_for_stdout<T>(&self, what: &str, find: impl Fn(&str) -> Option<T>) -> T {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let logs = self.stdout();
-            if let Some(line) = logs
-                .lines()
-                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .find(|l| matches(l))
-            {
-                return line;
+            if let Some(found) = find(&logs) {
+                return found;
             }
-            assert!(Instant::now() < deadline, "no such log line in:\n{logs}");
+            assert!(Instant::now() < deadline, "no {what} in:\n{logs}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
