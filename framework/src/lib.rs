@@ -56,6 +56,9 @@
 //! | `otlp` | trace export to an OTLP collector, http/protobuf or gRPC (tonic) |
 //! | `rate-limit` | `[rate_limit]` with `Context::rate_limit` and `server::RateLimitLayer` (governor) |
 //! | `openapi` | the served OpenAPI 3.1 document |
+//! | `events-nats` | [`events`] on NATS JetStream (async-nats) |
+//! | `events-amqp` | [`events`] on RabbitMQ / AMQP 0.9.1 (lapin) |
+//! | `events-aws` | [`events`] on Amazon SNS + SQS (AWS SDK) |
 //! | `testing` | `TestApp`, `TestDatabase`, `TestIssuer` (and `MotoServer` with `aws`) |
 //!
 //! Configuration that needs a feature this build leaves out (a `postgres://` URL without
@@ -67,6 +70,8 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod db;
+#[cfg(feature = "events")]
+pub mod events;
 mod features;
 pub mod health;
 mod invalid;

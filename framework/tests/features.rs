@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 /// Crate names (prefixes) that only features may bring in.
-const HEAVY: [&str; 7] = [
+const HEAVY: [&str; 9] = [
     "aws-sdk-",
     "aws-config",
     "tonic",
@@ -15,6 +15,8 @@ const HEAVY: [&str; 7] = [
     "sqlx-mysql",
     "governor",
     "opentelemetry-otlp",
+    "async-nats",
+    "lapin",
 ];
 
 /// The package names in `cargo tree -p servicekit -e normal` with `features`.
