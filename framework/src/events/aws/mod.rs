@@ -23,7 +23,8 @@
 //! All of them are created on first use (publish, subscribe), idempotently: existing queues and
 //! subscriptions are looked up and updated to the current settings, as `CreateQueue` and
 //! `Subscribe` refuse differing attributes. A topic deleted under a running publisher is
-//! recreated by the publish after the failed one.
+//! recreated by the publish after the failed one; a queue deleted under a running consumer is
+//! recreated (with its subscription) by its next receive.
 //!
 //! # Messages
 //! `Publish` per event with `MessageGroupId` = the key (events of one key are delivered in
@@ -135,20 +136,14 @@ impl Transport for AwsTransport {
         spec: &'a SubscribeSpec,
     ) -> BoxFuture<'a, Result<Box<dyn Subscription>, TransportError>> {
         Box::pin(async move {
-            // Several calls per resource: allow each its own timeout.
-            let limit = self.timeout * 8;
-            let queues = tokio::time::timeout(
-                limit,
-                topology::consumer(&self.clients, self.prefix.as_deref(), spec),
-            )
-            .await
-            .map_err(|_| timed_out("creating the SNS / SQS consumer", limit))??;
-            Ok(Box::new(AwsSubscription::new(
-                self.clients.sqs.clone(),
-                queues,
-                spec.prefetch,
+            let subscription = AwsSubscription::open(
+                self.clients.clone(),
+                self.prefix.clone(),
+                spec.clone(),
                 self.timeout,
-            )) as Box<dyn Subscription>)
+            )
+            .await?;
+            Ok(Box::new(subscription) as Box<dyn Subscription>)
         })
     }
 

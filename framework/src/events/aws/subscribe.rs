@@ -10,10 +10,11 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeName};
 use futures_util::future::BoxFuture;
 
-use super::errors::{describe, timed_out};
+use super::client::Clients;
+use super::errors::{describe, is_missing, timed_out};
 use super::naming;
-use super::topology::{Queues, REASON_ATTRIBUTE, TYPE_ATTRIBUTE, visibility_seconds};
-use crate::events::transport::{Incoming, Subscription, TransportError};
+use super::topology::{self, Queues, REASON_ATTRIBUTE, TYPE_ATTRIBUTE, visibility_seconds};
+use crate::events::transport::{Incoming, SubscribeSpec, Subscription, TransportError};
 
 /// The longest SQS long poll.
 const LONG_POLL_SECONDS: i32 = 20;
@@ -24,7 +25,9 @@ const MAX_REASON: usize = 4_096;
 
 /// An open consumer queue.
 pub(super) struct AwsSubscription {
-    sqs: Client,
+    clients: Clients,
+    prefix: Option<String>,
+    spec: SubscribeSpec,
     queues: Arc<Queues>,
     batch: i32,
     timeout: Duration,
@@ -32,21 +35,32 @@ pub(super) struct AwsSubscription {
 }
 
 impl AwsSubscription {
-    pub(super) fn new(sqs: Client, queues: Queues, prefetch: u16, timeout: Duration) -> Self {
-        Self {
-            sqs,
+    /// Creates the consumer's resources (see [`topology::consumer`]) and opens its queue.
+    pub(super) async fn open(
+        clients: Clients,
+        prefix: Option<String>,
+        spec: SubscribeSpec,
+        timeout: Duration,
+    ) -> Result<Self, TransportError> {
+        let queues = create(&clients, prefix.as_deref(), &spec, timeout).await?;
+        Ok(Self {
+            clients,
+            prefix,
+            batch: i32::from(spec.prefetch.clamp(1, MAX_BATCH)),
+            spec,
             queues: Arc::new(queues),
-            batch: i32::from(prefetch.clamp(1, MAX_BATCH)),
             timeout,
             received: VecDeque::new(),
-        }
+        })
     }
 
     /// One long poll. Dropping the future (the runtime stopping) cancels the request at once;
-    /// messages SQS handed out to a cancelled poll come back after the visibility timeout.
+    /// messages SQS handed out to a cancelled poll come back after the visibility timeout. A
+    /// queue deleted under the consumer is created again, with its subscription.
     async fn receive(&mut self) -> Result<(), TransportError> {
         let operation = "SQS ReceiveMessage";
         let poll = self
+            .clients
             .sqs
             .receive_message()
             .queue_url(&self.queues.url)
@@ -58,13 +72,36 @@ impl AwsSubscription {
             .message_attribute_names("All")
             .send();
         let limit = Duration::from_secs(LONG_POLL_SECONDS.unsigned_abs().into()) + self.timeout;
-        let answer = tokio::time::timeout(limit, poll)
-            .await
-            .map_err(|_| timed_out(operation, limit))?
-            .map_err(|e| describe(operation, e))?;
+        let answer = match tokio::time::timeout(limit, poll).await {
+            Err(_) => return Err(timed_out(operation, limit)),
+            Ok(Err(e)) if is_missing(&e) => {
+                let queues = create(
+                    &self.clients,
+                    self.prefix.as_deref(),
+                    &self.spec,
+                    self.timeout,
+                );
+                self.queues = Arc::new(queues.await?);
+                return Ok(());
+            }
+            Ok(answer) => answer.map_err(|e| describe(operation, e))?,
+        };
         self.received.extend(answer.messages.unwrap_or_default());
         Ok(())
     }
+}
+
+/// [`topology::consumer`] within a limit that allows each of its calls `timeout`.
+async fn create(
+    clients: &Clients,
+    prefix: Option<&str>,
+    spec: &SubscribeSpec,
+    timeout: Duration,
+) -> Result<Queues, TransportError> {
+    let limit = timeout * 8;
+    tokio::time::timeout(limit, topology::consumer(clients, prefix, spec))
+        .await
+        .unwrap_or_else(|_| Err(timed_out("creating the SNS / SQS consumer", limit)))
 }
 
 impl Subscription for AwsSubscription {
@@ -116,7 +153,7 @@ impl AwsIncoming {
             .as_mut()
             .and_then(|a| a.remove(TYPE_ATTRIBUTE));
         Some(Self {
-            sqs: subscription.sqs.clone(),
+            sqs: subscription.clients.sqs.clone(),
             queues: subscription.queues.clone(),
             timeout: subscription.timeout,
             receipt,

@@ -412,3 +412,44 @@ async fn resources_are_named_with_the_prefix_and_configured() {
     let filter: serde_json::Value = serde_json::from_str(&settings["FilterPolicy"]).unwrap();
     assert_eq!(filter, serde_json::json!({ "type": [TYPE] }));
 }
+
+#[tokio::test]
+async fn a_deleted_queue_is_created_again_by_the_consumer() {
+    let moto = moto().await;
+    let transport = transport_at(moto.endpoint(), "heal").await;
+    let mut subscription = transport
+        .subscribe(&spec("subject-service", Duration::from_secs(30)))
+        .await
+        .expect("subscribe");
+    let url = queue_url(&transport, "heal-subject-service-student-service.fifo").await;
+    transport
+        .clients
+        .sqs
+        .delete_queue()
+        .queue_url(&url)
+        .send()
+        .await
+        .expect("delete the queue");
+
+    // The consumer notices on its next receive and recreates queue and subscription, while
+    // the publisher keeps publishing until the message gets through.
+    let receiving = tokio::spawn(async move {
+        let incoming = next(&mut subscription).await;
+        let n = number(&*incoming);
+        incoming.ack().await.expect("ack");
+        n
+    });
+    eventually(|| async {
+        transport
+            .publish(&event(TYPE, "k", 4))
+            .await
+            .map_err(|e| e.to_string())?;
+        if receiving.is_finished() {
+            Ok(())
+        } else {
+            Err("nothing received yet".to_owned())
+        }
+    })
+    .await;
+    assert_eq!(receiving.await.expect("the consumer task"), 4);
+}
