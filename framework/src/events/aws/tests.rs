@@ -143,10 +143,9 @@ async fn round_trip_with_the_filter_on_types() {
 async fn one_key_is_delivered_in_order() {
     let moto = moto().await;
     let transport = transport_at(moto.endpoint(), "order").await;
-    let mut subscription = transport
-        .subscribe(&spec("subject-service", Duration::from_secs(30)))
-        .await
-        .expect("subscribe");
+    let mut batches = spec("subject-service", Duration::from_secs(30));
+    batches.prefetch = 10;
+    let mut subscription = transport.subscribe(&batches).await.expect("subscribe");
     for n in 0..10 {
         transport
             .publish(&event(TYPE, "student-7", n))
@@ -452,4 +451,45 @@ async fn a_deleted_queue_is_created_again_by_the_consumer() {
     })
     .await;
     assert_eq!(receiving.await.expect("the consumer task"), 4);
+}
+
+#[tokio::test]
+async fn instances_of_one_consumer_share_the_messages() {
+    let moto = moto().await;
+    let transport = transport_at(moto.endpoint(), "share").await;
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let spec = spec("subject-service", Duration::from_secs(30));
+        let mut subscription = transport.subscribe(&spec).await.expect("subscribe");
+        let sender = sender.clone();
+        instances.push(tokio::spawn(async move {
+            loop {
+                let incoming = next(&mut subscription).await;
+                let n = number(&*incoming);
+                incoming.ack().await.expect("ack");
+                if sender.send(n).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    for n in 0..6 {
+        transport
+            .publish(&event(TYPE, &format!("k{n}"), n))
+            .await
+            .expect("publish");
+    }
+    let mut seen = Vec::new();
+    while seen.len() < 6 {
+        let n = tokio::time::timeout(RECEIVE, received.recv())
+            .await
+            .expect("a message");
+        seen.push(n.expect("the instances run"));
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..6).collect::<Vec<_>>(), "each message once");
+    for instance in instances {
+        instance.abort();
+    }
 }
