@@ -2,7 +2,7 @@
 //! events adapter (`events::aws`): the standard AWS chain, with a region override, or fully
 //! explicit settings that read nothing from the environment.
 //!
-//! Each caller turns the loaded [`SdkConfig`] into its service's config with
+//! Each caller turns the loaded [`SdkConfig`](aws_config::SdkConfig) into its service's config with
 //! `<service>::config::Builder::from(&shared)` (which applies `AWS_ENDPOINT_URL_<SERVICE>` /
 //! `AWS_ENDPOINT_URL`) and then applies its own endpoint override.
 

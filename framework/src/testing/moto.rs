@@ -1,4 +1,5 @@
-//! `MotoServer`: moto's AWS emulator on a free loopback port, for Secrets Manager tests.
+//! `MotoServer`: moto's AWS emulator on a free loopback port, for Secrets Manager and SNS + SQS
+//! tests.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
