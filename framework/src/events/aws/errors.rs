@@ -33,8 +33,9 @@ where
             TransportError::Unavailable(
                 format!(
                     "{operation}: cannot reach AWS: {context}; fix: check the network path, the \
-                     region, and AWS_ENDPOINT_URL_SNS / AWS_ENDPOINT_URL_SQS / \
-                     events.aws.endpoint_url if set"
+                     region, the credentials (the standard AWS chain: environment, profile, web \
+                     identity, ECS task role, instance profile), and AWS_ENDPOINT_URL_SNS / \
+                     AWS_ENDPOINT_URL_SQS / events.aws.endpoint_url if set"
                 )
                 .into(),
             )
