@@ -66,7 +66,7 @@ mod link;
 mod names;
 mod publish;
 mod subscribe;
-#[cfg(test)]
+#[cfg(all(test, feature = "testing"))]
 mod tests;
 
 use std::sync::Arc;
