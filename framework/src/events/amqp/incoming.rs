@@ -144,7 +144,10 @@ impl Incoming for AmqpIncoming {
             let names = self.names.clone();
             let attempt = self.attempt;
             self.move_to(Topology::None, &names.dead_letter, |headers| {
-                headers.insert(ATTEMPT_HEADER.into(), AMQPValue::LongLongInt(attempt.into()));
+                headers.insert(
+                    ATTEMPT_HEADER.into(),
+                    AMQPValue::LongLongInt(attempt.into()),
+                );
                 headers.insert(REASON_HEADER.into(), AMQPValue::LongString(reason.into()));
             })
             .await
@@ -178,9 +181,7 @@ enum Settle {
 async fn settle(delivery: &Delivery, timeout: Duration, how: Settle) -> Result<(), TransportError> {
     let acker = &delivery.acker;
     let sent = match how {
-        Settle::Ack => {
-            tokio::time::timeout(timeout, acker.ack(BasicAckOptions::default())).await
-        }
+        Settle::Ack => tokio::time::timeout(timeout, acker.ack(BasicAckOptions::default())).await,
         Settle::Requeue => {
             let options = BasicNackOptions {
                 requeue: true,

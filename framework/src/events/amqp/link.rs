@@ -108,7 +108,10 @@ impl Link {
     }
 
     fn down(&self, reason: &str) -> TransportError {
-        unavailable(format!("RabbitMQ at {} is not connected: {reason}", self.endpoint))
+        unavailable(format!(
+            "RabbitMQ at {} is not connected: {reason}",
+            self.endpoint
+        ))
     }
 }
 

@@ -96,10 +96,22 @@ mod tests {
         let names = QueueNames::new(None, "subjects", "students");
         assert_eq!(
             names.retry(Duration::ZERO),
-            ("subjects.students.retry.100ms".into(), Duration::from_millis(100))
+            (
+                "subjects.students.retry.100ms".into(),
+                Duration::from_millis(100)
+            )
         );
-        assert_eq!(names.retry(Duration::from_millis(1500)).1, Duration::from_secs(2));
-        assert_eq!(names.retry(Duration::from_secs(2)).1, Duration::from_secs(2));
-        assert_eq!(names.retry(Duration::from_secs(86_400)).1, Duration::from_secs(3600));
+        assert_eq!(
+            names.retry(Duration::from_millis(1500)).1,
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            names.retry(Duration::from_secs(2)).1,
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            names.retry(Duration::from_secs(86_400)).1,
+            Duration::from_secs(3600)
+        );
     }
 }

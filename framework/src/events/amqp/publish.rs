@@ -55,7 +55,10 @@ impl Topology<'_> {
                 let mut arguments = FieldTable::default();
                 let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
                 arguments.insert("x-message-ttl".into(), AMQPValue::LongLongInt(ttl_ms));
-                arguments.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
+                arguments.insert(
+                    "x-dead-letter-exchange".into(),
+                    AMQPValue::LongString("".into()),
+                );
                 arguments.insert(
                     "x-dead-letter-routing-key".into(),
                     AMQPValue::LongString((*target).into()),
@@ -163,9 +166,9 @@ impl Publisher {
                 Confirmation::Nack(_) => Err(refused(
                     "RabbitMQ nacked the message (it could not store it)",
                 )),
-                Confirmation::NotRequested => Err(unavailable(
-                    "the publishing channel is not in confirm mode",
-                )),
+                Confirmation::NotRequested => {
+                    Err(unavailable("the publishing channel is not in confirm mode"))
+                }
             }
         };
         match tokio::time::timeout(timeout, work).await {

@@ -70,11 +70,18 @@ impl AmqpSubscription {
         within(
             timeout,
             "a queue declaration",
-            channel.queue_declare(dead_letter.clone(), QueueDeclareOptions::durable(), quorum()),
+            channel.queue_declare(
+                dead_letter.clone(),
+                QueueDeclareOptions::durable(),
+                quorum(),
+            ),
         )
         .await?;
         let mut arguments = quorum();
-        arguments.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
+        arguments.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString("".into()),
+        );
         arguments.insert(
             "x-dead-letter-routing-key".into(),
             AMQPValue::LongString(self.names.dead_letter.as_str().into()),
@@ -124,7 +131,10 @@ impl AmqpSubscription {
 /// Queue arguments for a quorum queue.
 fn quorum() -> FieldTable {
     let mut arguments = FieldTable::default();
-    arguments.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     arguments
 }
 

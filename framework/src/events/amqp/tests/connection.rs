@@ -19,7 +19,10 @@ async fn malformed_or_tls_urls_are_refused_without_echoing_the_password() {
         let Err(error) = super::super::connect(&scope.settings(url)).await else {
             panic!("{url} was accepted");
         };
-        assert!(matches!(error, TransportError::Refused(_)), "{url}: {error}");
+        assert!(
+            matches!(error, TransportError::Refused(_)),
+            "{url}: {error}"
+        );
         let message = format!("{error}: {error:?}");
         assert!(!message.contains("s3cret"), "{message}");
         assert!(message.contains("events.url"), "{message}");
@@ -48,7 +51,10 @@ async fn a_closed_port_connects_and_operations_are_unavailable_until_a_reachable
         match outcome {
             Some(TransportError::Unavailable(error)) => {
                 let message = error.to_string();
-                assert!(message.contains(&format!("127.0.0.1:{closed}")), "{message}");
+                assert!(
+                    message.contains(&format!("127.0.0.1:{closed}")),
+                    "{message}"
+                );
                 assert!(!message.contains("s3cret"), "{message}");
             }
             other => panic!("expected Unavailable, got {other:?}"),
@@ -106,9 +112,7 @@ async fn after_a_broken_connection_operations_fail_then_resume_and_subscriptions
     })
     .await;
     assert!(matches!(
-        transport
-            .publish(&event("student.created", "s-2", 2))
-            .await,
+        transport.publish(&event("student.created", "s-2", 2)).await,
         Err(TransportError::Unavailable(_))
     ));
 
@@ -125,7 +129,10 @@ async fn after_a_broken_connection_operations_fail_then_resume_and_subscriptions
             Ok(Some(Ok(incoming))) => break incoming,
             Ok(None) => panic!("the subscription closed"),
             Ok(Some(Err(error))) => {
-                assert!(tokio::time::Instant::now() < deadline, "did not resume: {error}");
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "did not resume: {error}"
+                );
                 // The runtime's backoff between two calls.
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }

@@ -92,8 +92,14 @@ async fn instances_of_one_consumer_share_and_two_consumers_each_get_all() {
     let scope = Scope::new(&["subjects", "billing"]).await;
     let transport = scope.transport().await;
     let types = ["student.deleted"];
-    let mut first = transport.subscribe(&spec("subjects", &types)).await.unwrap();
-    let mut second = transport.subscribe(&spec("subjects", &types)).await.unwrap();
+    let mut first = transport
+        .subscribe(&spec("subjects", &types))
+        .await
+        .unwrap();
+    let mut second = transport
+        .subscribe(&spec("subjects", &types))
+        .await
+        .unwrap();
     let mut billing = transport.subscribe(&spec("billing", &types)).await.unwrap();
 
     for n in 0..20 {

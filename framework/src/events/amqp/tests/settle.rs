@@ -54,10 +54,7 @@ async fn dead_letter_moves_the_message_to_the_dlq_with_the_reason() {
 
     let incoming = next(&mut subscription).await;
     assert_eq!(text(incoming.as_ref()), "s-1:1");
-    incoming
-        .retry(Duration::ZERO)
-        .await
-        .expect("retry");
+    incoming.retry(Duration::ZERO).await.expect("retry");
     // The other message keeps flowing meanwhile.
     let other = next(&mut subscription).await;
     assert_eq!(text(other.as_ref()), "s-2:2");
@@ -93,14 +90,20 @@ async fn dead_letter_moves_the_message_to_the_dlq_with_the_reason() {
         }
         other => panic!("no reason header: {other:?}"),
     }
-    assert_eq!(headers.get(ATTEMPT_HEADER), Some(&AMQPValue::LongLongInt(2)));
+    assert_eq!(
+        headers.get(ATTEMPT_HEADER),
+        Some(&AMQPValue::LongLongInt(2))
+    );
     // Settled: the main queue does not deliver it again.
     let main = scope.names("subjects").main;
     let leftover = channel
         .basic_get(main.as_str().into(), Default::default())
         .await
         .expect("basic_get");
-    assert!(leftover.is_none(), "the dead-lettered message is still queued");
+    assert!(
+        leftover.is_none(),
+        "the dead-lettered message is still queued"
+    );
     scope.cleanup().await;
 }
 
@@ -109,7 +112,10 @@ async fn a_message_of_a_closed_subscription_goes_to_a_new_one_with_a_higher_atte
     let scope = Scope::new(&["subjects"]).await;
     let transport = scope.transport().await;
     let types = ["student.deleted"];
-    let mut crashed = transport.subscribe(&spec("subjects", &types)).await.unwrap();
+    let mut crashed = transport
+        .subscribe(&spec("subjects", &types))
+        .await
+        .unwrap();
     transport
         .publish(&event("student.deleted", "s-1", 1))
         .await
@@ -121,7 +127,10 @@ async fn a_message_of_a_closed_subscription_goes_to_a_new_one_with_a_higher_atte
     drop(incoming);
     drop(crashed);
 
-    let mut replacement = transport.subscribe(&spec("subjects", &types)).await.unwrap();
+    let mut replacement = transport
+        .subscribe(&spec("subjects", &types))
+        .await
+        .unwrap();
     let incoming = next(&mut replacement).await;
     assert_eq!(text(incoming.as_ref()), "s-1:1");
     assert!(incoming.attempt() > 1, "attempt {}", incoming.attempt());
