@@ -147,7 +147,8 @@ async fn supervise(
                     reason = broken(&connection, &mut events) => reason,
                     _ = stop.changed() => {
                         state.send_replace(State::Down("the transport was dropped".into()));
-                        let _ = connection.close(200, "OK".into()).await;
+                        let close = connection.close(200, "OK".into());
+                        let _ = tokio::time::timeout(timeout, close).await;
                         return;
                     }
                 };
@@ -156,10 +157,11 @@ async fn supervise(
                     "lost the RabbitMQ connection; reconnecting in the background"
                 );
                 state.send_replace(State::Down(reason));
-                continue;
+                // On to the backoff: a broker that accepts and drops at once is not hammered.
             }
             Ok(Err(error)) => {
                 let reason = error.to_string();
+                tracing::debug!(broker = "amqp", %endpoint, error = %reason, failures, "connection attempt failed");
                 if failures == 0 {
                     tracing::warn!(
                         broker = "amqp", %endpoint, error = %reason,

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use futures_util::StreamExt;
 
 use super::{Scope, admin, depth, event, next, spec, text};
+use crate::events::transport::TransportError;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_event_reaches_a_subscription_with_its_properties() {
@@ -175,5 +176,18 @@ async fn a_thousand_concurrent_publishes_are_all_confirmed_and_stored() {
         }
     })
     .await;
+    scope.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_longer_than_amqp_allows_is_refused() {
+    let scope = Scope::new(&[]).await;
+    let transport = scope.transport().await;
+    let long = "x".repeat(300);
+    let outcome = transport.publish(&event(&long, "s-1", 1)).await;
+    assert!(
+        matches!(outcome, Err(TransportError::Refused(_))),
+        "{outcome:?}"
+    );
     scope.cleanup().await;
 }

@@ -161,3 +161,41 @@ async fn a_dropped_message_comes_back_to_its_open_subscription_after_ack_wait() 
     incoming.ack().await.expect("ack");
     scope.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_flight_message_is_acked_after_its_subscription_was_dropped() {
+    let scope = Scope::new(&["subjects"]).await;
+    let transport = scope.transport().await;
+    let types = ["student.deleted"];
+    let mut stopping = transport
+        .subscribe(&spec("subjects", &types))
+        .await
+        .unwrap();
+    transport
+        .publish(&event("student.deleted", "s-1", 1))
+        .await
+        .expect("publish");
+    let in_flight = next(&mut stopping).await;
+
+    // Shutdown: stop pulling first, then finish the handler and ack.
+    drop(stopping);
+    in_flight
+        .ack()
+        .await
+        .expect("ack after the subscription was dropped");
+
+    // Not redelivered: the next subscription starts with the next event.
+    transport
+        .publish(&event("student.deleted", "s-2", 2))
+        .await
+        .expect("publish");
+    let mut replacement = transport
+        .subscribe(&spec("subjects", &types))
+        .await
+        .unwrap();
+    let incoming = next(&mut replacement).await;
+    assert_eq!(text(incoming.as_ref()), "s-2:2");
+    assert_eq!(incoming.attempt(), 1);
+    incoming.ack().await.expect("ack");
+    scope.cleanup().await;
+}
