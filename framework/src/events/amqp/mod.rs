@@ -16,7 +16,10 @@
 //!   `<prefix>.C.S` bound to `S`'s exchange once per event type. Every subscription of `C`
 //!   (one per instance) consumes that one queue, so instances share its messages and two
 //!   consumers (two queues) each get all of them. `basic.qos(prefetch)` bounds unsettled
-//!   deliveries per subscription; acks are manual.
+//!   deliveries per subscription; acks are manual. Bindings are only ever added: an event
+//!   type dropped from the spec stays bound (and delivered) until it is unbound by hand, and
+//!   changing a queue's arguments means deleting the queue (RabbitMQ refuses a redeclaration
+//!   with other arguments: `Refused`).
 //! - **Retry with delay**: `retry(delay)` publishes a copy (confirmed) to a delay queue
 //!   `<prefix>.C.S.retry.<ms>ms` whose TTL is `delay` rounded up to one of a fixed set
 //!   (100 ms to 1 h), then acks the original; when the TTL runs out RabbitMQ dead-letters the
@@ -54,8 +57,9 @@
 //! operations return [`TransportError::Unavailable`] at once (the first connection attempt
 //! excepted: operations wait for it, within `Connect.timeout`); a subscription whose consumer
 //! died returns `Unavailable` from `next` and opens a new consumer on the following call.
-//! `check` opens and closes a channel. Logs and errors name `host:port/vhost`, never the
-//! credentials. `amqps://` needs a TLS backend in lapin, not compiled in: it is refused.
+//! `check` opens and closes a channel, within `Connect.timeout`. A dead peer is noticed by
+//! AMQP heartbeats (the interval RabbitMQ proposes, 60 s by default; `?heartbeat=10` in the
+//! URL shortens it). Logs and errors name `host:port/vhost`, never the credentials. `amqps://` needs a TLS backend in lapin, not compiled in: it is refused.
 //!
 //! lapin's own recovery (`enable_auto_recover`) is not used: it needs a first successful
 //! connect and hides the outage from the callers, while the runtime wants to see it.
@@ -177,13 +181,18 @@ impl Transport for AmqpTransport {
 
     fn check(&self) -> BoxFuture<'_, Result<(), TransportError>> {
         Box::pin(async move {
-            let channel = self.link.channel().await?;
-            within(
-                self.link.timeout(),
-                "a channel close",
-                channel.close(200, "OK".into()),
-            )
-            .await
+            let timeout = self.link.timeout();
+            let round_trip = async {
+                let channel = self.link.channel().await?;
+                within(timeout, "a channel close", channel.close(200, "OK".into())).await
+            };
+            tokio::time::timeout(timeout, round_trip)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(error::unavailable(format!(
+                        "RabbitMQ did not open and close a channel within {timeout:?}"
+                    )))
+                })
         })
     }
 }
