@@ -59,7 +59,8 @@
 //! died returns `Unavailable` from `next` and opens a new consumer on the following call.
 //! `check` opens and closes a channel, within `Connect.timeout`. A dead peer is noticed by
 //! AMQP heartbeats (the interval RabbitMQ proposes, 60 s by default; `?heartbeat=10` in the
-//! URL shortens it). Logs and errors name `host:port/vhost`, never the credentials. `amqps://` needs a TLS backend in lapin, not compiled in: it is refused.
+//! URL shortens it). Logs and errors name `host:port/vhost`, never the credentials.
+//! `amqps://` needs a TLS backend in lapin, not compiled in: it is refused.
 //!
 //! lapin's own recovery (`enable_auto_recover`) is not used: it needs a first successful
 //! connect and hides the outage from the callers, while the runtime wants to see it.
