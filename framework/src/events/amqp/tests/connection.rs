@@ -143,3 +143,36 @@ async fn after_a_broken_connection_operations_fail_then_resume_and_subscriptions
     incoming.ack().await.expect("ack");
     scope.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_without_a_confirm_within_the_timeout_fails_as_unavailable() {
+    let scope = Scope::new(&["subjects"]).await;
+    let proxy = Proxy::start("127.0.0.1:5672").await;
+    let url = format!("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port);
+    let mut settings = scope.settings(&url);
+    settings.timeout = Duration::from_millis(500);
+    let transport = super::super::connect(&settings).await.expect("connect");
+    eventually(|| transport.check()).await;
+    transport
+        .publish(&event("student.created", "s-1", 1))
+        .await
+        .expect("publish");
+
+    proxy.freeze();
+    let stalled = transport.publish(&event("student.created", "s-1", 2)).await;
+    match stalled {
+        Err(TransportError::Unavailable(error)) => {
+            assert!(error.to_string().contains("within"), "{error}");
+        }
+        other => panic!("expected Unavailable after the timeout, got {other:?}"),
+    }
+    assert!(matches!(
+        transport.check().await,
+        Err(TransportError::Unavailable(_))
+    ));
+
+    proxy.thaw();
+    let after = event("student.created", "s-1", 3);
+    eventually(|| transport.publish(&after)).await;
+    scope.cleanup().await;
+}
