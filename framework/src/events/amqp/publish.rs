@@ -3,7 +3,10 @@
 //! Every publish waits for the broker's confirm (so a returned `Ok` means RabbitMQ has the
 //! message, persisted since it is sent with `delivery_mode` 2 to durable queues); concurrent
 //! publishes share the channel and their confirms arrive independently, so the relay can keep
-//! several in flight. Exchanges and delay queues are declared once per channel, on first use.
+//! several in flight (one confirmed publish at a time is a round trip plus the broker's disk
+//! write; many in flight share them). Concurrent publishes carry no order between them: the
+//! relay keeps order per key by awaiting one key's publish before the next of that key.
+//! Exchanges and delay queues are declared once per channel, on first use.
 
 use std::collections::HashSet;
 use std::sync::Arc;
