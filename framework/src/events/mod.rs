@@ -4,4 +4,6 @@
 
 #![allow(dead_code)] // The runtime that uses the transport lands with the adapters.
 
+#[cfg(feature = "events-amqp")]
+mod amqp;
 mod transport;
