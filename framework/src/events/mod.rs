@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // The runtime that uses the transport lands with the adapters.
 
+#[cfg(feature = "events-amqp")]
+mod amqp;
 #[cfg(feature = "events-aws")]
 mod aws;
 mod transport;
