@@ -59,6 +59,7 @@
 //! | `events-nats` | [`events`] on NATS JetStream (async-nats) |
 //! | `events-amqp` | [`events`] on RabbitMQ / AMQP 0.9.1 (lapin) |
 //! | `events-aws` | [`events`] on Amazon SNS + SQS (AWS SDK) |
+//! | `tls` | `[server.tls]`: TLS and mutual TLS with rustls, `tls::PeerIdentity`, `tls::require_peer`, client certificates for `ServiceClient` |
 //! | `testing` | `TestApp`, `TestDatabase`, `TestIssuer` (and `MotoServer` with `aws`) |
 //!
 //! Configuration that needs a feature this build leaves out (a `postgres://` URL without
@@ -83,6 +84,7 @@ pub mod secrets;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod tls;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -63,6 +63,8 @@ pub struct ClientConfig {
     pub bulkhead: BulkheadConfig,
     /// `[clients.<name>.ejection]`.
     pub ejection: EjectionConfig,
+    /// `[clients.<name>.tls]`: trusted CA and client certificate (mutual TLS).
+    pub tls: super::ClientTlsConfig,
 }
 
 /// Default of `max_response_bytes`: 10 MiB, far above any JSON answer between services.
@@ -86,6 +88,7 @@ impl Default for ClientConfig {
             breaker: BreakerConfig::default(),
             bulkhead: BulkheadConfig::default(),
             ejection: EjectionConfig::default(),
+            tls: super::ClientTlsConfig::default(),
         }
     }
 }

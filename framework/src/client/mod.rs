@@ -46,6 +46,7 @@ mod response;
 pub mod retry;
 mod service_client;
 pub mod time_limit;
+mod tls;
 pub mod transport;
 
 /// The hook through which outgoing calls get a service token (defined in [`auth`](crate::auth)).
@@ -56,6 +57,7 @@ pub use config::{
     EjectionConfig, RetryConfig,
 };
 pub use error::ClientError;
+pub use tls::ClientTlsConfig;
 pub use request::RequestBuilder;
 pub use response::ClientResponse;
 pub use service_client::{InvalidClientConfig, ServiceClient};

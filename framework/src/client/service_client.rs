@@ -91,12 +91,15 @@ impl ServiceClient {
         validate(config).map_err(|e| invalid(&e.key, e.message, &e.fix))?;
         let name: Arc<str> = Arc::from(name);
         let settings = HttpSettings::from_config(config).map_err(|(key, message)| {
-            invalid(
-                key,
-                message,
-                "set ca_file to a readable PEM bundle of the CAs to trust, e.g. \
-                 `/etc/ssl/internal-ca.pem`",
-            )
+            let fix = if key.ends_with("ca_file") {
+                "set it to a readable PEM bundle of the CAs to trust, e.g. \
+                 `/etc/ssl/internal-ca.pem`"
+            } else {
+                "set tls.cert_file and tls.key_file together, to readable PEM files of the \
+                 client certificate and its private key, e.g. `/run/tls/client.crt` and \
+                 `/run/tls/client.key`"
+            };
+            invalid(key, message, fix)
         })?;
         let http = settings.client(None).map_err(|message| {
             invalid(

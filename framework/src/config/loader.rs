@@ -201,6 +201,7 @@ pub(super) fn invalid_settings(config: &Config) -> Vec<InvalidSetting> {
         }
     };
     check(crate::server::validate(&config.server));
+    check(crate::tls::validate(config.server.tls.as_ref()));
     check(crate::db::validate(&config.database));
     check(crate::health::validate(&config.health));
     check(crate::telemetry::validate_log(&config.log));

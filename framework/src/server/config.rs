@@ -50,6 +50,8 @@ pub struct ServerConfig {
     /// Whether a caller whose verified token is a service (client credentials) token may set
     /// `x-request-deadline-ms` (default `true`); see `Principal::is_service`.
     pub deadline_trust_service_tokens: bool,
+    /// `[server.tls]`: serve the main listener over TLS (feature `tls`; default: plain HTTP).
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +69,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             deadline_trusted_networks: Vec::new(),
             deadline_trust_service_tokens: true,
+            tls: None,
         }
     }
 }

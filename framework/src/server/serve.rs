@@ -122,6 +122,8 @@ struct Shared<S> {
     phase: watch::Receiver<Phase>,
     /// Dropped by each connection task when it ends; `serve` waits for all of them.
     open: mpsc::Sender<()>,
+    /// The TLS handshake run before a connection is served (`[server.tls]`); `None` is plain.
+    tls: Option<crate::tls::ServerTls>,
 }
 
 /// Serves `app` on `listener` until `phase` reaches [`Phase::Stopping`], then stops accepting
@@ -131,6 +133,7 @@ pub(crate) async fn serve<S>(
     app: S,
     limits: ConnectionLimits,
     mut phase: watch::Receiver<Phase>,
+    tls: Option<crate::tls::ServerTls>,
 ) -> std::io::Result<()>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible>
@@ -156,6 +159,7 @@ where
         limits,
         phase: phase.clone(),
         open,
+        tls,
     });
     let stopping = async move {
         let _ = phase.wait_for(|p| *p == Phase::Stopping).await;
@@ -226,7 +230,7 @@ fn accept_backlog<S>(
     }
 }
 
-/// Serves one connection on its own task.
+/// Serves one connection on its own task, after a TLS handshake when the listener has TLS.
 fn spawn_connection<S>(
     shared: &Arc<Shared<S>>,
     stream: TcpStream,
@@ -241,6 +245,59 @@ fn spawn_connection<S>(
     S::Future: Send + 'static,
 {
     let _ = stream.set_nodelay(true);
+    match &shared.tls {
+        None => serve_connection(shared, stream, peer, permit, None),
+        Some(tls) => spawn_handshake(shared, tls.clone(), stream, peer, permit),
+    }
+}
+
+/// Runs the TLS handshake on its own task (within `header_read_timeout`), then serves the
+/// connection; a failed handshake (no or an untrusted client certificate) closes it.
+fn spawn_handshake<S>(
+    shared: &Arc<Shared<S>>,
+    tls: crate::tls::ServerTls,
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    permit: Option<OwnedSemaphorePermit>,
+) where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    // The task holds `shared`, and with it a sender of `open`: shutdown waits for it too.
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let timeout = shared.limits.header_read_timeout;
+        match tokio::time::timeout(timeout, tls.accept(stream)).await {
+            Ok(Ok((stream, extensions))) => {
+                serve_connection(&shared, stream, peer, permit, extensions);
+            }
+            Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+            Err(_) => tracing::debug!(?timeout, %peer, "TLS handshake timed out"),
+        }
+    });
+}
+
+/// Serves one established connection on its own task; `extensions` (the TLS peer identity)
+/// are added to each of its requests.
+fn serve_connection<S, I>(
+    shared: &Arc<Shared<S>>,
+    stream: I,
+    peer: std::net::SocketAddr,
+    permit: Option<OwnedSemaphorePermit>,
+    extensions: Option<axum::http::Extensions>,
+) where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     // Set once the connection delivered its first request head; until then the connection is
     // on the clock, whatever protocol it turns out to speak.
     let started = Arc::new(Started::default());
@@ -254,6 +311,9 @@ fn spawn_connection<S>(
             // The peer address, as axum's `into_make_service_with_connect_info` gives it (the
             // rate limiter's `ip` key and the deadline's trusted networks read it).
             req.extensions_mut().insert(ConnectInfo(peer));
+            if let Some(extensions) = &extensions {
+                req.extensions_mut().extend(extensions.clone());
+            }
             let http1 = req.version() <= Version::HTTP_11;
             let response = app.clone().oneshot(req);
             let phase = phase.clone();

@@ -23,6 +23,7 @@ use crate::invalid::InvalidSetting;
 use crate::secrets::Secrets;
 use crate::server::{ConnectionLimits, POOL_CLOSE_TIMEOUT, Phase, serve, standard_stack};
 use crate::telemetry;
+use crate::tls::ServerTls;
 
 /// Whether the drain delay applies to a shutdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,10 +76,16 @@ struct Servers {
 }
 
 impl Servers {
-    fn spawn(&mut self, listener: TcpListener, app: Deferred, limits: ConnectionLimits) {
+    fn spawn(
+        &mut self,
+        listener: TcpListener,
+        app: Deferred,
+        limits: ConnectionLimits,
+        tls: Option<ServerTls>,
+    ) {
         let phase = self.phase.subscribe();
         self.tasks
-            .push(tokio::spawn(serve(listener, app, limits, phase)));
+            .push(tokio::spawn(serve(listener, app, limits, phase, tls)));
     }
 
     /// Keeps accepting, but closes each HTTP/1 connection after its next response
@@ -136,11 +143,15 @@ impl Prepared {
         #[cfg(not(feature = "openapi"))]
         let openapi: Option<Router> = None;
         let ops = ops::router(health.clone(), &config, db_slot.clone(), secrets.clone());
+        // Validation loaded the files already; this loads them again for the listener and
+        // starts the reload poll.
+        let tls = ServerTls::start(&config.server)
+            .map_err(|setting| ConfigError::invalid(&loaded.figment, setting))?;
         let Bound {
             servers,
             app,
             ops_on_main,
-        } = bind(listener, ops, &config).await?;
+        } = bind(listener, ops, &config, tls).await?;
 
         let routes = build_routes(
             Start {
@@ -211,7 +222,12 @@ struct Bound {
 /// Step 1: serves `listener` (and the admin port, when configured) at once, so that health
 /// endpoints answer from the first moment; other paths answer `starting` until the routes are
 /// built.
-async fn bind(listener: TcpListener, ops: Router, config: &Config) -> Result<Bound, Error> {
+async fn bind(
+    listener: TcpListener,
+    ops: Router,
+    config: &Config,
+    tls: Option<ServerTls>,
+) -> Result<Bound, Error> {
     let limits = ConnectionLimits::from_config(&config.server);
     let mut servers = Servers {
         phase: watch::channel(Phase::Serving).0,
@@ -227,13 +243,15 @@ async fn bind(listener: TcpListener, ops: Router, config: &Config) -> Result<Bou
                     source,
                 })?;
             let admin_app = Deferred::new(standard_stack(ops, &config.server));
-            servers.spawn(admin, admin_app, limits);
+            // Plain HTTP on purpose: kubelet and load balancer probes have no client
+            // certificate.
+            servers.spawn(admin, admin_app, limits, None);
             (Router::new().fallback(starting), None)
         }
         None => (ops.clone().fallback(starting), Some(ops)),
     };
     let app = Deferred::new(standard_stack(startup, &config.server));
-    servers.spawn(listener, app.clone(), limits);
+    servers.spawn(listener, app.clone(), limits, tls);
     Ok(Bound {
         servers,
         app,

@@ -11,6 +11,8 @@ use crate::client::config::ClientConfig;
 pub(crate) struct HttpSettings {
     connect_timeout: Duration,
     roots: Vec<reqwest::Certificate>,
+    /// The client certificate presented to the downstream (`tls.cert_file`).
+    identity: Option<reqwest::Identity>,
 }
 
 impl std::fmt::Debug for HttpSettings {
@@ -18,6 +20,7 @@ impl std::fmt::Debug for HttpSettings {
         f.debug_struct("HttpSettings")
             .field("connect_timeout", &self.connect_timeout)
             .field("extra_roots", &self.roots.len())
+            .field("client_certificate", &self.identity.is_some())
             .finish()
     }
 }
@@ -26,29 +29,16 @@ impl HttpSettings {
     /// The settings of `config`, reading `ca_file`; the error names the key below
     /// `clients.<name>`.
     pub(crate) fn from_config(config: &ClientConfig) -> Result<Self, (&'static str, String)> {
-        let roots = match &config.ca_file {
-            None => Vec::new(),
-            Some(path) => {
-                let pem = std::fs::read(path)
-                    .map_err(|e| ("ca_file", format!("cannot read `{}`: {e}", path.display())))?;
-                let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                    (
-                        "ca_file",
-                        format!("`{}` is not a PEM certificate bundle: {e}", path.display()),
-                    )
-                })?;
-                if roots.is_empty() {
-                    return Err((
-                        "ca_file",
-                        format!("`{}` holds no PEM certificate", path.display()),
-                    ));
-                }
-                roots
+        let mut roots = Vec::new();
+        for (key, file) in [("ca_file", &config.ca_file), ("tls.ca_file", &config.tls.ca_file)] {
+            if let Some(path) = file {
+                roots.extend(read_roots(key, path)?);
             }
-        };
+        }
         Ok(Self {
             connect_timeout: config.connect_timeout,
             roots,
+            identity: crate::client::tls::identity(&config.tls)?,
         })
     }
 
@@ -64,9 +54,31 @@ impl HttpSettings {
         if !self.roots.is_empty() {
             builder = builder.tls_certs_merge(self.roots.iter().cloned());
         }
+        if let Some(identity) = &self.identity {
+            builder = builder.identity(identity.clone());
+        }
         if let Some((host, addr)) = pin {
             builder = builder.resolve(host, addr);
         }
         builder.build().map_err(|e| e.to_string())
     }
+}
+
+/// The certificates of the PEM bundle at `path` (below `clients.<name>.<key>`).
+fn read_roots(
+    key: &'static str,
+    path: &std::path::Path,
+) -> Result<Vec<reqwest::Certificate>, (&'static str, String)> {
+    let pem =
+        std::fs::read(path).map_err(|e| (key, format!("cannot read `{}`: {e}", path.display())))?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        (
+            key,
+            format!("`{}` is not a PEM certificate bundle: {e}", path.display()),
+        )
+    })?;
+    if roots.is_empty() {
+        return Err((key, format!("`{}` holds no PEM certificate", path.display())));
+    }
+    Ok(roots)
 }

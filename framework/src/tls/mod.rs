@@ -1,0 +1,56 @@
+//! TLS and mutual TLS on the main listener (feature `tls`), with rustls on aws-lc-rs.
+//!
+//! - [`TlsConfig`] (`[server.tls]`): certificate, key, optional client CA (mutual TLS),
+//!   minimum version; ALPN offers h2 and http/1.1. Broken files stop startup naming the key.
+//! - Reload: certificate and key files are polled and swapped into a rustls certificate
+//!   resolver; new handshakes use the new certificate, open connections are kept.
+//! - [`PeerIdentity`]: the verified client certificate's SAN URIs (SPIFFE IDs) and DNS names,
+//!   in each request's extensions and as an extractor; [`require_peer`] allows named peers.
+//!
+//! The admin port (`server.admin_port`) always stays plain HTTP, so kubelet and load balancer
+//! health checks need no client certificate. See `docs/tls.md`.
+//!
+//! rustls was chosen over OpenSSL because it is already in the tree (reqwest, sqlx) with the
+//! same aws-lc-rs provider, so TLS adds no second crypto library.
+
+mod config;
+#[cfg(feature = "tls")]
+mod peer;
+#[cfg(feature = "tls")]
+mod reload;
+#[cfg(feature = "tls")]
+mod require_peer;
+#[cfg(feature = "tls")]
+mod server;
+#[cfg(feature = "tls")]
+mod source;
+
+pub use config::{TlsConfig, TlsVersion};
+pub(crate) use config::validate;
+#[cfg(feature = "tls")]
+pub use peer::PeerIdentity;
+#[cfg(feature = "tls")]
+pub use require_peer::{RequirePeer, RequirePeerLayer, require_peer};
+#[cfg(feature = "tls")]
+pub(crate) use server::ServerTls;
+
+/// Without the `tls` feature there is never a TLS listener (validation refuses `[server.tls]`).
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+pub(crate) enum ServerTls {}
+
+#[cfg(not(feature = "tls"))]
+impl ServerTls {
+    pub(crate) fn start(
+        _: &crate::server::ServerConfig,
+    ) -> Result<Option<Self>, crate::invalid::InvalidSetting> {
+        Ok(None)
+    }
+
+    pub(crate) async fn accept(
+        &self,
+        _: tokio::net::TcpStream,
+    ) -> std::io::Result<(tokio::net::TcpStream, Option<axum::http::Extensions>)> {
+        match *self {}
+    }
+}

@@ -1,0 +1,100 @@
+//! The TLS side of the main listener: the rustls server configuration of `[server.tls]` and
+//! the handshake step of the accept loop.
+
+use std::sync::Arc;
+
+use axum::http::Extensions;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::server::WebPkiClientVerifier;
+use tokio_rustls::rustls::version::{TLS12, TLS13};
+use tokio_rustls::rustls::{ServerConfig as RustlsConfig, SupportedProtocolVersion};
+use tokio_rustls::server::TlsStream;
+
+use super::reload::{self, ReloadingCert};
+use super::source::{certified_key, client_roots, provider};
+use super::{PeerIdentity, TlsConfig, TlsVersion};
+use crate::invalid::InvalidSetting;
+use crate::server::ServerConfig;
+
+/// The handshake of the main listener's connections.
+#[derive(Clone)]
+pub(crate) struct ServerTls {
+    acceptor: TlsAcceptor,
+}
+
+impl ServerTls {
+    /// The TLS of `server`, `None` without `[server.tls]`; starts the reload poll.
+    pub(crate) fn start(server: &ServerConfig) -> Result<Option<Self>, InvalidSetting> {
+        let Some(tls) = &server.tls else {
+            return Ok(None);
+        };
+        let cert = ReloadingCert::new(certified_key(tls)?);
+        let config = rustls_config(tls, cert.clone())?;
+        reload::spawn(tls.clone(), &cert);
+        Ok(Some(Self {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+        }))
+    }
+
+    /// Runs the handshake on `tcp`; the extensions hold the client's [`PeerIdentity`] when it
+    /// presented a (verified) certificate.
+    pub(crate) async fn accept(
+        &self,
+        tcp: TcpStream,
+    ) -> std::io::Result<(TlsStream<TcpStream>, Option<Extensions>)> {
+        let stream = self.acceptor.accept(tcp).await?;
+        let peer = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|certs| certs.first())
+            .and_then(|leaf| PeerIdentity::from_der(leaf));
+        let extensions = peer.map(|peer| {
+            let mut extensions = Extensions::new();
+            extensions.insert(peer);
+            extensions
+        });
+        Ok((stream, extensions))
+    }
+}
+
+/// The rustls configuration: versions, client verification (mutual TLS), ALPN h2 and
+/// http/1.1, the reloading certificate.
+fn rustls_config(
+    tls: &TlsConfig,
+    cert: Arc<ReloadingCert>,
+) -> Result<RustlsConfig, InvalidSetting> {
+    let provider = provider();
+    let versions: &[&'static SupportedProtocolVersion] = match tls.min_version {
+        TlsVersion::V1_2 => &[&TLS13, &TLS12],
+        TlsVersion::V1_3 => &[&TLS13],
+    };
+    let builder = RustlsConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .map_err(|e| {
+            InvalidSetting::new(
+                "server.tls.min_version",
+                format!("not supported by the crypto provider: {e}"),
+                "set it to `1.2` or `1.3`",
+            )
+        })?;
+    let builder = match client_roots(tls)? {
+        None => builder.with_no_client_auth(),
+        Some(roots) => {
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| {
+                    InvalidSetting::new(
+                        "server.tls.client_ca_file",
+                        format!("cannot verify clients with these CAs: {e}"),
+                        "give a PEM bundle of the CA certificates that sign client certificates",
+                    )
+                })?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_cert_resolver(cert);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}

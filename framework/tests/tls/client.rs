@@ -1,0 +1,80 @@
+//! `ServiceClient` over mutual TLS, end to end: one service calls another through
+//! `[clients.<name>.tls]`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use servicekit::Service;
+use servicekit::client::ServiceClient;
+use servicekit::testing::TestApp;
+
+use crate::pki::{self, Ca, Files};
+
+#[tokio::test]
+async fn a_service_calls_another_over_mutual_tls() {
+    let ca = Ca::new("school CA");
+    let files = Files::new(&ca, &ca.server());
+    let student = pki::service(&files, true).await;
+    let client_cert = ca.client("spiffe://school/subject-service");
+    std::fs::write(files.path("client.crt"), &client_cert.cert).unwrap();
+    std::fs::write(files.path("client.key"), &client_cert.key).unwrap();
+
+    let base = format!("https://localhost:{}", student.addr().port());
+    let subject = Service::builder("subject-service")
+        .set("clients.student-service.base_url", &base)
+        .set("clients.student-service.tls.ca_file", files.path("ca.crt"))
+        .set("clients.student-service.tls.cert_file", files.path("client.crt"))
+        .set("clients.student-service.tls.key_file", files.path("client.key"))
+        .set("clients.anonymous.base_url", &base)
+        .set("clients.anonymous.tls.ca_file", files.path("ca.crt"))
+        .set("clients.anonymous.retry.max_attempts", 1)
+        .routes(|ctx| async move {
+            let with_cert = ctx.client("student-service")?;
+            let without = ctx.client("anonymous")?;
+            Ok::<_, servicekit::BoxError>(
+                Router::new()
+                    .route("/relay/{path}", get(relay))
+                    .with_state((with_cert, without)),
+            )
+        });
+    let subject = TestApp::spawn(subject).await.unwrap();
+
+    let res = subject.get("/relay/whoami").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "spiffe://school/subject-service");
+    let res = subject.get("/relay/internal").await;
+    assert_eq!(res.text().await.unwrap(), "internal");
+
+    // Without a client certificate the handshake is refused.
+    let res = subject.get("/relay/anonymous").await;
+    assert_eq!(res.text().await.unwrap(), "refused");
+}
+
+async fn relay(
+    State((with_cert, without)): State<(ServiceClient, ServiceClient)>,
+    axum::extract::Path(path): axum::extract::Path<String>,
+) -> String {
+    if path == "anonymous" {
+        return match without.get("/hello").send().await {
+            Ok(res) => format!("answered {}", res.status()),
+            Err(_) => "refused".into(),
+        };
+    }
+    match with_cert.get(format!("/{path}")).send().await {
+        Ok(res) => res.text(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_certificate_without_its_key_names_the_key() {
+    let ca = Ca::new("school CA");
+    let files = Files::new(&ca, &ca.server());
+    let mut config = servicekit::client::ClientConfig::new("https://localhost:1");
+    config.tls.cert_file = Some(files.path("server.crt"));
+    let err = ServiceClient::new("student-service", &config).unwrap_err();
+    assert!(err.to_string().contains("tls.key_file"), "{err}");
+    config.tls.key_file = Some(files.path("missing.key"));
+    let err = ServiceClient::new("student-service", &config).unwrap_err();
+    assert!(err.to_string().contains("cannot read"), "{err}");
+}
