@@ -84,9 +84,9 @@ pub mod secrets;
 pub mod server;
 pub mod service;
 pub mod telemetry;
-pub mod tls;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 
 #[doc(inline)]
 pub use server::{Json, Problem};

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 /// Crate names (prefixes) that only features may bring in.
-const HEAVY: [&str; 9] = [
+const HEAVY: [&str; 10] = [
     "aws-sdk-",
     "aws-config",
     "tonic",
@@ -17,6 +17,7 @@ const HEAVY: [&str; 9] = [
     "opentelemetry-otlp",
     "async-nats",
     "lapin",
+    "x509-parser",
 ];
 
 /// The package names in `cargo tree -p servicekit -e normal` with `features`.

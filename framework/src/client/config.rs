@@ -356,7 +356,20 @@ pub(crate) fn validate(config: &ClientConfig) -> Result<(), InvalidSetting> {
             "set it to the most calls in flight to this downstream, e.g. `64`",
         );
     }
-    Ok(())
+    match (&config.tls.cert_file, &config.tls.key_file) {
+        (Some(_), None) => fail(
+            "tls.key_file",
+            "not set: tls.cert_file needs its private key",
+            "set tls.key_file to the client certificate's private key (PEM), or remove \
+             tls.cert_file",
+        ),
+        (None, Some(_)) => fail(
+            "tls.cert_file",
+            "not set: tls.key_file needs its certificate",
+            "set tls.cert_file to the client certificate (PEM), or remove tls.key_file",
+        ),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

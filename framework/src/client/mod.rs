@@ -57,9 +57,9 @@ pub use config::{
     EjectionConfig, RetryConfig,
 };
 pub use error::ClientError;
-pub use tls::ClientTlsConfig;
 pub use request::RequestBuilder;
 pub use response::ClientResponse;
 pub use service_client::{InvalidClientConfig, ServiceClient};
+pub use tls::ClientTlsConfig;
 
 pub(crate) use config::validate;

@@ -206,6 +206,30 @@ fn broken() -> Vec<(String, &'static str)> {
             client("bulkhead.max_concurrent = 0"),
             "clients.x.bulkhead.max_concurrent",
         ),
+        (
+            client("tls.cert_file = \"/run/tls/client.crt\""),
+            "clients.x.tls.key_file",
+        ),
+        (
+            client("tls.key_file = \"/run/tls/client.key\""),
+            "clients.x.tls.cert_file",
+        ),
+        (
+            "[server.tls]\nkey_file = \"/run/tls/tls.key\"".into(),
+            "server.tls.cert_file",
+        ),
+        (
+            "[server.tls]\ncert_file = \"/run/tls/tls.crt\"".into(),
+            "server.tls.key_file",
+        ),
+        (
+            "[server.tls]\ncert_file = \"/nonexistent/tls.crt\"\nkey_file = \"/nonexistent/tls.key\"".into(),
+            "server.tls.cert_file",
+        ),
+        (
+            "[server.tls]\ncert_file = \"a\"\nkey_file = \"b\"\nreload_interval = \"0s\"".into(),
+            "server.tls.reload_interval",
+        ),
     ];
     cases.push(("[service]\nenvironment = \"prod\"".into(), "auth.issuers"));
     cases

@@ -65,17 +65,19 @@ pub enum TlsVersion {
 /// Checks `[server.tls]`: set, it needs the `tls` feature, both files, and (with the feature)
 /// PEM that parses into a certificate matching its key.
 pub(crate) fn validate(tls: Option<&TlsConfig>) -> Result<(), InvalidSetting> {
+    validate_with(tls, cfg!(feature = "tls"))
+}
+
+/// [`validate`] in a build with (`compiled`) or without the `tls` feature.
+fn validate_with(tls: Option<&TlsConfig>, compiled: bool) -> Result<(), InvalidSetting> {
     let Some(tls) = tls else {
         return Ok(());
     };
-    if !cfg!(feature = "tls") {
+    if !compiled {
         return Err(InvalidSetting::new(
             "server.tls",
             crate::features::missing("tls", "serving TLS (`[server.tls]`)"),
-            format!(
-                "{}, or remove [server.tls]",
-                crate::features::enable("tls")
-            ),
+            format!("{}, or remove [server.tls]", crate::features::enable("tls")),
         ));
     }
     for (key, value, example) in [
@@ -107,4 +109,42 @@ pub(crate) fn validate(tls: Option<&TlsConfig>) -> Result<(), InvalidSetting> {
         super::source::client_roots(tls)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(cert: &str, key: &str) -> TlsConfig {
+        TlsConfig {
+            cert_file: cert.into(),
+            key_file: SecretString::from(key.to_string()),
+            ..TlsConfig::default()
+        }
+    }
+
+    #[test]
+    fn tls_without_the_feature_names_the_feature() {
+        assert_eq!(validate_with(None, false), Ok(()));
+        let err = validate_with(Some(&set("a.crt", "a.key")), false).unwrap_err();
+        assert_eq!(err.key, "server.tls");
+        assert!(err.message.contains("`tls` cargo feature"), "{err}");
+        assert!(err.fix.contains("features = [\"tls\"]"), "{err}");
+    }
+
+    #[test]
+    fn both_files_are_needed() {
+        let err = validate_with(Some(&set("", "a.key")), true).unwrap_err();
+        assert_eq!(err.key, "server.tls.cert_file");
+        let err = validate_with(Some(&set("a.crt", " ")), true).unwrap_err();
+        assert_eq!(err.key, "server.tls.key_file");
+    }
+
+    #[test]
+    fn min_version_reads_1_2_and_1_3() {
+        let parse = |v: &str| serde_json::from_value::<TlsVersion>(serde_json::json!(v));
+        assert_eq!(parse("1.2").unwrap(), TlsVersion::V1_2);
+        assert_eq!(parse("1.3").unwrap(), TlsVersion::V1_3);
+        assert!(parse("1.1").is_err());
+    }
 }

@@ -25,8 +25,8 @@ mod server;
 #[cfg(feature = "tls")]
 mod source;
 
-pub use config::{TlsConfig, TlsVersion};
 pub(crate) use config::validate;
+pub use config::{TlsConfig, TlsVersion};
 #[cfg(feature = "tls")]
 pub use peer::PeerIdentity;
 #[cfg(feature = "tls")]

@@ -86,7 +86,10 @@ impl PeerIdentity {
 
     /// Whether `name` is one of the peer's URI or DNS names (exact match).
     pub fn has(&self, name: &str) -> bool {
-        self.uris().iter().chain(self.dns_names()).any(|n| n == name)
+        self.uris()
+            .iter()
+            .chain(self.dns_names())
+            .any(|n| n == name)
     }
 }
 
@@ -101,5 +104,32 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerIdentity {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         parts.extensions.get::<Self>().cloned().ok_or_else(no_peer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_subject_alternative_names() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params =
+            rcgen::CertificateParams::new(vec!["subject.internal".to_string()]).unwrap();
+        params.subject_alt_names.push(rcgen::SanType::URI(
+            "spiffe://school/subject-service".try_into().unwrap(),
+        ));
+        let cert = params.self_signed(&key).unwrap();
+
+        let peer = PeerIdentity::from_der(cert.der()).unwrap();
+        assert_eq!(peer.uris(), ["spiffe://school/subject-service"]);
+        assert_eq!(peer.dns_names(), ["subject.internal"]);
+        assert_eq!(peer.name(), Some("spiffe://school/subject-service"));
+        assert!(peer.has("subject.internal"));
+        assert!(!peer.has("spiffe://school/gateway"));
+        assert_eq!(PeerIdentity::from_der(b"not a certificate"), None);
+
+        let dns_only = PeerIdentity::new(Vec::<String>::new(), ["a.internal"]);
+        assert_eq!(dns_only.name(), Some("a.internal"));
     }
 }

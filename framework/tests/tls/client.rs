@@ -23,8 +23,14 @@ async fn a_service_calls_another_over_mutual_tls() {
     let subject = Service::builder("subject-service")
         .set("clients.student-service.base_url", &base)
         .set("clients.student-service.tls.ca_file", files.path("ca.crt"))
-        .set("clients.student-service.tls.cert_file", files.path("client.crt"))
-        .set("clients.student-service.tls.key_file", files.path("client.key"))
+        .set(
+            "clients.student-service.tls.cert_file",
+            files.path("client.crt"),
+        )
+        .set(
+            "clients.student-service.tls.key_file",
+            files.path("client.key"),
+        )
         .set("clients.anonymous.base_url", &base)
         .set("clients.anonymous.tls.ca_file", files.path("ca.crt"))
         .set("clients.anonymous.retry.max_attempts", 1)

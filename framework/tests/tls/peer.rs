@@ -16,7 +16,11 @@ async fn handlers_see_the_spiffe_id_and_require_peer_refuses_other_names() {
     );
     let res = subject.get(pki::url(&app, "/whoami")).send().await.unwrap();
     assert_eq!(res.text().await.unwrap(), "spiffe://school/subject-service");
-    let res = subject.get(pki::url(&app, "/internal")).send().await.unwrap();
+    let res = subject
+        .get(pki::url(&app, "/internal"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 
     let other = pki::client(

@@ -151,7 +151,11 @@ pub(crate) fn routes() -> Router {
 }
 
 /// A client trusting `ca`, presenting `identity`, reaching `localhost` at `addr`.
-pub(crate) fn client(ca: &Ca, identity: Option<reqwest::Identity>, addr: SocketAddr) -> reqwest::Client {
+pub(crate) fn client(
+    ca: &Ca,
+    identity: Option<reqwest::Identity>,
+    addr: SocketAddr,
+) -> reqwest::Client {
     client_with_root(&ca.pem, identity, addr)
 }
 

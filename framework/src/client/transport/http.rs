@@ -30,7 +30,10 @@ impl HttpSettings {
     /// `clients.<name>`.
     pub(crate) fn from_config(config: &ClientConfig) -> Result<Self, (&'static str, String)> {
         let mut roots = Vec::new();
-        for (key, file) in [("ca_file", &config.ca_file), ("tls.ca_file", &config.tls.ca_file)] {
+        for (key, file) in [
+            ("ca_file", &config.ca_file),
+            ("tls.ca_file", &config.tls.ca_file),
+        ] {
             if let Some(path) = file {
                 roots.extend(read_roots(key, path)?);
             }
@@ -78,7 +81,10 @@ fn read_roots(
         )
     })?;
     if roots.is_empty() {
-        return Err((key, format!("`{}` holds no PEM certificate", path.display())));
+        return Err((
+            key,
+            format!("`{}` holds no PEM certificate", path.display()),
+        ));
     }
     Ok(roots)
 }
