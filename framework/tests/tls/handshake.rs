@@ -118,3 +118,65 @@ async fn min_version_1_3_refuses_tls_1_2() {
     let res = tls13.get(pki::url(&app, "/hello")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn a_connection_that_never_completes_the_handshake_is_closed() {
+    use tokio::io::AsyncReadExt;
+
+    let ca = Ca::new("test CA");
+    let files = Files::new(&ca, &ca.server());
+    let builder = Service::builder("tls-slow")
+        .set("server.header_read_timeout", "300ms")
+        .set("server.tls.cert_file", files.path("server.crt"))
+        .set("server.tls.key_file", files.path("server.key"))
+        .routes(|_| async { pki::routes() });
+    let app = TestApp::spawn(builder).await.unwrap();
+
+    // Connects and sends nothing: no ClientHello.
+    let mut silent = tokio::net::TcpStream::connect(app.addr()).await.unwrap();
+    let mut buf = [0_u8; 16];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), silent.read(&mut buf))
+        .await
+        .expect("the server closes the connection");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+
+    // Others are still served.
+    let client = pki::client(&ca, None, app.addr());
+    let res = client.get(pki::url(&app, "/hello")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn shutdown_finishes_a_request_in_flight_over_tls() {
+    let ca = Ca::new("test CA");
+    let files = Files::new(&ca, &ca.server());
+    let (entered_tx, entered) = tokio::sync::oneshot::channel::<()>();
+    let entered_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(entered_tx)));
+    let builder = Service::builder("tls-drain")
+        .set("server.tls.cert_file", files.path("server.crt"))
+        .set("server.tls.key_file", files.path("server.key"))
+        .routes(move |_| async move {
+            axum::Router::new().route(
+                "/slow",
+                axum::routing::get(move || {
+                    let taken = entered_tx.lock().unwrap().take();
+                    if let Some(tx) = taken {
+                        let _ = tx.send(());
+                    }
+                    async {
+                        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        "done"
+                    }
+                }),
+            )
+        });
+    let app = TestApp::spawn(builder).await.unwrap();
+    let client = pki::client(&ca, None, app.addr());
+    let url = pki::url(&app, "/slow");
+    let request = tokio::spawn(async move { client.get(url).send().await });
+    entered.await.unwrap();
+    app.shutdown().await.unwrap();
+    let res = request.await.unwrap().unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "done");
+}
