@@ -18,8 +18,9 @@ use serde::Deserialize;
 /// key_file = "/run/tls/client.key"
 /// ```
 ///
-/// The files are read when the client is built; a rotated client certificate is picked up by
-/// the next client built (a restart of the service), see `docs/tls.md`.
+/// With servicekit's `tls` feature, a rotated client certificate (the files replaced) is
+/// presented from the next new connection on; without it the files are read once, when the
+/// client is built. See `docs/tls.md`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientTlsConfig {

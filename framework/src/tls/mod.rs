@@ -4,6 +4,8 @@
 //!   minimum version; ALPN offers h2 and http/1.1. Broken files stop startup naming the key.
 //! - Reload: certificate and key files are polled and swapped into a rustls certificate
 //!   resolver; new handshakes use the new certificate, open connections are kept.
+//! - `ServiceClient` (`[clients.<name>.tls]`): with this feature its client certificate is
+//!   re-read when the files change, at the next handshake.
 //! - [`PeerIdentity`]: the verified client certificate's SAN URIs (SPIFFE IDs) and DNS names,
 //!   in each request's extensions and as an extractor; [`require_peer`] allows named peers.
 //!
@@ -13,6 +15,8 @@
 //! rustls was chosen over OpenSSL because it is already in the tree (reqwest, sqlx) with the
 //! same aws-lc-rs provider, so TLS adds no second crypto library.
 
+#[cfg(feature = "tls")]
+mod client;
 mod config;
 #[cfg(feature = "tls")]
 mod peer;
@@ -25,6 +29,8 @@ mod server;
 #[cfg(feature = "tls")]
 mod source;
 
+#[cfg(feature = "tls")]
+pub(crate) use client::client_config;
 pub(crate) use config::validate;
 pub use config::{TlsConfig, TlsVersion};
 #[cfg(feature = "tls")]

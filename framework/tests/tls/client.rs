@@ -84,3 +84,45 @@ async fn a_client_certificate_without_its_key_names_the_key() {
     let err = ServiceClient::new("student-service", &config).unwrap_err();
     assert!(err.to_string().contains("cannot read"), "{err}");
 }
+
+#[tokio::test]
+async fn a_rotated_client_certificate_is_presented_on_new_connections() {
+    let ca = Ca::new("school CA");
+    let files = Files::new(&ca, &ca.server());
+    let student = pki::service(&files, true).await;
+    let addr = student.addr();
+    files.write_pair("client", &ca.client("spiffe://school/subject-service"));
+
+    let mut config =
+        servicekit::client::ClientConfig::new(format!("https://localhost:{}", addr.port()));
+    config.tls.ca_file = Some(files.path("ca.crt"));
+    config.tls.cert_file = Some(files.path("client.crt"));
+    config.tls.key_file = Some(files.path("client.key"));
+    let client = ServiceClient::new("student-service", &config).unwrap();
+    let res = client.get("/whoami").send().await.unwrap();
+    assert_eq!(res.text(), "spiffe://school/subject-service");
+
+    files.write_pair("client", &ca.client("spiffe://school/subject-service-v2"));
+    // The open connection keeps its handshake; a restart of the server closes it, and the
+    // client's next connection presents the new certificate.
+    student.shutdown().await.unwrap();
+    let student = TestApp::spawn_at(
+        Service::builder("tls-test")
+            .set("server.tls.cert_file", files.path("server.crt"))
+            .set("server.tls.key_file", files.path("server.key"))
+            .set("server.tls.client_ca_file", files.path("ca.crt"))
+            .routes(|_| async { pki::routes() }),
+        addr,
+    )
+    .await
+    .unwrap();
+    let name = servicekit::testing::eventually(|| async {
+        match client.get("/whoami").send().await {
+            Ok(res) if res.status() == 200 => Ok(res.text()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(name, "spiffe://school/subject-service-v2");
+    drop(student);
+}

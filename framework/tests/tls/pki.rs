@@ -110,8 +110,13 @@ impl Files {
     /// Replaces the server certificate and key, each by an atomic rename (as Kubernetes and
     /// cert-manager do), key first.
     pub(crate) fn write(&self, server: &Leaf) {
-        replace(&self.path("server.key"), &server.key);
-        replace(&self.path("server.crt"), &server.cert);
+        self.write_pair("server", server);
+    }
+
+    /// Replaces `{name}.key` and `{name}.crt` as [`Files::write`] does.
+    pub(crate) fn write_pair(&self, name: &str, leaf: &Leaf) {
+        replace(&self.path(&format!("{name}.key")), &leaf.key);
+        replace(&self.path(&format!("{name}.crt")), &leaf.cert);
     }
 }
 

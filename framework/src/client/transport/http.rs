@@ -13,6 +13,10 @@ pub(crate) struct HttpSettings {
     roots: Vec<reqwest::Certificate>,
     /// The client certificate presented to the downstream (`tls.cert_file`).
     identity: Option<reqwest::Identity>,
+    /// With the `tls` feature and a client certificate: the rustls configuration whose
+    /// certificate is reloaded when its files change (used instead of `roots` and `identity`).
+    #[cfg(feature = "tls")]
+    reloading: Option<tokio_rustls::rustls::ClientConfig>,
 }
 
 impl std::fmt::Debug for HttpSettings {
@@ -30,18 +34,34 @@ impl HttpSettings {
     /// `clients.<name>`.
     pub(crate) fn from_config(config: &ClientConfig) -> Result<Self, (&'static str, String)> {
         let mut roots = Vec::new();
+        let mut pems = Vec::new();
         for (key, file) in [
             ("ca_file", &config.ca_file),
             ("tls.ca_file", &config.tls.ca_file),
         ] {
             if let Some(path) = file {
-                roots.extend(read_roots(key, path)?);
+                let (certs, pem) = read_roots(key, path)?;
+                roots.extend(certs);
+                pems.push(pem);
             }
         }
+        let identity = crate::client::tls::identity(&config.tls)?;
+        #[cfg(feature = "tls")]
+        let reloading = match (&identity, &config.tls.cert_file, &config.tls.key_file) {
+            (Some(_), Some(cert), Some(key)) => Some(
+                crate::tls::client_config(&pems, cert.clone(), key.clone())
+                    .map_err(|message| ("tls.cert_file", message))?,
+            ),
+            _ => None,
+        };
+        #[cfg(not(feature = "tls"))]
+        drop(pems);
         Ok(Self {
             connect_timeout: config.connect_timeout,
             roots,
-            identity: crate::client::tls::identity(&config.tls)?,
+            identity,
+            #[cfg(feature = "tls")]
+            reloading,
         })
     }
 
@@ -54,10 +74,18 @@ impl HttpSettings {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .tcp_nodelay(true);
-        if !self.roots.is_empty() {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.reloading {
+            builder = builder.tls_backend_preconfigured(tls.clone());
+        }
+        #[cfg(feature = "tls")]
+        let preconfigured = self.reloading.is_some();
+        #[cfg(not(feature = "tls"))]
+        let preconfigured = false;
+        if !self.roots.is_empty() && !preconfigured {
             builder = builder.tls_certs_merge(self.roots.iter().cloned());
         }
-        if let Some(identity) = &self.identity {
+        if let Some(identity) = self.identity.as_ref().filter(|_| !preconfigured) {
             builder = builder.identity(identity.clone());
         }
         if let Some((host, addr)) = pin {
@@ -67,11 +95,14 @@ impl HttpSettings {
     }
 }
 
-/// The certificates of the PEM bundle at `path` (below `clients.<name>.<key>`).
+/// The certificates of a CA bundle, and its PEM.
+type Roots = (Vec<reqwest::Certificate>, Vec<u8>);
+
+/// The certificates of the PEM bundle at `path` (below `clients.<name>.<key>`), and the PEM.
 fn read_roots(
     key: &'static str,
     path: &std::path::Path,
-) -> Result<Vec<reqwest::Certificate>, (&'static str, String)> {
+) -> Result<Roots, (&'static str, String)> {
     let pem =
         std::fs::read(path).map_err(|e| (key, format!("cannot read `{}`: {e}", path.display())))?;
     let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
@@ -86,5 +117,5 @@ fn read_roots(
             format!("`{}` holds no PEM certificate", path.display()),
         ));
     }
-    Ok(roots)
+    Ok((roots, pem))
 }
