@@ -126,3 +126,31 @@ async fn a_rotated_client_certificate_is_presented_on_new_connections() {
     assert_eq!(name, "spiffe://school/subject-service-v2");
     drop(student);
 }
+
+#[tokio::test]
+async fn the_server_name_is_verified() {
+    let ca = Ca::new("school CA");
+    let files = Files::new(&ca, &ca.server());
+    let student = pki::service(&files, true).await;
+    files.write_pair("client", &ca.client("spiffe://school/subject-service"));
+    let config = |base: String| {
+        let mut config = servicekit::client::ClientConfig::new(base);
+        config.tls.ca_file = Some(files.path("ca.crt"));
+        config.tls.cert_file = Some(files.path("client.crt"));
+        config.tls.key_file = Some(files.path("client.key"));
+        config.retry.max_attempts = 1;
+        config
+    };
+    let port = student.addr().port();
+
+    let named = ServiceClient::new("s", &config(format!("https://localhost:{port}"))).unwrap();
+    assert_eq!(named.get("/hello").send().await.unwrap().status(), 200);
+
+    // The certificate names `localhost`, not the address.
+    let by_ip = ServiceClient::new("s", &config(format!("https://127.0.0.1:{port}"))).unwrap();
+    let err = by_ip.get("/hello").send().await.unwrap_err();
+    assert!(
+        format!("{err:?}").to_lowercase().contains("certificate"),
+        "{err:?}"
+    );
+}

@@ -99,10 +99,7 @@ impl HttpSettings {
 type Roots = (Vec<reqwest::Certificate>, Vec<u8>);
 
 /// The certificates of the PEM bundle at `path` (below `clients.<name>.<key>`), and the PEM.
-fn read_roots(
-    key: &'static str,
-    path: &std::path::Path,
-) -> Result<Roots, (&'static str, String)> {
+fn read_roots(key: &'static str, path: &std::path::Path) -> Result<Roots, (&'static str, String)> {
     let pem =
         std::fs::read(path).map_err(|e| (key, format!("cannot read `{}`: {e}", path.display())))?;
     let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
