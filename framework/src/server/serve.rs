@@ -14,6 +14,10 @@
 //!   listen backlog until one closes (as mini-redis does), so a flood cannot exhaust file
 //!   descriptors or memory.
 //!
+//! With `[server.tls]` (feature `tls`) each accepted connection first completes a TLS handshake
+//! on its own task, within `header_read_timeout`, and is then served as above; the plain path
+//! is unchanged.
+//!
 //! Shutdown has two phases ([`Phase`]):
 //! - **Draining** (after SIGTERM, while readiness is 503 and load balancers deregister the
 //!   instance): the listener still accepts, but every HTTP/1 response carries
