@@ -274,13 +274,11 @@ fn spawn_handshake<S>(
     // The task holds `shared`, and with it a sender of `open`: shutdown waits for it too.
     let shared = shared.clone();
     tokio::spawn(async move {
-        let timeout = shared.limits.header_read_timeout;
-        match tokio::time::timeout(timeout, tls.accept(stream)).await {
-            Ok(Ok((stream, extensions))) => {
+        match tls.accept(stream, shared.limits.header_read_timeout).await {
+            Ok((stream, extensions)) => {
                 serve_connection(&shared, stream, peer, permit, extensions);
             }
-            Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
-            Err(_) => tracing::debug!(?timeout, %peer, "TLS handshake timed out"),
+            Err(e) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
         }
     });
 }

@@ -65,6 +65,11 @@ pub const CLIENT_BREAKER_TRANSITIONS_TOTAL: &str = "servicekit_client_breaker_tr
 pub const CLIENT_BULKHEAD_REJECTIONS_TOTAL: &str = "servicekit_client_bulkhead_rejections_total";
 /// Counter of instance ejections by passive outlier detection, by `client`.
 pub const CLIENT_EJECTIONS_TOTAL: &str = "servicekit_client_ejections_total";
+/// Counter of TLS handshakes of the main listener that failed, by `reason` (`refused`: an
+/// error such as a missing or untrusted client certificate; `timeout`).
+pub const TLS_HANDSHAKE_FAILURES_TOTAL: &str = "servicekit_tls_handshake_failures_total";
+/// Counter of attempts to load changed certificate files, by `outcome` (`ok`, `failed`).
+pub const TLS_CERTIFICATE_RELOADS_TOTAL: &str = "servicekit_tls_certificate_reloads_total";
 
 /// The three kinds of metric of the `metrics` facade.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,6 +272,20 @@ pub const METRICS: &[MetricDef] = &[
         None,
         &["client"],
         "Downstream instances ejected by passive outlier detection, by client.",
+    ),
+    def(
+        TLS_HANDSHAKE_FAILURES_TOTAL,
+        Counter,
+        None,
+        &["reason"],
+        "TLS handshakes of the main listener that failed, by reason (refused, timeout).",
+    ),
+    def(
+        TLS_CERTIFICATE_RELOADS_TOTAL,
+        Counter,
+        None,
+        &["outcome"],
+        "Loads of changed TLS certificate files, by outcome (ok, failed).",
     ),
 ];
 

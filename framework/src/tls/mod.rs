@@ -56,6 +56,7 @@ impl ServerTls {
     pub(crate) async fn accept(
         &self,
         _: tokio::net::TcpStream,
+        _: std::time::Duration,
     ) -> std::io::Result<(tokio::net::TcpStream, Option<axum::http::Extensions>)> {
         match *self {}
     }

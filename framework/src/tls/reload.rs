@@ -15,6 +15,7 @@ use tokio_rustls::rustls::sign::CertifiedKey;
 
 use super::TlsConfig;
 use super::source::{certified_key, stamp};
+use crate::telemetry::catalog::TLS_CERTIFICATE_RELOADS_TOTAL;
 
 /// The current certificate; read on each handshake, replaced on reload.
 #[derive(Debug)]
@@ -67,7 +68,10 @@ pub(crate) fn spawn(tls: TlsConfig, cert: &Arc<ReloadingCert>) {
             if now == loaded {
                 continue;
             }
-            match certified_key(&tls) {
+            let loaded_key = certified_key(&tls);
+            let outcome = if loaded_key.is_ok() { "ok" } else { "failed" };
+            metrics::counter!(TLS_CERTIFICATE_RELOADS_TOTAL, "outcome" => outcome).increment(1);
+            match loaded_key {
                 Ok(key) => {
                     cert.set(key);
                     loaded = now;

@@ -2,6 +2,7 @@
 //! the handshake step of the accept loop.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::Extensions;
 use tokio::net::TcpStream;
@@ -16,6 +17,7 @@ use super::source::{certified_key, client_roots, provider};
 use super::{PeerIdentity, TlsConfig, TlsVersion};
 use crate::invalid::InvalidSetting;
 use crate::server::ServerConfig;
+use crate::telemetry::catalog::TLS_HANDSHAKE_FAILURES_TOTAL;
 
 /// The handshake of the main listener's connections.
 #[derive(Clone)]
@@ -37,13 +39,24 @@ impl ServerTls {
         }))
     }
 
-    /// Runs the handshake on `tcp`; the extensions hold the client's [`PeerIdentity`] when it
-    /// presented a (verified) certificate.
+    /// Runs the handshake on `tcp`, within `timeout`; the extensions hold the client's
+    /// [`PeerIdentity`] when it presented a (verified) certificate.
     pub(crate) async fn accept(
         &self,
         tcp: TcpStream,
+        timeout: Duration,
     ) -> std::io::Result<(TlsStream<TcpStream>, Option<Extensions>)> {
-        let stream = self.acceptor.accept(tcp).await?;
+        let stream = match tokio::time::timeout(timeout, self.acceptor.accept(tcp)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                metrics::counter!(TLS_HANDSHAKE_FAILURES_TOTAL, "reason" => "refused").increment(1);
+                return Err(e);
+            }
+            Err(_) => {
+                metrics::counter!(TLS_HANDSHAKE_FAILURES_TOTAL, "reason" => "timeout").increment(1);
+                return Err(std::io::ErrorKind::TimedOut.into());
+            }
+        };
         let peer = stream
             .get_ref()
             .1

@@ -62,6 +62,19 @@ async fn mutual_tls_refuses_missing_untrusted_and_expired_client_certificates() 
         let err = res.expect_err(case);
         assert!(err.is_connect() || err.is_request(), "{case}: {err:?}");
     }
+
+    let metrics = trusted
+        .get(pki::url(&app, "/metrics"))
+        .send()
+        .await
+        .unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("servicekit_tls_handshake_failures_total{reason=\"refused\"}")),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -98,4 +98,12 @@ async fn rotating_the_certificate_under_load_fails_no_request() {
     let res = kept.get(&url).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(presented(&res), der(&old.cert));
+    let metrics = kept.get(pki::url(&app, "/metrics")).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("servicekit_tls_certificate_reloads_total{outcome=\"ok\"}")),
+        "{metrics}"
+    );
 }
