@@ -214,24 +214,33 @@ fn broken() -> Vec<(String, &'static str)> {
             client("tls.key_file = \"/run/tls/client.key\""),
             "clients.x.tls.cert_file",
         ),
-        (
-            "[server.tls]\nkey_file = \"/run/tls/tls.key\"".into(),
-            "server.tls.cert_file",
-        ),
-        (
-            "[server.tls]\ncert_file = \"/run/tls/tls.crt\"".into(),
-            "server.tls.key_file",
-        ),
-        (
-            "[server.tls]\ncert_file = \"/nonexistent/tls.crt\"\nkey_file = \"/nonexistent/tls.key\"".into(),
-            "server.tls.cert_file",
-        ),
-        (
-            "[server.tls]\ncert_file = \"a\"\nkey_file = \"b\"\nreload_interval = \"0s\"".into(),
-            "server.tls.reload_interval",
-        ),
     ];
     cases.push(("[service]\nenvironment = \"prod\"".into(), "auth.issuers"));
+    if cfg!(feature = "tls") {
+        cases.extend([
+            (
+                "[server.tls]\nkey_file = \"/run/tls/tls.key\"".into(),
+                "server.tls.cert_file",
+            ),
+            (
+                "[server.tls]\ncert_file = \"/run/tls/tls.crt\"".into(),
+                "server.tls.key_file",
+            ),
+            (
+                "[server.tls]\ncert_file = \"/nonexistent/tls.crt\"\nkey_file = \"/nonexistent/tls.key\"".into(),
+                "server.tls.cert_file",
+            ),
+            (
+                "[server.tls]\ncert_file = \"a\"\nkey_file = \"b\"\nreload_interval = \"0s\"".into(),
+                "server.tls.reload_interval",
+            ),
+        ]);
+    } else {
+        cases.push((
+            "[server.tls]\ncert_file = \"a\"\nkey_file = \"b\"".into(),
+            "server.tls",
+        ));
+    }
     cases
 }
 
