@@ -40,10 +40,12 @@ pub use require_peer::{RequirePeer, RequirePeerLayer, require_peer};
 #[cfg(feature = "tls")]
 pub(crate) use server::ServerTls;
 
-/// Without the `tls` feature there is never a TLS listener (validation refuses `[server.tls]`).
+/// Without the `tls` feature there is never a TLS listener (validation refuses `[server.tls]`),
+/// so this stand-in is never built; it keeps the accept loop free of feature gates.
 #[cfg(not(feature = "tls"))]
 #[derive(Clone)]
-pub(crate) enum ServerTls {}
+#[allow(dead_code)]
+pub(crate) struct ServerTls(());
 
 #[cfg(not(feature = "tls"))]
 impl ServerTls {
@@ -58,6 +60,8 @@ impl ServerTls {
         _: tokio::net::TcpStream,
         _: std::time::Duration,
     ) -> std::io::Result<(tokio::net::TcpStream, Option<axum::http::Extensions>)> {
-        match *self {}
+        Err(std::io::Error::other(
+            "TLS needs servicekit's `tls` cargo feature",
+        ))
     }
 }
