@@ -3,6 +3,7 @@
 //! and consumers of concurrent tests never meet.
 
 mod delivery;
+mod drain;
 mod failures;
 mod relays;
 
