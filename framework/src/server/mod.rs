@@ -18,7 +18,9 @@ mod stack;
 
 pub use config::ServerConfig;
 pub(crate) use config::validate;
-pub use deadline::{DEADLINE_HEADER, Deadline, RequestDeadline, RequestDeadlineLayer};
+pub use deadline::{
+    DEADLINE_HEADER, Deadline, DeadlineFuture, RequestDeadline, RequestDeadlineLayer,
+};
 pub(crate) use deadline::{budget, expired_before_start};
 pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
 pub use inbound::{Inbound, SetInbound, SetInboundLayer};

@@ -29,11 +29,13 @@
 
 mod body;
 pub(crate) mod budget;
+mod future;
 mod layer;
 mod service;
 
 use std::time::{Duration, Instant};
 
+pub use future::DeadlineFuture;
 pub use layer::RequestDeadlineLayer;
 pub use service::RequestDeadline;
 pub(crate) use service::expired_before_start;
