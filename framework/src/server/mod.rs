@@ -12,6 +12,8 @@ mod problem_json;
 pub mod rate_limit;
 mod request_head;
 mod request_id;
+mod request_span;
+mod request_telemetry;
 mod serve;
 mod shutdown;
 mod stack;
@@ -31,10 +33,10 @@ pub use rate_limit::RateLimitConfig;
 #[cfg(feature = "rate-limit")]
 pub use rate_limit::{RateLimit, RateLimitLayer};
 pub use request_head::{MAX_HEAD_BYTES, MAX_HEADERS, MAX_URI_BYTES};
+pub(crate) use request_span::Quiet;
 pub(crate) use serve::{ConnectionLimits, Phase, serve};
 pub use shutdown::{
     DEFAULT_DRAIN_DELAY, DEFAULT_SHUTDOWN_TIMEOUT, POOL_CLOSE_TIMEOUT, Signal, TRACE_FLUSH_TIMEOUT,
     shutdown_signal,
 };
-pub(crate) use stack::Quiet;
 pub use stack::{REQUEST_ID_HEADER, standard_stack};
