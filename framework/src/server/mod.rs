@@ -23,7 +23,7 @@ pub(crate) use config::validate;
 pub use deadline::{
     DEADLINE_HEADER, Deadline, DeadlineFuture, RequestDeadline, RequestDeadlineLayer,
 };
-pub(crate) use deadline::{budget, expired_before_start};
+pub(crate) use deadline::{DEADLINE, budget, expired_before_start};
 pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
 pub use inbound::{Inbound, SetInbound, SetInboundLayer};
 pub use json::{Json, JsonRejection};
@@ -39,4 +39,5 @@ pub use shutdown::{
     DEFAULT_DRAIN_DELAY, DEFAULT_SHUTDOWN_TIMEOUT, POOL_CLOSE_TIMEOUT, Signal, TRACE_FLUSH_TIMEOUT,
     shutdown_signal,
 };
+pub(crate) use stack::REQUEST_ID;
 pub use stack::{REQUEST_ID_HEADER, standard_stack};

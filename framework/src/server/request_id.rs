@@ -11,16 +11,18 @@
 //! gets the header unless the handler set one. It is done inline by the stack's
 //! [`RequestTelemetry`](super::request_telemetry) service rather than by two more layers.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
+use axum::http::{HeaderMap, HeaderValue, Request, Response};
 use bytes::Bytes;
 use tower_http::request_id::RequestId;
 
+use super::REQUEST_ID;
+#[cfg(test)]
 use super::REQUEST_ID_HEADER;
 
 /// The id of `req`: its `x-request-id`, or a new one set as that header. Either way the
 /// request carries it as a [`RequestId`] extension too. Returns the value to echo.
 pub(crate) fn take_or_make<B>(req: &mut Request<B>) -> HeaderValue {
-    if let Some(id) = req.headers().get(REQUEST_ID_HEADER) {
+    if let Some(id) = req.headers().get(&REQUEST_ID) {
         let id = id.clone();
         if req.extensions().get::<RequestId>().is_none() {
             req.extensions_mut().insert(RequestId::new(id.clone()));
@@ -30,15 +32,15 @@ pub(crate) fn take_or_make<B>(req: &mut Request<B>) -> HeaderValue {
     let id = random_id();
     req.extensions_mut().insert(RequestId::new(id.clone()));
     req.headers_mut()
-        .insert(HeaderName::from_static(REQUEST_ID_HEADER), id.clone());
+        .insert(REQUEST_ID.clone(), id.clone());
     id
 }
 
 /// Sets `id` as the response's `x-request-id` unless the handler set one.
 pub(crate) fn echo<B>(res: &mut Response<B>, id: HeaderValue) {
     let headers: &mut HeaderMap = res.headers_mut();
-    if !headers.contains_key(REQUEST_ID_HEADER) {
-        headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), id);
+    if !headers.contains_key(&REQUEST_ID) {
+        headers.insert(REQUEST_ID.clone(), id);
     }
 }
 

@@ -43,6 +43,9 @@ pub(crate) use service::expired_before_start;
 /// Header carrying the caller's remaining budget in whole milliseconds, e.g. `250`.
 pub const DEADLINE_HEADER: &str = "x-request-deadline-ms";
 
+/// [`DEADLINE_HEADER`] as a parsed name, for look-ups without parsing the name each time.
+pub(crate) static DEADLINE: http::HeaderName = http::HeaderName::from_static(DEADLINE_HEADER);
+
 /// The instant by which the current request must be answered.
 ///
 /// Inserted into request extensions by [`RequestDeadlineLayer`] for trusted callers and read by

@@ -69,7 +69,7 @@ where
         // be passed on by outgoing calls.
         let asked = parts
             .headers
-            .remove(DEADLINE_HEADER)
+            .remove(&super::DEADLINE)
             .and_then(|v| Deadline::from_header(&v))
             .map(Deadline::instant);
         let peer_trusted = parts

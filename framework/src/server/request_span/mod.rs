@@ -15,7 +15,7 @@ use axum::http::Request;
 use axum::response::Response;
 use tracing::Span;
 
-use super::REQUEST_ID_HEADER;
+use super::REQUEST_ID;
 use crate::telemetry;
 
 /// The target of the span and of the request's line, as documented (docs/observability.md)
@@ -30,7 +30,7 @@ pub(crate) struct Quiet;
 pub(crate) fn make(req: &Request<Body>) -> Span {
     let request_id = req
         .headers()
-        .get(REQUEST_ID_HEADER)
+        .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let method = req.method().as_str();
