@@ -1,6 +1,7 @@
 //! The HTTP side: problem+json errors, RED metrics, rate limiting, the standard middleware
 //! stack, shutdown signals.
 
+mod body_limit;
 mod catch_panic;
 mod config;
 mod deadline;
@@ -20,10 +21,10 @@ mod stack;
 
 pub use config::ServerConfig;
 pub(crate) use config::validate;
+pub(crate) use deadline::{DEADLINE, budget, expired_before_start};
 pub use deadline::{
     DEADLINE_HEADER, Deadline, DeadlineFuture, RequestDeadline, RequestDeadlineLayer,
 };
-pub(crate) use deadline::{DEADLINE, budget, expired_before_start};
 pub use http_metrics::{HttpMetrics, HttpMetricsLayer};
 pub use inbound::{Inbound, SetInbound, SetInboundLayer};
 pub use json::{Json, JsonRejection};

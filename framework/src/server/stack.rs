@@ -20,10 +20,10 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, header};
 use tower::ServiceBuilder;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 use super::ServerConfig;
+use super::body_limit::BodyLimitLayer;
 use super::catch_panic::CatchPanicLayer;
 use super::request_telemetry::RequestTelemetryLayer;
 use super::{ProblemJsonLayer, RequestDeadlineLayer, SetInboundLayer};
@@ -66,7 +66,7 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
                 .layer(super::request_head::CheckHeadLayer)
                 .layer(RequestDeadlineLayer::from_config(config))
                 .layer(SetInboundLayer::new())
-                .layer(RequestBodyLimitLayer::new(config.body_limit))
+                .layer(BodyLimitLayer::new(config.body_limit))
                 .layer(DefaultBodyLimit::disable()),
         )
         // Turns every handler into its finished, layered service now. A `Router<()>` called as it is
