@@ -31,8 +31,7 @@ pub(crate) fn take_or_make<B>(req: &mut Request<B>) -> HeaderValue {
     }
     let id = random_id();
     req.extensions_mut().insert(RequestId::new(id.clone()));
-    req.headers_mut()
-        .insert(REQUEST_ID.clone(), id.clone());
+    req.headers_mut().insert(REQUEST_ID.clone(), id.clone());
     id
 }
 
