@@ -138,6 +138,12 @@ impl Prepared {
         }
         let mut secret_tasks = SecretTasks::start(&secrets);
         let db_slot: ops::DbSlot = Arc::new(OnceLock::new());
+        #[cfg(feature = "events")]
+        let events_slot: Arc<OnceLock<crate::events::Runtime>> = Arc::new(OnceLock::new());
+        // A service dropped without a drain (an aborted task) takes its relay and consumers
+        // with it.
+        #[cfg(feature = "events")]
+        let _abort_events = AbortEvents(events_slot.clone());
         #[cfg(feature = "openapi")]
         let openapi = openapi_router(builder.openapi, &config, builder.version)?;
         #[cfg(not(feature = "openapi"))]
@@ -161,6 +167,8 @@ impl Prepared {
                 routes: builder.routes,
                 loaded,
                 health: health.clone(),
+                #[cfg(feature = "events")]
+                events: events_slot.clone(),
             },
             &mut secret_tasks,
             openapi.into_iter().chain(ops_on_main).collect(),
@@ -173,6 +181,10 @@ impl Prepared {
                 }
                 health.mark_started();
                 tracing::info!(%addr, elapsed = ?started_at.elapsed(), "ready");
+                #[cfg(feature = "events")]
+                if let Some(events) = events_slot.get() {
+                    events.start();
+                }
                 for ready in on_ready {
                     ready(addr);
                 }
@@ -190,7 +202,11 @@ impl Prepared {
         };
 
         let drain = shutdown.await;
-        drain_and_stop(&config, drain, &health, servers, db, force).await;
+        #[cfg(feature = "events")]
+        let events = events_slot.get().cloned();
+        #[cfg(not(feature = "events"))]
+        let events: Option<()> = None;
+        drain_and_stop(&config, drain, &health, servers, db, events, force).await;
         drop(secret_tasks);
         Ok(())
     }
@@ -339,6 +355,9 @@ struct Start {
     routes: Option<RoutesFn>,
     loaded: Loaded,
     health: Health,
+    /// Where the events runtime goes, for the lifecycle to start and stop it.
+    #[cfg(feature = "events")]
+    events: Arc<OnceLock<crate::events::Runtime>>,
 }
 
 impl Start {
@@ -354,6 +373,8 @@ impl Start {
             routes,
             loaded,
             health,
+            #[cfg(feature = "events")]
+                events: events_slot,
         } = self;
         let config = &loaded.config;
         let wants_db = database.is_some()
@@ -381,6 +402,22 @@ impl Start {
                 )
             })?;
         secret_tasks.follow_auth(&auth, &loaded);
+        #[cfg(feature = "events")]
+        let events = match &db {
+            Some(db) => {
+                let runtime = crate::events::Runtime::open(
+                    &config.service.name,
+                    &config.events,
+                    db.events_store(),
+                    &health,
+                )
+                .await
+                .map_err(Error::Events)?;
+                let _ = events_slot.set(runtime.clone());
+                Some(runtime)
+            }
+            None => None,
+        };
         let ctx = Context::new(
             version,
             loaded,
@@ -388,6 +425,8 @@ impl Start {
             health.clone(),
             auth,
             secret_tasks.secrets(),
+            #[cfg(feature = "events")]
+            events,
         );
         let routes = match routes {
             Some(f) => f(ctx.clone()).await.map_err(Error::Routes)?,
@@ -408,6 +447,7 @@ async fn drain_and_stop(
     health: &Health,
     servers: Servers,
     db: Option<Arc<dyn OpenDatabase>>,
+    events: Option<impl EventsRuntime>,
     force: Pin<Box<dyn Future<Output = ()> + Send>>,
 ) {
     health.start_draining();
@@ -438,6 +478,10 @@ async fn drain_and_stop(
             }
         }
     }
+    // Consumers stop pulling and finish their handlers (which need the pool) first.
+    if let Some(events) = events {
+        events.stop(deadline).await;
+    }
     if let Some(db) = db
         && tokio::time::timeout(POOL_CLOSE_TIMEOUT, db.close())
             .await
@@ -447,4 +491,34 @@ async fn drain_and_stop(
     }
     tracing::info!("stopped");
     telemetry::shutdown();
+}
+
+/// What the drain stops before the pool closes: the events runtime, when compiled in.
+trait EventsRuntime {
+    /// Stops consumers and the relay within `deadline`.
+    fn stop(self, deadline: Duration) -> impl Future<Output = ()> + Send;
+}
+
+impl EventsRuntime for () {
+    async fn stop(self, _deadline: Duration) {}
+}
+
+#[cfg(feature = "events")]
+impl EventsRuntime for crate::events::Runtime {
+    async fn stop(self, deadline: Duration) {
+        crate::events::Runtime::stop(&self, deadline).await;
+    }
+}
+
+/// Aborts the events runtime when dropped (after the drain stopped it, this does nothing).
+#[cfg(feature = "events")]
+struct AbortEvents(Arc<OnceLock<crate::events::Runtime>>);
+
+#[cfg(feature = "events")]
+impl Drop for AbortEvents {
+    fn drop(&mut self) {
+        if let Some(events) = self.0.get() {
+            events.abort();
+        }
+    }
 }
