@@ -5,6 +5,7 @@
 //! tests start with `TestApp`.
 
 pub mod api;
+pub mod events;
 pub mod model;
 pub mod repo;
 pub mod validation;
