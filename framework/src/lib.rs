@@ -70,7 +70,6 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod db;
-#[cfg(feature = "events")]
 pub mod events;
 mod features;
 pub mod health;

@@ -218,6 +218,7 @@ pub(super) fn invalid_settings(config: &Config) -> Vec<InvalidSetting> {
         &config.service.environment,
     ));
     check(crate::server::rate_limit::validate(&config.rate_limit));
+    check(crate::events::validate(&config.events));
     check(service_name(&config.service.name));
     for (name, client) in &config.clients {
         check(crate::client::validate(client).map_err(|s| s.under(&format!("clients.{name}"))));

@@ -53,6 +53,10 @@ pub struct Config {
     /// `Context::rate_limit` (feature `rate-limit`; see [`docs/rate-limiting.md`](https://github.com/servicekit/servicekit/blob/main/docs/rate-limiting.md)).
     #[serde(default)]
     pub rate_limit: crate::server::RateLimitConfig,
+    /// `[events]`: the message broker, the outbox relay and the consumers (see
+    /// [`docs/events.md`](https://github.com/servicekit/servicekit/blob/main/docs/events.md)).
+    #[serde(default)]
+    pub events: crate::events::EventsConfig,
     /// `[app]`: the service's own settings, read with [`Context::settings`](crate::Context::settings).
     #[serde(default)]
     pub app: serde_json::Value,

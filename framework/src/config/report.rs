@@ -33,7 +33,7 @@ pub(crate) fn report(loaded: &Loaded) -> String {
 
 fn shown(key: &str, value: &Value) -> String {
     let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
-    if key == "database.url" {
+    if key == "database.url" || key == "events.url" {
         return value
             .as_str()
             .map(redact_url)

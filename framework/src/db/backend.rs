@@ -40,6 +40,10 @@ pub trait Backend: sqlx::Database + sealed::Sealed {
         sql: &'static str,
     ) -> BoxFuture<'c, Result<(), sqlx::Error>>;
 
+    /// The connection as `Any`, for code that runs statements on each concrete driver.
+    #[doc(hidden)]
+    fn connection_any(conn: &mut Self::Connection) -> &mut (dyn std::any::Any + Send);
+
     /// Applies `migrator` on `pool`.
     #[doc(hidden)]
     fn migrate<'a>(
@@ -63,6 +67,10 @@ macro_rules! backend {
                 sql: &'static str,
             ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
                 Box::pin(async move { sqlx::Executor::execute(conn, sql).await.map(|_| ()) })
+            }
+
+            fn connection_any(conn: &mut Self::Connection) -> &mut (dyn std::any::Any + Send) {
+                conn
             }
 
             fn migrate<'a>(

@@ -30,6 +30,9 @@ pub(crate) trait OpenDatabase: Send + Sync + 'static {
     fn close(&self) -> BoxFuture<'_, ()>;
     /// For downcasting to `Database<DB>`.
     fn as_any(&self) -> &dyn Any;
+    /// The pool as the events runtime's outbox store.
+    #[cfg(feature = "events")]
+    fn events_store(&self) -> std::sync::Arc<dyn crate::events::Store>;
 }
 
 impl<DB: Backend> OpenDatabase for Database<DB> {
@@ -58,5 +61,10 @@ impl<DB: Backend> OpenDatabase for Database<DB> {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    #[cfg(feature = "events")]
+    fn events_store(&self) -> std::sync::Arc<dyn crate::events::Store> {
+        std::sync::Arc::new(self.clone())
     }
 }

@@ -32,6 +32,8 @@ struct Inner {
     clients: Mutex<HashMap<String, ServiceClient>>,
     auth: AuthRuntime,
     secrets: Secrets,
+    #[cfg(feature = "events")]
+    events: Option<crate::events::Runtime>,
 }
 
 impl std::fmt::Debug for Context {
@@ -56,6 +58,7 @@ impl Context {
         health: Health,
         auth: AuthRuntime,
         secrets: Secrets,
+        #[cfg(feature = "events")] events: Option<crate::events::Runtime>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -66,6 +69,8 @@ impl Context {
                 clients: Mutex::new(HashMap::new()),
                 auth,
                 secrets,
+                #[cfg(feature = "events")]
+                events,
             }),
         }
     }
@@ -144,6 +149,32 @@ impl Context {
             .downcast_ref::<Database<DB>>()
             .cloned()
             .ok_or_else(|| NoDatabase::other_driver(db.driver(), DB::DRIVER))
+    }
+
+    /// The service's [`Events`](crate::events::Events) on the portable pool: stage events in
+    /// its transactions, register handlers. Events need a database (the outbox and inbox
+    /// tables live in it): without one this is the error [`Context::db`] gives. A service
+    /// with a typed pool uses [`Context::events_as`].
+    ///
+    /// ```no_run
+    /// async fn app(ctx: servicekit::Context) -> Result<axum::Router, servicekit::BoxError> {
+    ///     let events = ctx.events()?;
+    ///     # let _ = events;
+    ///     Ok(axum::Router::new())
+    /// }
+    /// ```
+    #[cfg(feature = "events")]
+    pub fn events(&self) -> Result<crate::events::Events, NoDatabase> {
+        self.events_as::<sqlx::Any>()
+    }
+
+    /// [`Context::events`] for a service that declared the typed driver `DB`: handlers get a
+    /// `Transaction<'static, DB>`.
+    #[cfg(feature = "events")]
+    pub fn events_as<DB: Backend>(&self) -> Result<crate::events::Events<DB>, NoDatabase> {
+        let db = self.db_as::<DB>()?;
+        let runtime = self.inner.events.clone().ok_or(NoDatabase::NONE)?;
+        Ok(crate::events::Events::new(runtime, db))
     }
 
     /// The client for the downstream `name`, configured by `[clients.<name>]`.

@@ -45,6 +45,10 @@ pub enum Error {
         /// axum's explanation (the overlapping path).
         reason: String,
     },
+    /// The events runtime could not start: the outbox and inbox tables could not be created,
+    /// or `events.url` is malformed.
+    #[error("events: {0}")]
+    Events(#[source] BoxError),
     /// The service's route function returned an error.
     #[error("the route function failed: {0}")]
     Routes(#[source] BoxError),

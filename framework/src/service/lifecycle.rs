@@ -131,6 +131,8 @@ impl Prepared {
         }
         let mut secret_tasks = SecretTasks::start(&secrets);
         let db_slot: ops::DbSlot = Arc::new(OnceLock::new());
+        #[cfg(feature = "events")]
+        let events_slot: Arc<OnceLock<crate::events::Runtime>> = Arc::new(OnceLock::new());
         #[cfg(feature = "openapi")]
         let openapi = openapi_router(builder.openapi, &config, builder.version)?;
         #[cfg(not(feature = "openapi"))]
@@ -150,6 +152,8 @@ impl Prepared {
                 routes: builder.routes,
                 loaded,
                 health: health.clone(),
+                #[cfg(feature = "events")]
+                events: events_slot.clone(),
             },
             &mut secret_tasks,
             openapi.into_iter().chain(ops_on_main).collect(),
@@ -162,6 +166,10 @@ impl Prepared {
                 }
                 health.mark_started();
                 tracing::info!(%addr, elapsed = ?started_at.elapsed(), "ready");
+                #[cfg(feature = "events")]
+                if let Some(events) = events_slot.get() {
+                    events.start();
+                }
                 for ready in on_ready {
                     ready(addr);
                 }
@@ -179,7 +187,11 @@ impl Prepared {
         };
 
         let drain = shutdown.await;
-        drain_and_stop(&config, drain, &health, servers, db, force).await;
+        #[cfg(feature = "events")]
+        let events = events_slot.get().cloned();
+        #[cfg(not(feature = "events"))]
+        let events: Option<()> = None;
+        drain_and_stop(&config, drain, &health, servers, db, events, force).await;
         drop(secret_tasks);
         Ok(())
     }
@@ -321,6 +333,9 @@ struct Start {
     routes: Option<RoutesFn>,
     loaded: Loaded,
     health: Health,
+    /// Where the events runtime goes, for the lifecycle to start and stop it.
+    #[cfg(feature = "events")]
+    events: Arc<OnceLock<crate::events::Runtime>>,
 }
 
 impl Start {
@@ -336,6 +351,8 @@ impl Start {
             routes,
             loaded,
             health,
+            #[cfg(feature = "events")]
+                events: events_slot,
         } = self;
         let config = &loaded.config;
         let wants_db = database.is_some()
@@ -363,6 +380,22 @@ impl Start {
                 )
             })?;
         secret_tasks.follow_auth(&auth, &loaded);
+        #[cfg(feature = "events")]
+        let events = match &db {
+            Some(db) => {
+                let runtime = crate::events::Runtime::open(
+                    &config.service.name,
+                    &config.events,
+                    db.events_store(),
+                    &health,
+                )
+                .await
+                .map_err(Error::Events)?;
+                let _ = events_slot.set(runtime.clone());
+                Some(runtime)
+            }
+            None => None,
+        };
         let ctx = Context::new(
             version,
             loaded,
@@ -370,6 +403,8 @@ impl Start {
             health.clone(),
             auth,
             secret_tasks.secrets(),
+            #[cfg(feature = "events")]
+            events,
         );
         let routes = match routes {
             Some(f) => f(ctx.clone()).await.map_err(Error::Routes)?,
@@ -390,6 +425,7 @@ async fn drain_and_stop(
     health: &Health,
     servers: Servers,
     db: Option<Arc<dyn OpenDatabase>>,
+    events: Option<impl EventsRuntime>,
     force: Pin<Box<dyn Future<Output = ()> + Send>>,
 ) {
     health.start_draining();
@@ -420,6 +456,10 @@ async fn drain_and_stop(
             }
         }
     }
+    // Consumers stop pulling and finish their handlers (which need the pool) first.
+    if let Some(events) = events {
+        events.stop(deadline).await;
+    }
     if let Some(db) = db
         && tokio::time::timeout(POOL_CLOSE_TIMEOUT, db.close())
             .await
@@ -429,4 +469,21 @@ async fn drain_and_stop(
     }
     tracing::info!("stopped");
     telemetry::shutdown();
+}
+
+/// What the drain stops before the pool closes: the events runtime, when compiled in.
+trait EventsRuntime {
+    /// Stops consumers and the relay within `deadline`.
+    fn stop(self, deadline: Duration) -> impl Future<Output = ()> + Send;
+}
+
+impl EventsRuntime for () {
+    async fn stop(self, _deadline: Duration) {}
+}
+
+#[cfg(feature = "events")]
+impl EventsRuntime for crate::events::Runtime {
+    async fn stop(self, deadline: Duration) {
+        crate::events::Runtime::stop(&self, deadline).await;
+    }
 }

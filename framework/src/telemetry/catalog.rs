@@ -66,6 +66,27 @@ pub const CLIENT_BULKHEAD_REJECTIONS_TOTAL: &str = "servicekit_client_bulkhead_r
 /// Counter of instance ejections by passive outlier detection, by `client`.
 pub const CLIENT_EJECTIONS_TOTAL: &str = "servicekit_client_ejections_total";
 
+/// Counter of events published from the outbox and confirmed by the broker, by `broker` and
+/// `type`.
+pub const EVENTS_PUBLISHED_TOTAL: &str = "servicekit_events_published_total";
+/// Counter of relay rounds stopped by a failed publish, by `broker`.
+pub const EVENTS_PUBLISH_FAILURES_TOTAL: &str = "servicekit_events_publish_failures_total";
+/// Gauge of events waiting in the outbox.
+pub const EVENTS_OUTBOX_DEPTH: &str = "servicekit_events_outbox_depth";
+/// Gauge of the age in seconds of the oldest event waiting in the outbox (0 when empty).
+pub const EVENTS_OUTBOX_OLDEST_AGE_SECONDS: &str = "servicekit_events_outbox_oldest_age_seconds";
+/// Counter of events handled and committed, by `consumer` and `type`.
+pub const EVENTS_CONSUMED_TOTAL: &str = "servicekit_events_consumed_total";
+/// Counter of failed handler runs, by `consumer` and `type`.
+pub const EVENTS_HANDLER_FAILURES_TOTAL: &str = "servicekit_events_handler_failures_total";
+/// Counter of deliveries after the first, by `consumer` and `type`.
+pub const EVENTS_REDELIVERIES_TOTAL: &str = "servicekit_events_redeliveries_total";
+/// Counter of events moved to the dead-letter destination, by `consumer` and `type`.
+pub const EVENTS_DEAD_LETTERED_TOTAL: &str = "servicekit_events_dead_lettered_total";
+/// Gauge of messages the broker holds for a consumer and has not delivered, by `consumer` and
+/// `broker` (where the broker reports it).
+pub const EVENTS_CONSUMER_LAG: &str = "servicekit_events_consumer_lag";
+
 /// The three kinds of metric of the `metrics` facade.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetricKind {
@@ -267,6 +288,69 @@ pub const METRICS: &[MetricDef] = &[
         None,
         &["client"],
         "Downstream instances ejected by passive outlier detection, by client.",
+    ),
+    def(
+        EVENTS_PUBLISHED_TOTAL,
+        Counter,
+        None,
+        &["broker", "type"],
+        "Events published from the outbox and confirmed by the broker, by broker and type.",
+    ),
+    def(
+        EVENTS_PUBLISH_FAILURES_TOTAL,
+        Counter,
+        None,
+        &["broker"],
+        "Outbox relay rounds stopped by a failed publish (the events wait), by broker.",
+    ),
+    def(
+        EVENTS_OUTBOX_DEPTH,
+        Gauge,
+        None,
+        &[],
+        "Events waiting in the outbox.",
+    ),
+    def(
+        EVENTS_OUTBOX_OLDEST_AGE_SECONDS,
+        Gauge,
+        Some(Unit::Seconds),
+        &[],
+        "Age of the oldest event waiting in the outbox (0 when empty).",
+    ),
+    def(
+        EVENTS_CONSUMED_TOTAL,
+        Counter,
+        None,
+        &["consumer", "type"],
+        "Events handled and committed, by consumer and type.",
+    ),
+    def(
+        EVENTS_HANDLER_FAILURES_TOTAL,
+        Counter,
+        None,
+        &["consumer", "type"],
+        "Failed event handler runs, by consumer and type.",
+    ),
+    def(
+        EVENTS_REDELIVERIES_TOTAL,
+        Counter,
+        None,
+        &["consumer", "type"],
+        "Event deliveries after the first, by consumer and type.",
+    ),
+    def(
+        EVENTS_DEAD_LETTERED_TOTAL,
+        Counter,
+        None,
+        &["consumer", "type"],
+        "Events moved to the dead-letter destination, by consumer and type.",
+    ),
+    def(
+        EVENTS_CONSUMER_LAG,
+        Gauge,
+        None,
+        &["consumer", "broker"],
+        "Messages the broker holds for a consumer and has not delivered yet.",
     ),
 ];
 
