@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use async_nats::jetstream::{self, consumer::AckPolicy, consumer::pull, stream};
+use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
+use async_nats::jetstream::{self, stream};
 use futures_util::StreamExt;
 
 use super::{BenchEvent, Recorder, Settings, Summary};
@@ -25,7 +26,7 @@ pub async fn run(settings: &Settings) -> Result<Summary, BoxError> {
             ..Default::default()
         })
         .await?;
-    let consumer: pull::Consumer<pull::Config> = stream
+    let consumer: PullConsumer = stream
         .create_consumer(pull::Config {
             durable_name: Some("bare".into()),
             ack_policy: AckPolicy::Explicit,

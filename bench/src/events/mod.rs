@@ -70,7 +70,10 @@ impl Settings {
         }
         Ok(Self {
             nats_url: var("BENCH_NATS", "nats://127.0.0.1:4222"),
-            prefix: var("BENCH_EVENTS_PREFIX", &format!("bench{}", std::process::id())),
+            prefix: var(
+                "BENCH_EVENTS_PREFIX",
+                &format!("bench{}", std::process::id()),
+            ),
             events: number("BENCH_EVENTS", "20000")?,
             warmup: number("BENCH_EVENTS_WARMUP", "2000")?,
             keys: number::<u32>("BENCH_EVENTS_KEYS", "256")?.max(1),

@@ -1,5 +1,6 @@
 //! The events student-service publishes, staged in its outbox in the transaction of the write
-//! they announce (see `repo`), so that an event goes out exactly when its change commits.
+//! they announce (see [`crate::repo`]), so that an event goes out when, and only when, its
+//! change commits (at least once; consumers deduplicate by event id).
 //!
 //! | type | data | key |
 //! |---|---|---|
@@ -11,6 +12,7 @@
 //! sees `student.updated` after the `student.deleted` of the same student.
 
 use serde::{Deserialize, Serialize};
+use servicekit::events::Event;
 
 use crate::model::Student;
 
@@ -37,32 +39,26 @@ pub struct StudentDeleted {
     pub id: String,
 }
 
-impl StudentCreated {
-    /// The CloudEvents `type`.
-    pub const TYPE: &'static str = "student.created";
+impl Event for StudentCreated {
+    const TYPE: &'static str = "student.created";
 
-    /// The aggregate key: the student's id.
-    pub fn key(&self) -> String {
+    fn key(&self) -> String {
         self.student.id.clone()
     }
 }
 
-impl StudentUpdated {
-    /// The CloudEvents `type`.
-    pub const TYPE: &'static str = "student.updated";
+impl Event for StudentUpdated {
+    const TYPE: &'static str = "student.updated";
 
-    /// The aggregate key: the student's id.
-    pub fn key(&self) -> String {
+    fn key(&self) -> String {
         self.student.id.clone()
     }
 }
 
-impl StudentDeleted {
-    /// The CloudEvents `type`.
-    pub const TYPE: &'static str = "student.deleted";
+impl Event for StudentDeleted {
+    const TYPE: &'static str = "student.deleted";
 
-    /// The aggregate key: the student's id.
-    pub fn key(&self) -> String {
+    fn key(&self) -> String {
         self.id.clone()
     }
 }
@@ -108,9 +104,9 @@ mod tests {
     #[test]
     fn the_types_are_distinct_and_namespaced() {
         let types = [
-            StudentCreated::TYPE,
-            StudentUpdated::TYPE,
-            StudentDeleted::TYPE,
+            <StudentCreated as Event>::TYPE,
+            <StudentUpdated as Event>::TYPE,
+            <StudentDeleted as Event>::TYPE,
         ];
         assert_eq!(
             types,
