@@ -34,6 +34,8 @@
 //! - [`config`]: layered configuration and errors that name the key, its origin and the fix;
 //! - [`secrets`]: secret references (`env://`, `file://`, `aws-sm://`), cache, refresh, [`secrets::Secret`];
 //! - [`db`]: the per-service pool (SQLite by default, PostgreSQL, MySQL/MariaDB) and migrations;
+//! - [`events`]: CloudEvents through a transactional outbox, consumers with an inbox (NATS
+//!   JetStream, RabbitMQ, SNS/SQS; see `docs/events.md`);
 //! - [`health`]: liveness, readiness (with checks) and startup probes;
 //! - [`server`]: problem+json errors, the middleware stack, shutdown signals;
 //! - [`telemetry`]: the `tracing` subscriber;

@@ -206,6 +206,53 @@ fn broken() -> Vec<(String, &'static str)> {
             client("bulkhead.max_concurrent = 0"),
             "clients.x.bulkhead.max_concurrent",
         ),
+        ("[events]\nurl = \"ftp://x\"".into(), "events.url"),
+        ("[events]\nprefix = \"a.b\"".into(), "events.prefix"),
+        ("[events]\ntimeout = \"0s\"".into(), "events.timeout"),
+        (
+            "[events.outbox]\npoll_interval = \"0s\"".into(),
+            "events.outbox.poll_interval",
+        ),
+        (
+            "[events.outbox]\nbatch_size = 0".into(),
+            "events.outbox.batch_size",
+        ),
+        (
+            "[events.outbox]\nbackoff_min = \"0s\"".into(),
+            "events.outbox.backoff_min",
+        ),
+        (
+            "[events.outbox]\nbackoff_min = \"5s\"\nbackoff_max = \"1s\"".into(),
+            "events.outbox.backoff_max",
+        ),
+        (
+            "[events.consumer]\nmax_attempts = 0".into(),
+            "events.consumer.max_attempts",
+        ),
+        (
+            "[events.consumer]\nbackoff_min = \"0s\"".into(),
+            "events.consumer.backoff_min",
+        ),
+        (
+            "[events.consumer]\nbackoff_min = \"5s\"\nbackoff_max = \"1s\"".into(),
+            "events.consumer.backoff_max",
+        ),
+        (
+            "[events.consumer]\nprefetch = 0".into(),
+            "events.consumer.prefetch",
+        ),
+        (
+            "[events.consumer]\nack_wait = \"0s\"".into(),
+            "events.consumer.ack_wait",
+        ),
+        (
+            "[events.consumer]\nconcurrency = 0".into(),
+            "events.consumer.concurrency",
+        ),
+        (
+            "[events.aws]\nendpoint_url = \"not a url\"".into(),
+            "events.aws.endpoint_url",
+        ),
     ];
     cases.push(("[service]\nenvironment = \"prod\"".into(), "auth.issuers"));
     cases
