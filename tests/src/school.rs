@@ -131,7 +131,12 @@ impl SchoolClient {
     /// Deletes `student` on student-service, expecting 204.
     pub async fn delete_student(&self, student: &str) {
         let res = self.delete(&format!("/students/{student}")).await;
-        assert_eq!(res.status(), 204, "DELETE /students/{student} on {}", self.base);
+        assert_eq!(
+            res.status(),
+            204,
+            "DELETE /students/{student} on {}",
+            self.base
+        );
     }
 
     /// The ids of the students enrolled in `subject` on subject-service (the first page, up to

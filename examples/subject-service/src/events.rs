@@ -38,8 +38,7 @@ pub fn subscribe(events: &Events, db: Database) {
         move |event: Received<StudentDeleted>, tx| {
             let db = db.clone();
             Box::pin(async move {
-                let removed =
-                    repo::delete_enrolments_of_student(&db, &mut **tx, &event.data.id).await?;
+                let removed = repo::delete_enrolments_of_student(&db, tx, &event.data.id).await?;
                 tracing::info!(
                     student = %event.data.id,
                     enrolments = removed,

@@ -55,7 +55,10 @@ async fn subject_service(
         ("SERVICEKIT__EVENTS__URL", NATS),
         ("SERVICEKIT__EVENTS__PREFIX", prefix),
         ("DATABASE_URL", database),
-        ("SERVICEKIT__CLIENTS__STUDENT-SERVICE__BASE_URL", base_url.as_str()),
+        (
+            "SERVICEKIT__CLIENTS__STUDENT-SERVICE__BASE_URL",
+            base_url.as_str(),
+        ),
     ];
     let service = match port {
         Some(port) => ServiceProcess::start_at(&exe, port, &env),
@@ -125,7 +128,10 @@ async fn deleting_a_student_removes_its_enrolments() {
     student_api.delete_student(&ada).await;
 
     for subject in [&maths, &physics] {
-        wait_for_enrolments(&subject_api, subject, &[alan.as_str()], || subjects.stdout()).await;
+        wait_for_enrolments(&subject_api, subject, &[alan.as_str()], || {
+            subjects.stdout()
+        })
+        .await;
     }
     // An update is published too, and changes nothing here.
     let res = reqwest::Client::new()
