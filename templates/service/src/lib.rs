@@ -4,9 +4,9 @@
 //! Each new item is announced by the event [`ItemCreated`], staged in the outbox in the
 //! transaction that inserts the item and published (at least once) once it commits.{% endif %}
 
-use axum::Router;
 {% if events %}use axum::Extension;
-{% endif %}use axum::extract::{Path, State};
+{% endif %}use axum::Router;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};

@@ -842,6 +842,17 @@ fn both_services_reach_the_same_event_broker_in_every_deployment() {
         "deploy/ecs",
     );
     assert!(url.starts_with("sns://"), "deploy/ecs: {VAR} {url}");
+    // Each scheme needs its adapter compiled in (a URL without it fails at startup).
+    for svc in services() {
+        let manifest = read(&format!("examples/{}/Cargo.toml", svc.name));
+        for feature in ["\"events-nats\"", "\"events-aws\""] {
+            assert!(
+                manifest.contains(feature),
+                "examples/{}/Cargo.toml: servicekit needs the feature {feature}",
+                svc.name
+            );
+        }
+    }
     assert_eq!(prefixes[0], prefixes[1], "deploy/ecs: one events.prefix");
     // The resources the ECS docs list are named after that prefix.
     let docs = read("docs/deployment.md");
