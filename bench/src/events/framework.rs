@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
+use futures_util::StreamExt;
 use servicekit::events::{Event, Events, Received};
 use servicekit::{BoxError, Context, Problem, Service, ServiceBuilder};
 use sqlx::Connection;
@@ -148,6 +149,29 @@ pub async fn run(settings: &Settings) -> Result<Summary, BoxError> {
     let outcome = recorder.wait(settings.timeout).await;
     publisher.stop().await;
     consumer.stop().await;
+    clean_up(settings).await;
     outcome?;
     Ok(recorder.summary("servicekit"))
+}
+
+/// Drops the run's databases and streams (best effort: a failure only leaves them behind).
+async fn clean_up(settings: &Settings) {
+    if let Ok(mut admin) = PgConnection::connect(&format!("{}/postgres", settings.pg)).await {
+        for role in ["publisher", "consumer"] {
+            let drop = format!("DROP DATABASE IF EXISTS {}_{role} WITH (FORCE)", settings.prefix);
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
+        }
+        let _ = admin.close().await;
+    }
+    if let Ok(client) = async_nats::connect(settings.nats_url.as_str()).await {
+        let js = async_nats::jetstream::new(client);
+        let names: Vec<String> = js
+            .stream_names()
+            .filter_map(|name| async move { name.ok() })
+            .collect()
+            .await;
+        for name in names.iter().filter(|n| n.starts_with(&settings.prefix)) {
+            let _ = js.delete_stream(name).await;
+        }
+    }
 }
