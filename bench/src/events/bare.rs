@@ -47,22 +47,25 @@ pub async fn run(settings: &Settings) -> Result<Summary, BoxError> {
         Ok::<_, BoxError>(())
     });
 
-    let publishing = futures_util::stream::iter(0..settings.total())
-        .map(|seq| {
-            let js = js.clone();
-            let subject = subject.clone();
-            async move {
-                let body = serde_json::to_vec(&settings.event(seq))?;
-                js.publish(subject, body.into()).await?.await?;
-                Ok::<_, BoxError>(())
-            }
-        })
-        .buffer_unordered(settings.concurrency);
-    futures_util::pin_mut!(publishing);
-    while let Some(published) = publishing.next().await {
-        published?;
+    for range in [0..settings.warmup, settings.warmup..settings.total()] {
+        let end = range.end;
+        let publishing = futures_util::stream::iter(range)
+            .map(|seq| {
+                let js = js.clone();
+                let subject = subject.clone();
+                async move {
+                    let body = serde_json::to_vec(&settings.event(seq))?;
+                    js.publish(subject, body.into()).await?.await?;
+                    Ok::<_, BoxError>(())
+                }
+            })
+            .buffer_unordered(settings.concurrency);
+        futures_util::pin_mut!(publishing);
+        while let Some(published) = publishing.next().await {
+            published?;
+        }
+        recorder.wait_for(end, settings.timeout).await?;
     }
-    recorder.wait(settings.timeout).await?;
     consuming.abort();
     let _ = js.delete_stream(&name).await;
     Ok(recorder.summary("bare"))

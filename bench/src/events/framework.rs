@@ -116,7 +116,30 @@ pub async fn run(settings: &Settings) -> Result<Summary, BoxError> {
     let publisher = Running::start(publisher).await?;
     let (db, events): (servicekit::db::Database, Events) = handed.await?;
 
-    let next = Arc::new(AtomicU64::new(0));
+    let mut outcome = Ok(());
+    for (start, end) in [(0, settings.warmup), (settings.warmup, settings.total())] {
+        produce(&db, &events, settings, start, end).await?;
+        outcome = recorder.wait_for(end, settings.timeout).await;
+        if outcome.is_err() {
+            break;
+        }
+    }
+    publisher.stop().await;
+    consumer.stop().await;
+    clean_up(settings).await;
+    outcome?;
+    Ok(recorder.summary("servicekit"))
+}
+
+/// Stages events `start..end`, one per transaction, from `settings.concurrency` tasks.
+async fn produce(
+    db: &servicekit::db::Database,
+    events: &Events,
+    settings: &Settings,
+    start: u64,
+    end: u64,
+) -> Result<(), BoxError> {
+    let next = Arc::new(AtomicU64::new(start));
     let mut producers = tokio::task::JoinSet::new();
     for _ in 0..settings.concurrency {
         let (db, events, next, settings) = (
@@ -128,7 +151,7 @@ pub async fn run(settings: &Settings) -> Result<Summary, BoxError> {
         producers.spawn(async move {
             loop {
                 let seq = next.fetch_add(1, Ordering::Relaxed);
-                if seq >= settings.total() {
+                if seq >= end {
                     return Ok::<_, Problem>(());
                 }
                 let event = settings.event(seq);
@@ -146,20 +169,20 @@ pub async fn run(settings: &Settings) -> Result<Summary, BoxError> {
     while let Some(produced) = producers.join_next().await {
         produced?.map_err(|p| format!("staging failed: {p:?}"))?;
     }
-    let outcome = recorder.wait(settings.timeout).await;
-    publisher.stop().await;
-    consumer.stop().await;
-    clean_up(settings).await;
-    outcome?;
-    Ok(recorder.summary("servicekit"))
+    Ok(())
 }
 
 /// Drops the run's databases and streams (best effort: a failure only leaves them behind).
 async fn clean_up(settings: &Settings) {
     if let Ok(mut admin) = PgConnection::connect(&format!("{}/postgres", settings.pg)).await {
         for role in ["publisher", "consumer"] {
-            let drop = format!("DROP DATABASE IF EXISTS {}_{role} WITH (FORCE)", settings.prefix);
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
+            let drop = format!(
+                "DROP DATABASE IF EXISTS {}_{role} WITH (FORCE)",
+                settings.prefix
+            );
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                .execute(&mut admin)
+                .await;
         }
         let _ = admin.close().await;
     }
