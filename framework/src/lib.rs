@@ -69,6 +69,8 @@
 //! to enable.
 
 pub mod auth;
+#[cfg(any(feature = "aws", feature = "events-aws"))]
+mod aws_sdk;
 pub mod client;
 pub mod config;
 pub mod db;

@@ -132,7 +132,7 @@ pub(crate) fn broker_of(url: &str) -> Option<(&'static str, &'static str, bool)>
     match scheme.to_ascii_lowercase().as_str() {
         "nats" | "tls" => Some(("nats", "events-nats", cfg!(feature = "events-nats"))),
         "amqp" | "amqps" => Some(("amqp", "events-amqp", cfg!(feature = "events-amqp"))),
-        "sns" => Some(("aws", "events-aws", cfg!(feature = "events-aws"))),
+        "sns" | "sqs" => Some(("aws", "events-aws", cfg!(feature = "events-aws"))),
         _ => None,
     }
 }
@@ -148,28 +148,34 @@ fn positive(key: &str, value: Duration, example: &str, env: &str) -> Result<(), 
     Ok(())
 }
 
+/// The `events.url` rule: a known scheme whose adapter `compiled` says is in this build.
+fn broker_compiled(
+    url: &str,
+    compiled: impl Fn((&'static str, &'static str, bool)) -> bool,
+) -> Result<(), InvalidSetting> {
+    match broker_of(url) {
+        None => Err(InvalidSetting::new(
+            "events.url",
+            "unsupported broker URL scheme (expected `nats://`, `amqp://`, `amqps://` or `sns://`)",
+            "set it to the broker's URL, e.g. `nats://127.0.0.1:4222` \
+             (SERVICEKIT__EVENTS__URL), or remove it to keep events in the outbox",
+        )),
+        Some(broker) if !compiled(broker) => {
+            let (name, feature, _) = broker;
+            Err(InvalidSetting::new(
+                "events.url",
+                crate::features::missing(feature, &format!("an {name} events.url")),
+                format!("{}, or remove events.url", crate::features::enable(feature)),
+            ))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// Checks the rules serde cannot express; the first broken one names its key.
 pub(crate) fn validate(config: &EventsConfig) -> Result<(), InvalidSetting> {
     if let Some(url) = &config.url {
-        let url = url.expose_secret();
-        match broker_of(url) {
-            None => {
-                return Err(InvalidSetting::new(
-                    "events.url",
-                    "unsupported broker URL scheme (expected `nats://`, `amqp://`, `amqps://` or `sns://`)",
-                    "set it to the broker's URL, e.g. `nats://127.0.0.1:4222` \
-                     (SERVICEKIT__EVENTS__URL), or remove it to keep events in the outbox",
-                ));
-            }
-            Some((broker, feature, false)) => {
-                return Err(InvalidSetting::new(
-                    "events.url",
-                    crate::features::missing(feature, &format!("an {broker} events.url")),
-                    format!("{}, or remove events.url", crate::features::enable(feature)),
-                ));
-            }
-            Some(_) => {}
-        }
+        broker_compiled(url.expose_secret(), |(.., compiled)| compiled)?;
     }
     if let Some(prefix) = &config.prefix
         && (prefix.is_empty()
@@ -304,21 +310,26 @@ mod tests {
         for (url, feature) in [
             ("nats://127.0.0.1:4222", "events-nats"),
             ("amqp://guest:guest@127.0.0.1:5672", "events-amqp"),
+            ("amqps://broker", "events-amqp"),
             ("sns://", "events-aws"),
         ] {
-            let config = EventsConfig {
-                url: Some(url.into()),
-                ..EventsConfig::default()
-            };
-            let compiled = broker_of(url).unwrap().2;
-            match validate(&config) {
-                Ok(()) => assert!(compiled, "{url}"),
-                Err(e) => {
-                    assert!(!compiled, "{url}");
-                    assert_eq!(e.key, "events.url");
-                    assert!(e.fix.contains(feature), "{e}");
-                }
-            }
+            let e = broker_compiled(url, |_| false).unwrap_err();
+            assert_eq!(e.key, "events.url");
+            assert!(
+                e.message.contains(&format!("`{feature}` cargo feature")),
+                "{e}"
+            );
+            assert!(
+                e.fix.contains(&format!("features = [\"{feature}\"]")),
+                "{e}"
+            );
+            assert_eq!(broker_compiled(url, |_| true), Ok(()));
         }
+        // This build: the features it holds are accepted.
+        let nats = EventsConfig {
+            url: Some("nats://127.0.0.1:4222".into()),
+            ..EventsConfig::default()
+        };
+        assert_eq!(validate(&nats).is_ok(), cfg!(feature = "events-nats"));
     }
 }

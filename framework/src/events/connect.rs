@@ -10,6 +10,10 @@ pub(crate) async fn connect(settings: &Connect) -> Result<SharedTransport, Trans
     match broker {
         #[cfg(feature = "events-nats")]
         Some("nats") => super::nats::connect(settings).await,
+        #[cfg(feature = "events-amqp")]
+        Some("amqp") => super::amqp::connect(settings).await,
+        #[cfg(feature = "events-aws")]
+        Some("aws") => super::aws::connect(settings).await,
         _ => Err(TransportError::Refused(
             "events.url names a broker whose adapter this build leaves out".into(),
         )),

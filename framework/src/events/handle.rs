@@ -1,6 +1,5 @@
 //! [`Events`]: what a service's code stages events and registers handlers with.
 
-use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -59,7 +58,6 @@ use crate::db::{Backend, Database};
 pub struct Events<DB: Backend = sqlx::Any> {
     runtime: Runtime,
     db: Database<DB>,
-    _db: PhantomData<DB>,
 }
 
 impl<DB: Backend> Clone for Events<DB> {
@@ -67,7 +65,6 @@ impl<DB: Backend> Clone for Events<DB> {
         Self {
             runtime: self.runtime.clone(),
             db: self.db.clone(),
-            _db: PhantomData,
         }
     }
 }
@@ -83,11 +80,7 @@ impl<DB: Backend> std::fmt::Debug for Events<DB> {
 
 impl<DB: Backend> Events<DB> {
     pub(crate) fn new(runtime: Runtime, db: Database<DB>) -> Self {
-        Self {
-            runtime,
-            db,
-            _db: PhantomData,
-        }
+        Self { runtime, db }
     }
 
     /// Stages `event` in the outbox, inside `tx`: it is published (in order per

@@ -11,6 +11,10 @@
 //! The configuration section, [`EventsConfig`], is always compiled, so that a broker URL
 //! without its cargo feature fails at startup naming the feature.
 
+#[cfg(feature = "events-amqp")]
+mod amqp;
+#[cfg(feature = "events-aws")]
+mod aws;
 mod config;
 #[cfg(feature = "events")]
 mod connect;
@@ -33,7 +37,6 @@ mod runtime;
 #[cfg(feature = "events")]
 mod store;
 #[cfg(feature = "events")]
-#[allow(dead_code)] // fields the AMQP and SNS/SQS adapters read
 mod transport;
 
 pub(crate) use config::validate;

@@ -192,6 +192,21 @@ impl Runtime {
         }
     }
 
+    /// Stops everything at once, handlers in flight included (their events are redelivered):
+    /// for a service whose task is dropped without a drain.
+    pub(crate) fn abort(&self) {
+        let _ = self.inner.stop.send(true);
+        for task in self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+
     /// Stops pulling, lets in-flight handlers finish and settle, stops the relay.
     pub(crate) async fn stop(&self, deadline: Duration) {
         let _ = self.inner.stop.send(true);

@@ -196,8 +196,9 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// The number of waiting rows and the oldest's age.
     fn backlog(&self) -> BoxFuture<'_, Result<Backlog, sqlx::Error>>;
     /// One relay round: claims up to `limit` rows, hands each publishable one to `publish`
-    /// in order and deletes those published; returns how many were published and the first
-    /// publish error (the round stops there, so order per key holds).
+    /// (in order per key; keys concurrently) and deletes those published; returns how many
+    /// were published and the first publish error (a key stops at its first failure, so
+    /// order per key holds).
     fn relay_round<'a>(
         &'a self,
         limit: u32,
@@ -251,18 +252,7 @@ impl<DB: Backend> Store for Database<DB> {
                 let waiting = keys_up_to(DB::connection_any(&mut tx), kind, max).await?;
                 publishable(rows, &waiting)
             };
-            let mut sent = Vec::new();
-            let mut failure = None;
-            for row in publishable {
-                let seq = row.seq;
-                match publish(row).await {
-                    Ok(()) => sent.push(seq),
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
-                    }
-                }
-            }
+            let (sent, failure) = publish_by_key(publishable, publish).await;
             if !sent.is_empty() {
                 delete(DB::connection_any(&mut tx), &sent).await?;
             }
@@ -285,6 +275,53 @@ async fn backlog(conn: &mut (dyn Any + Send)) -> Result<Backlog, sqlx::Error> {
             oldest_millis: oldest,
         })
     })
+}
+
+/// Keys published at once in one round.
+const KEYS_IN_FLIGHT: usize = 32;
+
+/// Publishes `rows`: the rows of one key one after another, in order, stopping at that key's
+/// first failure; different keys at once (up to [`KEYS_IN_FLIGHT`]). Returns the published
+/// rows' `seq` and the first error.
+async fn publish_by_key<'a>(
+    rows: Vec<OutboxRow>,
+    publish: &'a (
+            dyn Fn(OutboxRow) -> BoxFuture<'a, Result<(), super::TransportError>> + Send + Sync
+        ),
+) -> (Vec<i64>, Option<super::TransportError>) {
+    use futures_util::StreamExt;
+    let mut order: Vec<String> = Vec::new();
+    let mut by_key: HashMap<String, Vec<OutboxRow>> = HashMap::new();
+    for row in rows {
+        if !by_key.contains_key(&row.key) {
+            order.push(row.key.clone());
+        }
+        by_key.entry(row.key.clone()).or_default().push(row);
+    }
+    let chains = order
+        .into_iter()
+        .filter_map(|key| by_key.remove(&key))
+        .map(|chain| async move {
+            let mut sent = Vec::new();
+            for row in chain {
+                let seq = row.seq;
+                if let Err(e) = publish(row).await {
+                    return (sent, Some(e));
+                }
+                sent.push(seq);
+            }
+            (sent, None)
+        });
+    let mut results = futures_util::stream::iter(chains).buffer_unordered(KEYS_IN_FLIGHT);
+    let mut sent = Vec::new();
+    let mut failure = None;
+    while let Some((published, error)) = results.next().await {
+        sent.extend(published);
+        if failure.is_none() {
+            failure = error;
+        }
+    }
+    (sent, failure)
 }
 
 /// The oldest `limit` rows, locked for this transaction (skipping rows another relay holds)

@@ -133,6 +133,10 @@ impl Prepared {
         let db_slot: ops::DbSlot = Arc::new(OnceLock::new());
         #[cfg(feature = "events")]
         let events_slot: Arc<OnceLock<crate::events::Runtime>> = Arc::new(OnceLock::new());
+        // A service dropped without a drain (an aborted task) takes its relay and consumers
+        // with it.
+        #[cfg(feature = "events")]
+        let _abort_events = AbortEvents(events_slot.clone());
         #[cfg(feature = "openapi")]
         let openapi = openapi_router(builder.openapi, &config, builder.version)?;
         #[cfg(not(feature = "openapi"))]
@@ -485,5 +489,18 @@ impl EventsRuntime for () {
 impl EventsRuntime for crate::events::Runtime {
     async fn stop(self, deadline: Duration) {
         crate::events::Runtime::stop(&self, deadline).await;
+    }
+}
+
+/// Aborts the events runtime when dropped (after the drain stopped it, this does nothing).
+#[cfg(feature = "events")]
+struct AbortEvents(Arc<OnceLock<crate::events::Runtime>>);
+
+#[cfg(feature = "events")]
+impl Drop for AbortEvents {
+    fn drop(&mut self) {
+        if let Some(events) = self.0.get() {
+            events.abort();
+        }
     }
 }

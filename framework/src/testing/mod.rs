@@ -1,7 +1,7 @@
 //! Test support (feature `testing`): [`TestApp`] runs a service on port 0, [`TestDatabase`]
 //! gives each test its own database on a real PostgreSQL or MySQL/MariaDB server, and
 //! [`TestIssuer`] is an OpenID issuer on port 0 that mints real signed tokens;
-//! [`MotoServer`] runs moto's AWS emulator for Secrets Manager tests. [`eventually`] polls a
+//! [`MotoServer`] runs moto's AWS emulator for Secrets Manager and SNS + SQS tests. [`eventually`] polls a
 //! condition instead of sleeping.
 
 mod app;

@@ -1,4 +1,5 @@
-//! `MotoServer`: moto's AWS emulator on a free loopback port, for Secrets Manager tests.
+//! `MotoServer`: moto's AWS emulator on a free loopback port, for Secrets Manager and SNS + SQS
+//! tests.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -44,6 +45,12 @@ impl MotoServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
+        Self::start_on(port).await
+    }
+
+    /// Starts the emulator on a given loopback port (to bring back an endpoint that a client
+    /// was configured with while nothing listened there).
+    pub async fn start_on(port: u16) -> std::io::Result<Self> {
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("moto.log");
         let out = std::fs::File::create(&log)?;

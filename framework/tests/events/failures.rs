@@ -15,7 +15,11 @@ async fn staging_never_fails_while_the_broker_is_down_and_a_later_relay_delivers
     let pg = TestDatabase::postgres().await.expect("test PostgreSQL");
     let prefix = prefix();
     // The broker is unreachable: the service starts, stages, and stays ready (a warning).
-    let (down, db, events) = start(service("ledger", DOWN_URL, &prefix, Some(pg.url()))).await;
+    let (down, db, events) = start(
+        service("ledger", DOWN_URL, &prefix, Some(pg.url()))
+            .set("events.outbox.backlog_warn_count", 5),
+    )
+    .await;
     for n in 0..10 {
         stage(
             &db,

@@ -1,8 +1,9 @@
-//! The events runtime against the real NATS JetStream on 127.0.0.1:4222, with the outbox and
-//! inbox on SQLite, PostgreSQL and MariaDB. Each test uses its own `events.prefix`, so streams
+//! The events runtime against the real NATS JetStream on 127.0.0.1:4222 (and one round trip on
+//! RabbitMQ, 127.0.0.1:5672), with the outbox and inbox on SQLite, PostgreSQL and MariaDB. Each test uses its own `events.prefix`, so streams
 //! and consumers of concurrent tests never meet.
 
 mod delivery;
+mod drain;
 mod failures;
 mod relays;
 
@@ -18,6 +19,9 @@ use tokio::sync::oneshot;
 
 /// The broker of these tests.
 pub(crate) const NATS_URL: &str = "nats://127.0.0.1:4222";
+
+/// The RabbitMQ broker of the AMQP round trip (guest/guest on this machine and in CI).
+pub(crate) const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 /// The event every test stages: a numbered step of one key.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

@@ -1,7 +1,7 @@
 //! Building the Secrets Manager client: the standard AWS chain, or explicit settings.
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_secretsmanager::config::Credentials;
 
 use super::AwsSecretsManager;
 
@@ -63,21 +63,10 @@ impl AwsSecretsManagerBuilder {
 
     /// Builds the SDK client from these settings.
     pub(super) async fn client(&self) -> Client {
-        if let (Some(region), Some(credentials)) = (&self.region, &self.credentials) {
-            // Everything is explicit: read nothing from the environment or files.
-            let mut config = aws_sdk_secretsmanager::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new(region.clone()))
-                .credentials_provider(credentials.clone());
-            if let Some(url) = &self.endpoint_url {
-                config = config.endpoint_url(url);
-            }
-            return Client::from_conf(config.build());
-        }
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = &self.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
+        // With a region and fixed credentials everything is explicit: read nothing from the
+        // environment.
+        let isolated = self.region.is_some() && self.credentials.is_some();
+        let mut loader = crate::aws_sdk::loader(self.region.as_deref(), isolated);
         if let Some(credentials) = &self.credentials {
             loader = loader.credentials_provider(credentials.clone());
         }

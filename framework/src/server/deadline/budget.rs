@@ -9,9 +9,11 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Waker;
 use std::time::Instant;
 
-use tokio::sync::Notify;
+use futures_util::task::AtomicWaker;
+use tokio::task::futures::TaskLocalFuture;
 
 use super::Deadline;
 
@@ -53,7 +55,7 @@ struct Inner {
     /// The caller's deadline, waiting for auth to verify a service token.
     pending: Option<Instant>,
     /// Wakes the enforcing layer when the effective deadline moves.
-    changed: Notify,
+    changed: AtomicWaker,
 }
 
 impl Budget {
@@ -66,7 +68,7 @@ impl Budget {
                 own,
                 caller: Mutex::new(caller),
                 pending,
-                changed: Notify::new(),
+                changed: AtomicWaker::new(),
             }),
         }
     }
@@ -76,9 +78,9 @@ impl Budget {
         CURRENT.try_with(Clone::clone).ok()
     }
 
-    /// Runs `fut` with this budget as [`Budget::current`].
-    pub(crate) async fn scope<F: Future>(self, fut: F) -> F::Output {
-        CURRENT.scope(self, fut).await
+    /// `fut`, run with this budget as [`Budget::current`].
+    pub(crate) fn scope<F: Future>(self, fut: F) -> TaskLocalFuture<Self, F> {
+        CURRENT.scope(self, fut)
     }
 
     fn caller(&self) -> Option<Instant> {
@@ -93,9 +95,12 @@ impl Budget {
         }
     }
 
-    /// Resolves when the effective deadline may have moved (auth trusted the caller).
-    pub(crate) async fn changed(&self) {
-        self.inner.changed.notified().await;
+    /// Wakes `waker` when the effective deadline moves (auth trusts the caller); only a budget
+    /// with a pending caller deadline can move, so the others keep no waker.
+    pub(crate) fn listen(&self, waker: &Waker) {
+        if self.inner.pending.is_some() {
+            self.inner.changed.register(waker);
+        }
     }
 
     /// Trusts the pending caller deadline (the caller proved to be a service). Returns the
@@ -106,7 +111,7 @@ impl Budget {
             return Ok(None);
         };
         *self.inner.caller.lock().unwrap_or_else(|e| e.into_inner()) = Some(pending);
-        self.inner.changed.notify_one();
+        self.inner.changed.wake();
         let (at, _) = self.effective();
         if Instant::now() >= at {
             self.try_expire();

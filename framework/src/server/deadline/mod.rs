@@ -29,17 +29,22 @@
 
 mod body;
 pub(crate) mod budget;
+mod future;
 mod layer;
 mod service;
 
 use std::time::{Duration, Instant};
 
+pub use future::DeadlineFuture;
 pub use layer::RequestDeadlineLayer;
 pub use service::RequestDeadline;
 pub(crate) use service::expired_before_start;
 
 /// Header carrying the caller's remaining budget in whole milliseconds, e.g. `250`.
 pub const DEADLINE_HEADER: &str = "x-request-deadline-ms";
+
+/// [`DEADLINE_HEADER`] as a parsed name, for look-ups without parsing the name each time.
+pub(crate) static DEADLINE: http::HeaderName = http::HeaderName::from_static(DEADLINE_HEADER);
 
 /// The instant by which the current request must be answered.
 ///

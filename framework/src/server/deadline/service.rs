@@ -8,11 +8,11 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use tower::Service;
 
 use super::body::Waiting;
 use super::budget::{Budget, Cause};
+use super::future::DeadlineFuture;
 use super::layer::Policy;
 use super::{DEADLINE_HEADER, Deadline};
 use crate::BoxError;
@@ -50,14 +50,12 @@ impl<S> RequestDeadline<S> {
 impl<S, ResB> Service<Request<Body>> for RequestDeadline<S>
 where
     S: Service<Request<Body>, Response = Response<ResB>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
     ResB: HttpBody<Data = Bytes> + Send + 'static,
     ResB::Error: Into<BoxError>,
 {
     type Response = Response<Body>;
     type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, S::Error>>;
+    type Future = DeadlineFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -71,7 +69,7 @@ where
         // be passed on by outgoing calls.
         let asked = parts
             .headers
-            .remove(DEADLINE_HEADER)
+            .remove(&super::DEADLINE)
             .and_then(|v| Deadline::from_header(&v))
             .map(Deadline::instant);
         let peer_trusted = parts
@@ -91,7 +89,7 @@ where
         if let Some(caller) = caller {
             if caller <= Instant::now() {
                 tracing::debug!("caller's deadline already passed; request not started");
-                return Box::pin(async move { Ok(expired(Cause::Caller, false, None)) });
+                return DeadlineFuture::answered(expired(Cause::Caller, false, None));
             }
             parts.extensions.insert(Deadline::at(caller.min(own)));
         }
@@ -105,63 +103,17 @@ where
         };
         let req = Request::from_parts(parts, body);
         let fut = budget.clone().scope(self.inner.call(req));
-        let timeout = self.policy.timeout;
-        Box::pin(enforce(fut, budget, waiting, timeout))
-    }
-}
-
-/// Runs the handler until it answers or the budget runs out, whichever is first; a handler
-/// that began to commit is waited for (at most one more `timeout`), since its answer is then
-/// the truth.
-async fn enforce<F, B, E>(
-    fut: F,
-    budget: Budget,
-    waiting: Waiting,
-    timeout: Duration,
-) -> Result<Response<Body>, E>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: HttpBody<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        let (at, cause) = budget.effective();
-        tokio::select! {
-            biased;
-            result = &mut fut => {
-                let response = result?;
-                if budget.is_expired() {
-                    // A refused commit or auth found the deadline passed: the handler's answer
-                    // describes a failure the client should see as the deadline.
-                    return Ok(expired(budget.effective().1, false, Some(timeout)));
-                }
-                return Ok(response.map(Body::new));
-            }
-            () = budget.changed() => {}
-            () = tokio::time::sleep_until(at.into()) => {
-                if budget.try_expire() {
-                    return Ok(expired(cause, waiting.get(), Some(timeout)));
-                }
-                tracing::warn!("request's time ran out while it commits; waiting for the outcome");
-                return match tokio::time::timeout(timeout, &mut fut).await {
-                    Ok(result) => Ok(result?.map(Body::new)),
-                    Err(_) => {
-                        tracing::error!("a commit did not finish in time; its outcome is unknown");
-                        Ok(Problem::unavailable(
-                            "The request did not complete in time; some of its changes may have been saved.",
-                        )
-                        .into_response())
-                    }
-                };
-            }
-        }
+        DeadlineFuture::running(fut, budget, waiting, self.policy.timeout)
     }
 }
 
 /// The answer to a request whose time ran out: 504 at the caller's deadline, 408 when the server
 /// was still waiting for the client's body, 503 when the server was too slow.
-fn expired(cause: Cause, waiting_for_client: bool, timeout: Option<Duration>) -> Response<Body> {
+pub(super) fn expired(
+    cause: Cause,
+    waiting_for_client: bool,
+    timeout: Option<Duration>,
+) -> Response<Body> {
     let within = timeout
         .map(|t| humantime::format_duration(t).to_string())
         .unwrap_or_default();

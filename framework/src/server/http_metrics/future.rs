@@ -2,7 +2,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
@@ -10,21 +10,22 @@ use super::handles::RouteHandles;
 
 /// Counts a request as active from creation until drop, so cancelled requests are counted out.
 #[derive(Debug)]
-pub(super) struct InFlight {
+pub(crate) struct InFlight {
     route: Arc<RouteHandles>,
     method: usize,
 }
 
 impl InFlight {
     /// `method` is an index from [`method_index`](super::handles::method_index).
-    pub(super) fn start(route: Arc<RouteHandles>, method: usize) -> Self {
+    pub(crate) fn start(route: Arc<RouteHandles>, method: usize) -> Self {
         route.active(method).increment(1.0);
         Self { route, method }
     }
 
-    fn finish(&self, status: u16, started: Instant) {
+    /// Counts the request as answered with `status` after `latency`.
+    pub(crate) fn finish(&self, status: u16, latency: Duration) {
         self.route
-            .finish(self.method, status, started.elapsed().as_secs_f64());
+            .finish(self.method, status, latency.as_secs_f64());
     }
 }
 
@@ -67,7 +68,7 @@ where
             // An error from the inner service never reaches a client as such: the stack turns it
             // into a 500 first, so count it as one.
             let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(500);
-            in_flight.finish(status, *this.started);
+            in_flight.finish(status, this.started.elapsed());
         }
         Poll::Ready(result)
     }

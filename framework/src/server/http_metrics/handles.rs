@@ -32,7 +32,7 @@ const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 const UNMATCHED: &str = "unmatched";
 
 /// The index in [`METHODS`] of `method`'s label.
-pub(super) fn method_index(method: &Method) -> usize {
+pub(crate) fn method_index(method: &Method) -> usize {
     match method.as_str() {
         "GET" => 0,
         "POST" => 1,
@@ -64,7 +64,7 @@ fn status_class(status: u16) -> usize {
 /// the map serves a layer wrapped around a whole router or a nested service, whose requests carry
 /// several route templates.
 #[derive(Debug, Default)]
-pub(super) struct RouteTable {
+pub(crate) struct RouteTable {
     first: OnceLock<Arc<RouteHandles>>,
     others: RwLock<HashMap<Box<str>, Arc<RouteHandles>>>,
     unmatched: OnceLock<Arc<RouteHandles>>,
@@ -72,7 +72,7 @@ pub(super) struct RouteTable {
 
 impl RouteTable {
     /// The handles of `route` (a matched route template), or of `unmatched` for `None`.
-    pub(super) fn get(&self, route: Option<&str>) -> Arc<RouteHandles> {
+    pub(crate) fn get(&self, route: Option<&str>) -> Arc<RouteHandles> {
         let Some(route) = route else {
             return Arc::clone(
                 self.unmatched.get_or_init(|| {
@@ -105,7 +105,7 @@ impl RouteTable {
 
 /// The handles of one route template, per method and status class, each resolved on first use.
 #[derive(Debug)]
-pub(super) struct RouteHandles {
+pub(crate) struct RouteHandles {
     route: SharedString,
     methods: [MethodHandles; METHODS.len()],
 }

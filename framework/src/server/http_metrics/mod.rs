@@ -17,7 +17,9 @@ mod handles;
 mod layer;
 mod service;
 
+pub(crate) use future::InFlight;
 pub use future::ResponseFuture;
+pub(crate) use handles::{RouteTable, method_index};
 pub use layer::HttpMetricsLayer;
 pub use service::HttpMetrics;
 

@@ -5,7 +5,7 @@ use http::request::Parts;
 use http::{Extensions, HeaderMap, HeaderValue, header};
 
 use super::CURRENT;
-use crate::server::{DEADLINE_HEADER, Deadline, REQUEST_ID_HEADER};
+use crate::server::{DEADLINE, Deadline, REQUEST_ID};
 
 /// The context of the request being handled, to pass on to outgoing calls: its request id,
 /// the caller's `Authorization` (forwarded only by clients configured to) and its deadline.
@@ -53,13 +53,13 @@ impl Inbound {
             value.set_sensitive(true);
         }
         Self {
-            request_id: headers.get(REQUEST_ID_HEADER).cloned(),
+            request_id: headers.get(&REQUEST_ID).cloned(),
             authorization,
             // Set by the server's deadline layer; read the header too for routers without it.
             deadline: extensions
                 .get::<Deadline>()
                 .copied()
-                .or_else(|| headers.get(DEADLINE_HEADER).and_then(Deadline::from_header)),
+                .or_else(|| headers.get(&DEADLINE).and_then(Deadline::from_header)),
         }
     }
 
