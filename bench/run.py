@@ -11,6 +11,8 @@ rounds; every ratio is computed from medians.
 Instructions: each case of BENCH_INSTR_CASES under callgrind with a fixed client
 (bench/harness/instructions.py). Startup: process start to /health/ready 200 and idle RSS of
 student-service on SQLite and of the NestJS peer.
+Events (case F, issue 17): `sk-events bare` and `sk-events servicekit` in alternating rounds
+(bench/harness/events.py); needs NATS with JetStream at BENCH_NATS.
 Writes bench/results/latest.json and latest.md and prints the Markdown.
 
 Every setting comes from the environment (defaults in brackets):
@@ -21,6 +23,8 @@ Every setting comes from the environment (defaults in brackets):
                            `null` discards it (/dev/null; log bytes then not counted)
   BENCH_THREADS [1]        wrk threads                  BENCH_SERVER_CPU [0], BENCH_CLIENT_CPU [1]
   BENCH_PG [postgres://postgres@127.0.0.1:5432]         BENCH_DB [servicekit_bench]
+  BENCH_NATS [nats://127.0.0.1:4222] (case F)           BENCH_EVENTS [20000], BENCH_EVENTS_WARMUP
+                           [2000], BENCH_EVENTS_KEYS [256], BENCH_EVENTS_CONCURRENCY [64] (F)
   BENCH_ROWS [1000]        seeded students              BENCH_STARTUP_RUNS [5]
   BENCH_MANY_TOKENS [1000] tokens in rotation (C-many)  BENCH_PORT [18080]
   BENCH_CASES [all]        comma-separated case ids, run in that order (e.g. B-info,B-warn,startup)
@@ -47,7 +51,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import instructions, merge  # noqa: E402
+from harness import events, instructions, merge  # noqa: E402
 from harness import settings as s  # noqa: E402
 from harness.cases import (D_CASES, database_cases, in_memory_cases, make_keys,  # noqa: E402
                            servicekit_env)
@@ -157,6 +161,7 @@ def main():
             public_pem, tokens, many = make_keys(workdir)
             memory = in_memory_cases(workdir, public_pem, tokens, many)
             report["cases"], report["instructions"], report["footprint"] = {}, {}, {}
+            report["events"] = {}
             load = s.INSTRUCTIONS != "only"
             counted = s.INSTRUCTIONS not in ("0", "no", "off")
             # The database is set up once, for the load and for callgrind's D cases.
@@ -170,6 +175,7 @@ def main():
                     cases.sort(key=lambda c: s.ONLY.index(c.id))
                 report["cases"] = run_rounds(cases, workdir, log_dir)
                 report["footprint"] = run_startup(workdir, public_pem, log_dir)
+                report["events"] = events.run_events()
             if counted:
                 print("instructions per request (callgrind):", flush=True)
                 report["instructions"] = instructions.run_all(memory + database, workdir,
@@ -178,7 +184,8 @@ def main():
             if log_tmp:
                 log_tmp.cleanup()
     report = merge.merge(merge.previous(), report)
-    report["ratios"] = ratios(report["cases"], report["footprint"], report["instructions"])
+    report["ratios"] = ratios(report["cases"], report["footprint"], report["instructions"],
+                              report["events"])
     s.RESULTS.mkdir(parents=True, exist_ok=True)
     (s.RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     md = markdown(report)

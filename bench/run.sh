@@ -6,8 +6,10 @@
 #   BENCH_ROUNDS=3 BENCH_DURATION=5s bench/run.sh     # ~15 minutes
 #   BENCH_INSTRUCTIONS=only bench/run.sh              # only instructions/request (callgrind)
 #   BENCH_CASES=A,B-warn BENCH_INSTRUCTIONS=0 bench/run.sh
+#   BENCH_CASES=F-bare,F-servicekit BENCH_INSTRUCTIONS=0 bench/run.sh   # events only (issue 17)
 #
-# Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust; BENCH_PG overrides), node/npm,
+# Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust; BENCH_PG overrides), NATS with
+# JetStream on 127.0.0.1:4222 for the events cases F (BENCH_NATS overrides), node/npm,
 # openssl, taskset, valgrind (callgrind), and two or more cores. Installs wrk with apt-get when
 # missing, builds the release binaries (into $CARGO_TARGET_DIR when set, else target/;
 # student-service only when a D-servicekit case or startup is selected), copies them to a
@@ -32,10 +34,14 @@ else
     if [ -z "${BENCH_CASES:-}" ] || [[ ",$BENCH_CASES," =~ ,(D-servicekit[a-z-]*|startup), ]]; then
         cargo build --release -p student-service
     fi
+    # Case F's binary has a feature set of its own (servicekit with events-nats).
+    if [ -z "${BENCH_CASES:-}" ] || [[ ",$BENCH_CASES," =~ ,F-[a-z]+, ]]; then
+        cargo build --release -p servicekit-bench --features events --bin sk-events
+    fi
     release="${CARGO_TARGET_DIR:-target}/release"
     bin="$(mktemp -d -t servicekit-bench-bin-XXXXXX)"
     trap 'rm -rf "$bin"' EXIT
-    for b in bare-axum sk-default sk-jwt axum-sqlx sk-typed mint-token student-service; do
+    for b in bare-axum sk-default sk-jwt axum-sqlx sk-typed mint-token student-service sk-events; do
         if [ -e "$release/$b" ]; then cp "$release/$b" "$bin/"; fi
     done
 fi

@@ -6,7 +6,8 @@ deploy/docker/Dockerfile with their own SERVICE build argument, the published po
 PORT, a healthcheck using the `healthcheck` subcommand, depends_on conditions that exist and can
 be met, DATABASE_URLs naming databases that the init SQL creates, OTLP endpoints pointing at the
 collector, every bind-mounted file present, a collector config with an otlp receiver and a
-debug exporter in a traces pipeline, and a token issuer (SERVICEKIT__AUTH__ISSUERS) on both
+debug exporter in a traces pipeline, a NATS broker with JetStream on (`-js`) that both services
+reach through SERVICEKIT__EVENTS__URL, and a token issuer (SERVICEKIT__AUTH__ISSUERS) on both
 services that is either literal and real or a `${VAR:?message}` reference, which compose itself
 refuses to leave unset.
 
@@ -30,7 +31,10 @@ INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}
 SET_AT_UP = "https://set-at-compose-up.invalid"
 
 SERVICES = {"student-service", "subject-service"}
-REQUIRED = SERVICES | {"postgres", "otel-collector"}
+REQUIRED = SERVICES | {"postgres", "otel-collector", "nats"}
+# The broker's service name and client port, as SERVICEKIT__EVENTS__URL must name them.
+BROKER = "nats"
+BROKER_PORT = 4222
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 
@@ -134,10 +138,31 @@ def main(argv: list[str]) -> int:
                      "that compose refuses to start without it")
         for problem in check_issuers(issuers):
             fail(f"{name}.environment", problem)
+        events = urlparse(str(env.get("SERVICEKIT__EVENTS__URL", "")))
+        if events.scheme != "nats" or events.hostname != BROKER or \
+                (events.port or BROKER_PORT) != BROKER_PORT:
+            fail(f"{name}.environment.SERVICEKIT__EVENTS__URL",
+                 f"must be nats://{BROKER}:{BROKER_PORT} (the broker service), "
+                 f"found {env.get('SERVICEKIT__EVENTS__URL')!r}")
         otlp = urlparse(str(env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")))
         if otlp.hostname != "otel-collector":
             fail(f"{name}.environment.OTEL_EXPORTER_OTLP_ENDPOINT",
                  "must point at the otel-collector service")
+
+    # The broker runs JetStream: without `-js` (or `--jetstream`) there are no streams, and
+    # every publish of the outbox relay fails.
+    broker = services.get(BROKER) or {}
+    command = broker.get("command") or []
+    if isinstance(command, str):
+        command = command.split()
+    if not {"-js", "--jetstream"} & set(map(str, command)):
+        fail(f"{BROKER}.command", f"must switch JetStream on (`-js`), found {command!r}")
+    if not str(broker.get("image", "")).startswith("nats:"):
+        fail(f"{BROKER}.image", f"expected the nats image, found {broker.get('image')!r}")
+    if BROKER in services:
+        published = [str(p).rsplit(":", 1)[-1] for p in broker.get("ports", [])]
+        if str(BROKER_PORT) not in published:
+            fail(f"{BROKER}.ports", f"client port {BROKER_PORT} is not published: {published}")
 
     # The collector's config: otlp in, debug out, for traces.
     collector = services.get("otel-collector") or {}

@@ -8,7 +8,7 @@ import json
 
 from . import settings as s
 
-SECTIONS = ("cases", "instructions", "footprint")
+SECTIONS = ("cases", "instructions", "footprint", "events")
 RUN_KEYS = ("date", "commit", "machine", "settings")
 
 

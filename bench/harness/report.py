@@ -3,6 +3,7 @@ Markdown report."""
 
 import statistics
 
+from . import events as f_events
 from . import settings as s
 
 SPREAD_KEYS = ("rps", "p50_ms", "p99_ms", "cpu_us_per_req")
@@ -62,9 +63,17 @@ D_TARGETS = {"D-servicekit": ">= 0.95", "D-servicekit-warn": ">= 0.95",
              "D-typed": ">= 0.95", "D-typed-warn": ">= 0.95"}
 
 
-def ratios(cases, footprint, instructions):
+def ratios(cases, footprint, instructions, events=None):
     """Every ratio with its target (empty: for information) and whether it is met."""
     out = {}
+    events = events or {}
+    # Issue 17: the outbox path keeps at least half the bare loop's throughput.
+    out["events/s F-servicekit / F-bare"] = (
+        _pair(events, "F-servicekit", "F-bare", _median_of("events_per_s")), ">= 0.5")
+    out["p50 F-servicekit / F-bare"] = (
+        _pair(events, "F-servicekit", "F-bare", _median_of("p50_ms")), "")
+    out["p99 F-servicekit / F-bare"] = (
+        _pair(events, "F-servicekit", "F-bare", _median_of("p99_ms")), "")
     for case, target in RPS_TARGETS.items():
         out[f"req/s {case} / A"] = (_pair(cases, case, "A", _median_of("rps")), target)
     for case in P99_CASES:
@@ -106,8 +115,8 @@ def _spread(r, key, fmt):
     return f"{m['median']:{fmt}} ({m['min']:{fmt}}–{m['max']:{fmt}})"
 
 
-def _run_lines(run, cases, instr):
-    """The header of one run and the tables of its cases and instructions."""
+def _run_lines(run, cases, instr, events=None):
+    """The header of one run and the tables of its cases, instructions and events."""
     mach, st = run["machine"], run["settings"]
     lines = [f"Run {run['date']} (commit {run['commit']}) on {mach['cpus']} CPUs "
              f"({mach['cpu_model']}), {mach['ram_gib']} GiB RAM; load average at start "
@@ -144,6 +153,7 @@ def _run_lines(run, cases, instr):
             lines.append(f"| {case} | {per:,} | {_ratio(per, base) or '–'} "
                          f"| {r['instructions_startup_and_warmup']:,} "
                          f"| {r['instructions_idle_per_s']:,} |")
+    lines += f_events.lines(events)
     return lines
 
 
@@ -157,9 +167,10 @@ def markdown(report):
             lines += [f"### Run {run['date']}", ""]
 
         def of(section, date=run["date"]):
-            return {k: v for k, v in report[section].items() if v.get("run", date) == date}
+            return {k: v for k, v in report.get(section, {}).items()
+                    if v.get("run", date) == date}
 
-        lines += _run_lines(run, of("cases"), of("instructions"))
+        lines += _run_lines(run, of("cases"), of("instructions"), of("events"))
         lines.append("")
     lines.pop()
     lines += ["", "| ratio (from medians) | measured | target | met |", "|---|---:|---|---|"]

@@ -51,6 +51,8 @@ INSTR_CASES = [c for c in os.environ.get(
     "A,B-warn,B-info,C-ES256-warn,C-RS256-warn,C-many-ES256-warn,C-nocache-ES256-warn",
 ).split(",") if c]
 PORT = int(os.environ.get("BENCH_PORT", "18080"))
+# Case F: the NATS server (JetStream on) both event paths use.
+NATS = os.environ.get("BENCH_NATS", "nats://127.0.0.1:4222")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 STUDENT_PATH = "/students/0190b3a4-7c00-7000-8000-000000000001"
 
@@ -65,6 +67,6 @@ def as_dict():
     return {"duration": DURATION, "warmup": WARMUP, "rounds": ROUNDS, "pause_s": PAUSE,
             "sync_between_cases": SYNC, "log_dir": LOG_DIR, "connections": CONNECTIONS,
             "threads": THREADS, "server_cpu": SERVER_CPU, "client_cpu": CLIENT_CPU,
-            "rows": ROWS, "cases": ONLY or "all", "many_tokens": MANY_TOKENS, "binaries": str(RELEASE),
+            "rows": ROWS, "nats": NATS, "cases": ONLY or "all", "many_tokens": MANY_TOKENS, "binaries": str(RELEASE),
             "instructions": INSTRUCTIONS, "instr_requests": INSTR_REQUESTS,
             "instr_warmup": INSTR_WARMUP, "instr_concurrency": INSTR_CONCURRENCY}

@@ -10,11 +10,14 @@
 //! | `sk-jwt` | C | B plus JWT verification (PEM keys, verified-token cache) and a scope check |
 //! | `axum-sqlx` | D | hand-written axum + `sqlx::PgPool` twin of student-service's `GET /students/{id}` |
 //! | `sk-typed` | D | the twin's handler on servicekit's typed pool, `Database<sqlx::Postgres>` (issue 16) |
+//! | `sk-events` | F | events, not HTTP: the outbox-to-consumer path on NATS and a bare async-nats loop ([`events`], feature `events`) |
 //!
 //! The two PostgreSQL binaries share their query, row type and JSON through [`pg`].
 //! `mint-token` signs the ES256 and RS256 tokens the JWT cases (C and the NestJS peer E) need.
 //! `bench/run.sh` builds, starts, loads and measures them; `docs/performance.md` has the results.
 
+#[cfg(feature = "events")]
+pub mod events;
 pub mod pg;
 
 use axum::Json;

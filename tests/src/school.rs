@@ -114,6 +114,55 @@ impl SchoolClient {
             .await
             .unwrap_or_else(|e| panic!("enrolment on {}: no response ({e})", self.base))
     }
+
+    /// `DELETE path`; panics only if no response arrives.
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        let request = self.http.delete(format!("{}{path}", self.base));
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DELETE {}{path}: no response ({e})", self.base))
+    }
+
+    /// Deletes `student` on student-service, expecting 204.
+    pub async fn delete_student(&self, student: &str) {
+        let res = self.delete(&format!("/students/{student}")).await;
+        assert_eq!(
+            res.status(),
+            204,
+            "DELETE /students/{student} on {}",
+            self.base
+        );
+    }
+
+    /// The ids of the students enrolled in `subject` on subject-service (the first page, up to
+    /// 100).
+    pub async fn enrolled(&self, subject: &str) -> Vec<String> {
+        let url = format!("{}/subjects/{subject}/enrolments?limit=100", self.base);
+        let mut request = self.http.get(&url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let res = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: no response ({e})"));
+        assert_eq!(res.status(), 200, "GET {url}");
+        let page: Value = res
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: not JSON ({e})"));
+        page["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("GET {url}: no items in {page}"))
+            .iter()
+            .filter_map(|e| e["student_id"].as_str().map(str::to_owned))
+            .collect()
+    }
 }
 
 /// Creates a student (`email`) on `students` and a subject on `subjects`, then enrols the one

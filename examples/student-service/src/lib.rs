@@ -1,10 +1,13 @@
-//! student-service: `/students` CRUD on its own database, built on servicekit.
+//! student-service: `/students` CRUD on its own database, built on servicekit. Every write
+//! stages a `student.*` event in the outbox, in its own transaction ([`events`]); with
+//! `events.url` set the relay publishes them (`SERVICEKIT__EVENTS__URL=nats://127.0.0.1:4222`).
 //!
 //! The library holds everything; `main.rs` is `#[servicekit::microservice(builder =
 //! student_service::service)]`, so the binary runs the same [`service()`] that the integration
 //! tests start with `TestApp`.
 
 pub mod api;
+pub mod events;
 pub mod model;
 pub mod repo;
 pub mod validation;
@@ -55,6 +58,7 @@ pub async fn app(ctx: Context) -> Result<Router, BoxError> {
     let state = api::AppState {
         db: ctx.db()?,
         settings,
+        events: ctx.events()?,
     };
     let scopes = api::Scopes::from_context(&ctx);
     Ok(api::router(state, &scopes, ctx.auth(), ctx.rate_limit()))

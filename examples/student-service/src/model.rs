@@ -7,8 +7,9 @@ use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 use utoipa::ToSchema;
 
-/// A student as stored and returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+/// A student as stored and returned, and the data of the `student.created` and
+/// `student.updated` events (see [`crate::events`]), which read it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Student {
     /// UUID v7, so ids sort by creation time.
     #[schema(format = Uuid)]
@@ -18,11 +19,11 @@ pub struct Student {
     /// Unique, stored lower-case.
     pub email: String,
     /// RFC 3339 creation time.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
     /// RFC 3339 time of the last update.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
 }
@@ -42,6 +43,17 @@ impl FromRow<'_, AnyRow> for Student {
 fn rfc3339<S: serde::Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> {
     let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(*millis).unwrap_or_default());
     s.collect_str(&humantime::format_rfc3339_millis(at))
+}
+
+/// Milliseconds since the epoch from an RFC 3339 time, as [`rfc3339`] writes it.
+fn from_rfc3339<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let text = String::deserialize(d)?;
+    let at = humantime::parse_rfc3339(&text).map_err(serde::de::Error::custom)?;
+    let millis = at
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| serde::de::Error::custom("a time before 1970"))?
+        .as_millis();
+    i64::try_from(millis).map_err(serde::de::Error::custom)
 }
 
 /// The body of `POST /students` and `PUT /students/{id}`.

@@ -3,8 +3,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use servicekit::db::{self, CommitError, Database};
+use servicekit::events::Events;
 use sqlx::error::ErrorKind;
 
+use crate::events::{StudentCreated, StudentDeleted, StudentUpdated};
 use crate::model::Student;
 use crate::validation::ValidStudent;
 
@@ -38,12 +40,17 @@ fn classify(err: sqlx::Error, email: &str) -> WriteError {
     }
 }
 
-/// Inserts a new student.
+/// Inserts a new student and stages `student.created`.
 ///
 /// Every write runs in a transaction committed with [`db::commit`]: a request cut off at its
 /// deadline (answered 504/503) saves nothing, where an autocommitted `INSERT` already sent to the
-/// database would have been saved behind the client's back.
-pub async fn create(db: &Database, input: &ValidStudent) -> Result<Student, WriteError> {
+/// database would have been saved behind the client's back. The event is staged in the same
+/// transaction, so it is published exactly when the write commits.
+pub async fn create(
+    db: &Database,
+    events: &Events,
+    input: &ValidStudent,
+) -> Result<Student, WriteError> {
     let now = now_millis();
     let student = Student {
         id: uuid::Uuid::now_v7().to_string(),
@@ -64,19 +71,22 @@ pub async fn create(db: &Database, input: &ValidStudent) -> Result<Student, Writ
     .execute(&mut *tx)
     .await
     .map_err(|e| classify(e, &input.email))?;
+    let created = StudentCreated { student };
+    events.stage(&mut tx, &created).await?;
     db::commit(tx).await?;
-    Ok(student)
+    Ok(created.student)
 }
 
 /// The student with `id`, if any.
 pub async fn get(db: &Database, id: &str) -> Result<Option<Student>, sqlx::Error> {
-    sqlx::query_as(
-        db.sql("SELECT id, name, email, created_at, updated_at FROM students WHERE id = $1"),
-    )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await
+    sqlx::query_as(db.sql(SELECT_ONE))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await
 }
+
+const SELECT_ONE: &str =
+    "SELECT id, name, email, created_at, updated_at FROM students WHERE id = $1";
 
 /// Up to `limit` students created after the one with id `after`, in creation order.
 pub async fn list(
@@ -107,9 +117,11 @@ pub async fn list(
     }
 }
 
-/// Replaces name and email of the student with `id`; `None` if there is no such student.
+/// Replaces name and email of the student with `id` and stages `student.updated`; `None` if
+/// there is no such student.
 pub async fn update(
     db: &Database,
+    events: &Events,
     id: &str,
     input: &ValidStudent,
 ) -> Result<Option<Student>, WriteError> {
@@ -122,18 +134,35 @@ pub async fn update(
         .execute(&mut *tx)
         .await
         .map_err(|e| classify(e, &input.email))?;
+    // MySQL counts only changed rows, so an identical update reports 0 rows: read back instead,
+    // in the transaction, so the event carries what this update wrote.
+    let student: Option<Student> = sqlx::query_as(db.sql(SELECT_ONE))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(student) = student else {
+        db::commit(tx).await?;
+        return Ok(None);
+    };
+    let updated = StudentUpdated { student };
+    events.stage(&mut tx, &updated).await?;
     db::commit(tx).await?;
-    // MySQL counts only changed rows, so an identical update reports 0 rows: read back instead.
-    Ok(get(db, id).await?)
+    Ok(Some(updated.student))
 }
 
-/// Deletes the student with `id`; `false` if there was none.
-pub async fn delete(db: &Database, id: &str) -> Result<bool, WriteError> {
+/// Deletes the student with `id` and stages `student.deleted`; `false` if there was none (and
+/// no event).
+pub async fn delete(db: &Database, events: &Events, id: &str) -> Result<bool, WriteError> {
     let mut tx = db.pool().begin().await?;
     let result = sqlx::query(db.sql("DELETE FROM students WHERE id = $1"))
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    let deleted = result.rows_affected() > 0;
+    if deleted {
+        let event = StudentDeleted { id: id.to_string() };
+        events.stage(&mut tx, &event).await?;
+    }
     db::commit(tx).await?;
-    Ok(result.rows_affected() > 0)
+    Ok(deleted)
 }

@@ -1,11 +1,14 @@
 //! subject-service: `/subjects` CRUD on its own database, and enrolments that verify each
-//! student through student-service with servicekit's resilient client.
+//! student through student-service with servicekit's resilient client. It consumes
+//! student-service's `student.deleted` events and removes that student's enrolments
+//! ([`events`]; `SERVICEKIT__EVENTS__URL=nats://127.0.0.1:4222`).
 //!
 //! The library holds everything; `main.rs` is `#[servicekit::microservice(builder =
 //! subject_service::service)]`, so the binary runs the same [`service()`] that the integration
 //! tests start with `TestApp`.
 
 pub mod api;
+pub mod events;
 pub mod model;
 pub mod repo;
 pub mod students;
@@ -67,8 +70,10 @@ pub async fn app(ctx: Context) -> Result<Router, BoxError> {
     if let Ok(token) = ctx.token_source(STUDENT_SERVICE) {
         client = client.with_token_source_arc(token);
     }
+    let db = ctx.db()?;
+    events::subscribe(&ctx.events()?, db.clone());
     let state = api::AppState {
-        db: ctx.db()?,
+        db,
         settings,
         students: students::Students::new(client),
     };

@@ -136,9 +136,14 @@ pub struct Page {
     pub next: Option<String>,
 }
 
-/// `GET /subjects/{id}/enrolments`.
+/// One page of `GET /subjects/{id}/enrolments`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Enrolments {
-    /// Every enrolment of the subject, in enrolment order.
+    /// The enrolments of this page, in the order of the students' ids.
     pub items: Vec<Enrolment>,
+    /// The last student id of this page: pass as `after` to get the next page; absent on the
+    /// last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid, nullable = false)]
+    pub next: Option<String>,
 }

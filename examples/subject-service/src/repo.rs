@@ -3,6 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use servicekit::db::{self, CommitError, Database};
+use sqlx::AnyConnection;
 use sqlx::error::ErrorKind;
 
 use crate::model::{Enrolment, Subject};
@@ -184,15 +185,54 @@ pub async fn enrol(
     Ok(enrolment)
 }
 
-/// The enrolments of `subject_id`, in enrolment order.
-pub async fn enrolments(db: &Database, subject_id: &str) -> Result<Vec<Enrolment>, sqlx::Error> {
-    sqlx::query_as(db.sql(
-        "SELECT subject_id, student_id, created_at FROM enrolments \
-         WHERE subject_id = $1 ORDER BY created_at, student_id",
-    ))
-    .bind(subject_id)
-    .fetch_all(db.pool())
-    .await
+/// Up to `limit` enrolments of `subject_id` whose student id comes after `after`, in the order
+/// of the student ids.
+pub async fn enrolments(
+    db: &Database,
+    subject_id: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Enrolment>, sqlx::Error> {
+    let limit = i64::from(limit);
+    match after {
+        Some(after) => {
+            sqlx::query_as(db.sql(
+                "SELECT subject_id, student_id, created_at FROM enrolments \
+                 WHERE subject_id = $1 AND student_id > $2 ORDER BY student_id LIMIT $3",
+            ))
+            .bind(subject_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await
+        }
+        None => {
+            sqlx::query_as(db.sql(
+                "SELECT subject_id, student_id, created_at FROM enrolments \
+                 WHERE subject_id = $1 ORDER BY student_id LIMIT $2",
+            ))
+            .bind(subject_id)
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await
+        }
+    }
+}
+
+/// Deletes every enrolment of `student_id`, in every subject, on `conn` (usually an open
+/// transaction: the `student.deleted` handler runs it in the transaction that records the event
+/// as handled). Returns how many enrolments there were; 0 is not an error, since a student may
+/// have had none, or the event may be a redelivery.
+pub async fn delete_enrolments_of_student(
+    db: &Database,
+    conn: &mut AnyConnection,
+    student_id: &str,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(db.sql("DELETE FROM enrolments WHERE student_id = $1"))
+        .bind(student_id)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected())
 }
 
 /// The enrolment of `student_id` in `subject_id`, if any.

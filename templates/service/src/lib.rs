@@ -1,14 +1,19 @@
 //! {{project-name}}: a servicekit service with one sample resource, `/items`{% if database != "sqlite" %}, on the
-//! typed {{database}} pool with compile-time checked queries (offline data in `.sqlx/`){% endif %}.
+//! typed {{database}} pool with compile-time checked queries (offline data in `.sqlx/`){% endif %}.{% if events %}
+//!
+//! Each new item is announced by the event [`ItemCreated`], staged in the outbox in the
+//! transaction that inserts the item and published (at least once) once it commits.{% endif %}
 
-use axum::Router;
+{% if events %}use axum::Extension;
+{% endif %}use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 {% if auth %}use servicekit::auth::require_scope;
 {% endif %}use servicekit::db::{Database, Migrations};
-use servicekit::{BoxError, Context, Json, Problem, Service, ServiceBuilder};
+{% if events %}use servicekit::events::{Event, Events};
+{% endif %}use servicekit::{BoxError, Context, Json, Problem, Service, ServiceBuilder};
 {% if database == "sqlite" %}use sqlx::Row;
 {% else %}use time::OffsetDateTime;
 use uuid::Uuid;
@@ -55,16 +60,61 @@ pub struct NewItem {
     /// Display name, not empty.
     pub name: String,
 }
+{% if events %}
+/// The service's events, on the same pool as [`Db`].
+type DbEvents = Events{% if database == "postgres" %}<sqlx::Postgres>{% elsif database == "mysql" %}<sqlx::MySql>{% endif %};
 
+/// `item.created`: an item was created. Another service consumes it with
+/// `ctx.events()?.on::<ItemCreated, _>("{{project-name}}", handler)`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ItemCreated {
+    /// The new item's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl Event for ItemCreated {
+    const TYPE: &'static str = "item.created";
+
+    /// Events of one item are delivered in order.
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+}
+{% endif %}
 async fn create(
     State(db): State<Db>,
-    Json(input): Json<NewItem>,
+{% if events %}    Extension(events): Extension<DbEvents>,
+{% endif %}    Json(input): Json<NewItem>,
 ) -> Result<(StatusCode, Json<Item>), Problem> {
     let name = input.name.trim().to_string();
     if name.is_empty() {
         return Err(Problem::validation([("name", "must not be empty")]));
     }
-{% if database == "postgres" %}    let item = sqlx::query_as!(
+{% if database == "postgres" and events %}    // The item and its event commit together, or neither does.
+    let item = db
+        .transaction(|tx| {
+            Box::pin(async move {
+                let item = sqlx::query_as!(
+                    Item,
+                    "INSERT INTO items (id, name) VALUES ($1, $2) RETURNING id, name, created_at",
+                    Uuid::now_v7(),
+                    name,
+                )
+                .fetch_one(&mut **tx)
+                .await?;
+                let event = ItemCreated {
+                    id: item.id.to_string(),
+                    name: item.name.clone(),
+                };
+                events.stage(tx, &event).await?;
+                Ok::<_, Problem>(item)
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(item)))
+{% elsif database == "postgres" %}    let item = sqlx::query_as!(
         Item,
         "INSERT INTO items (id, name) VALUES ($1, $2) RETURNING id, name, created_at",
         Uuid::now_v7(),
@@ -73,11 +123,52 @@ async fn create(
     .fetch_one(db.pool())
     .await?;
     Ok((StatusCode::CREATED, Json(item)))
+{% elsif database == "mysql" and events %}    let id = Uuid::now_v7();
+    let event = ItemCreated {
+        id: id.to_string(),
+        name: name.clone(),
+    };
+    // The item and its event commit together, or neither does.
+    db.transaction(|tx| {
+        Box::pin(async move {
+            sqlx::query!("INSERT INTO items (id, name) VALUES (?, ?)", id, name)
+                .execute(&mut **tx)
+                .await?;
+            events.stage(tx, &event).await?;
+            Ok::<_, Problem>(())
+        })
+    })
+    .await?;
+    let item = find(&db, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    Ok((StatusCode::CREATED, Json(item)))
 {% elsif database == "mysql" %}    let id = Uuid::now_v7();
     sqlx::query!("INSERT INTO items (id, name) VALUES (?, ?)", id, name)
         .execute(db.pool())
         .await?;
     let item = find(&db, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    Ok((StatusCode::CREATED, Json(item)))
+{% elsif events %}    let item = Item {
+        id: uuid::Uuid::now_v7().to_string(),
+        name,
+    };
+    let event = ItemCreated {
+        id: item.id.clone(),
+        name: item.name.clone(),
+    };
+    let insert = db.sql("INSERT INTO items (id, name) VALUES ($1, $2)");
+    // The item and its event commit together, or neither does.
+    db.transaction(|tx| {
+        Box::pin(async move {
+            sqlx::query(insert)
+                .bind(&event.id)
+                .bind(&event.name)
+                .execute(&mut **tx)
+                .await?;
+            events.stage(tx, &event).await?;
+            Ok::<_, Problem>(())
+        })
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(item)))
 {% else %}    let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(db.sql("INSERT INTO items (id, name) VALUES ($1, $2)"))
@@ -124,9 +215,11 @@ async fn find(db: &Db, id: Uuid) -> Result<Option<Item>, sqlx::Error> {
 /// Builds the routes once the database is migrated.
 pub async fn app(ctx: Context) -> Result<Router, BoxError> {
     let db: Db = {% if database == "postgres" %}ctx.db_as::<sqlx::Postgres>()?{% elsif database == "mysql" %}ctx.db_as::<sqlx::MySql>()?{% else %}ctx.db()?{% endif %};
-    let reads = Router::new().route("/items/{id}", get(get_item));
+{% if events %}    let events: DbEvents = {% if database == "postgres" %}ctx.events_as::<sqlx::Postgres>()?{% elsif database == "mysql" %}ctx.events_as::<sqlx::MySql>()?{% else %}ctx.events()?{% endif %};
+{% endif %}    let reads = Router::new().route("/items/{id}", get(get_item));
     let writes = Router::new().route("/items", post(create));
-{% if auth %}    let reads = reads.route_layer(require_scope("items:read"));
+{% if events %}    let writes = writes.layer(Extension(events));
+{% endif %}{% if auth %}    let reads = reads.route_layer(require_scope("items:read"));
     let writes = writes.route_layer(require_scope("items:write"));
     Ok(reads.merge(writes).with_state(db).layer(ctx.auth()))
 {% else %}    Ok(reads.merge(writes).with_state(db))

@@ -755,3 +755,116 @@ fn compose_matches_the_service_defaults() {
         );
     }
 }
+
+/// `events.url` of a deployment's services; one broker for both, or events would not meet.
+fn one_events_url(urls: Vec<(String, String)>, file: &str) -> String {
+    let first = urls[0].1.clone();
+    for (service, url) in &urls {
+        assert_eq!(url, &first, "{file}: {service} uses another broker");
+    }
+    first
+}
+
+#[test]
+fn both_services_reach_the_same_event_broker_in_every_deployment() {
+    const VAR: &str = "SERVICEKIT__EVENTS__URL";
+
+    let file = "deploy/compose.yaml";
+    let compose = &yaml_docs(file)[0];
+    let url = one_events_url(
+        services()
+            .iter()
+            .map(|svc| {
+                let pointer = format!("/services/{}/environment/{VAR}", svc.name);
+                (
+                    svc.name.to_string(),
+                    string(compose, &pointer, file).to_string(),
+                )
+            })
+            .collect(),
+        file,
+    );
+    let broker = url
+        .strip_prefix("nats://")
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("{file}: {VAR} {url:?} is not a nats:// URL"));
+    let nats = at(compose, &format!("/services/{broker}"), file);
+    let command = nats["command"].to_string();
+    assert!(
+        command.contains("\"-js\"") || command.contains("\"--jetstream\""),
+        "{file}: {broker} runs without JetStream: {command}"
+    );
+
+    let url = one_events_url(
+        services()
+            .iter()
+            .map(|svc| {
+                let file = format!("deploy/kubernetes/{}.yaml", svc.name);
+                let docs = yaml_docs(&file);
+                let container = at(
+                    resource(&docs, "Deployment", svc.name, &file),
+                    "/spec/template/spec/containers/0",
+                    &file,
+                );
+                (
+                    svc.name.to_string(),
+                    env(container, "env", VAR, &file).to_string(),
+                )
+            })
+            .collect(),
+        "deploy/kubernetes",
+    );
+    assert!(url.starts_with("nats://"), "deploy/kubernetes: {VAR} {url}");
+
+    let mut prefixes = Vec::new();
+    let url = one_events_url(
+        services()
+            .iter()
+            .map(|svc| {
+                let file = format!("deploy/ecs/{}.task-definition.json", svc.name);
+                let td = json(&file);
+                let container = named(&td["containerDefinitions"], svc.name).unwrap();
+                prefixes.push(
+                    env(
+                        container,
+                        "environment",
+                        "SERVICEKIT__EVENTS__PREFIX",
+                        &file,
+                    )
+                    .to_string(),
+                );
+                (
+                    svc.name.to_string(),
+                    env(container, "environment", VAR, &file).to_string(),
+                )
+            })
+            .collect(),
+        "deploy/ecs",
+    );
+    assert!(url.starts_with("sns://"), "deploy/ecs: {VAR} {url}");
+    // Each scheme needs its adapter compiled in (a URL without it fails at startup).
+    for svc in services() {
+        let manifest = read(&format!("examples/{}/Cargo.toml", svc.name));
+        for feature in ["\"events-nats\"", "\"events-aws\""] {
+            assert!(
+                manifest.contains(feature),
+                "examples/{}/Cargo.toml: servicekit needs the feature {feature}",
+                svc.name
+            );
+        }
+    }
+    assert_eq!(prefixes[0], prefixes[1], "deploy/ecs: one events.prefix");
+    // The resources the ECS docs list are named after that prefix.
+    let docs = read("docs/deployment.md");
+    for name in [
+        format!("{}-{}.fifo", prefixes[0], student_service::NAME),
+        format!(
+            "{}-{}-{}.fifo",
+            prefixes[0],
+            subject_service::NAME,
+            student_service::NAME
+        ),
+    ] {
+        assert!(docs.contains(&name), "docs/deployment.md names {name}");
+    }
+}

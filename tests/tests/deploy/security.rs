@@ -31,8 +31,9 @@ fn config_map() -> (String, String) {
 }
 
 /// A Kubernetes container's environment as the kubelet sets it: `configMapKeyRef`s read from
-/// `config_map`, secrets from `secrets`, `$(VAR)` expanded. OTEL_* and PORT are left out (the
-/// test has no collector and picks the port).
+/// `config_map`, secrets from `secrets`, `$(VAR)` expanded. OTEL_*, SERVICEKIT__EVENTS__* and
+/// PORT are left out (the test has no collector or broker at those addresses, and picks the
+/// port).
 fn kubernetes_env(
     container: &Value,
     config_map: &dyn Fn(&str, &str) -> String,
@@ -57,8 +58,14 @@ fn kubernetes_env(
         };
         env.push((name, value));
     }
-    env.retain(|(k, _)| !k.starts_with("OTEL_") && k != "PORT");
+    env.retain(|(k, _)| !ignored(k));
     env
+}
+
+/// The variables of a deployment file that name what the test does not run: the collector
+/// (OTEL_*), the event broker (SERVICEKIT__EVENTS__*), and the port it picks.
+fn ignored(name: &str) -> bool {
+    name.starts_with("OTEL_") || name.starts_with("SERVICEKIT__EVENTS__") || name == "PORT"
 }
 
 /// Starts student-service with `env` and checks that it serves nothing without a valid token.
@@ -259,7 +266,7 @@ async fn the_ecs_auth_settings_make_the_real_service_authenticate() {
                 .replace(&shipped_audience, TestIssuer::AUDIENCE);
             (e["name"].as_str().unwrap().to_string(), value)
         })
-        .filter(|(k, _)| !k.starts_with("OTEL_") && k != "PORT")
+        .filter(|(k, _)| !ignored(k))
         .collect();
     env.push(("DATABASE_URL".into(), db.url().to_string()));
     assert_authenticates(file, &env, &issuer, true).await;

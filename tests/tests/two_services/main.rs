@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use servicekit::testing::{TestApp, eventually};
 use servicekit_tests::SchoolClient;
 
+mod events;
+
 /// student-service on a database file that outlives one process, so a restart keeps students.
 fn students(db_file: &std::path::Path) -> servicekit::ServiceBuilder {
     student_service::service().set(

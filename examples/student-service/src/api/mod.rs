@@ -3,6 +3,7 @@
 mod students;
 
 use axum::Router;
+use servicekit::events::Events;
 use servicekit::prelude::*;
 use servicekit::server::RateLimitLayer;
 use utoipa::openapi::OpenApi;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub db: Database,
     /// The `[app]` settings.
     pub settings: Settings,
+    /// Where writes stage `student.*` events (see [`crate::events`]).
+    pub events: Events,
 }
 
 /// The scope needed to read students.

@@ -45,7 +45,7 @@ pub(super) async fn create(
     Json(input): Json<StudentInput>,
 ) -> Result<(StatusCode, HeaderMap, Json<Student>), Problem> {
     let valid = validate(input)?;
-    let student = repo::create(&state.db, &valid).await?;
+    let student = repo::create(&state.db, &state.events, &valid).await?;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/students/{}", student.id)) {
         headers.insert(header::LOCATION, location);
@@ -153,7 +153,7 @@ pub(super) async fn update(
     Json(input): Json<StudentInput>,
 ) -> Result<Json<Student>, Problem> {
     let valid = validate(input)?;
-    repo::update(&state.db, &id.to_string(), &valid)
+    repo::update(&state.db, &state.events, &id.to_string(), &valid)
         .await?
         .map(Json)
         .ok_or_else(|| not_found(id))
@@ -173,7 +173,7 @@ pub(super) async fn delete(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    if repo::delete(&state.db, &id.to_string()).await? {
+    if repo::delete(&state.db, &state.events, &id.to_string()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(id))

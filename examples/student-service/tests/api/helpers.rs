@@ -2,7 +2,9 @@
 //! fresh `TestIssuer`, with a client that sends a real token.
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use secrecy::SecretString;
 use servicekit::ServiceBuilder;
+use servicekit::db::{Database, DatabaseConfig};
 use servicekit::testing::{TestApp, TestDatabase, TestIssuer};
 
 /// The backends every test runs on.
@@ -17,6 +19,9 @@ pub(crate) enum Backend {
 pub(crate) struct Spawned {
     pub(crate) app: TestApp,
     pub(crate) db: Option<TestDatabase>,
+    /// The service's `database.url`, for tests that read its tables.
+    pub(crate) db_url: String,
+    _sqlite_dir: Option<tempfile::TempDir>,
     pub(crate) issuer: TestIssuer,
     /// Sends a token with `students:read students:write`.
     client: reqwest::Client,
@@ -25,6 +30,17 @@ pub(crate) struct Spawned {
 }
 
 impl Spawned {
+    /// A pool of its own on the service's database.
+    pub(crate) async fn database(&self) -> Database {
+        let config = DatabaseConfig {
+            url: Some(SecretString::from(self.db_url.as_str())),
+            ..Default::default()
+        };
+        Database::connect(&config, student_service::NAME)
+            .await
+            .expect("the test database accepts a second pool")
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         self.app.url(path)
     }
@@ -105,11 +121,21 @@ pub(crate) async fn spawn_with(
         Backend::Postgres => Some(TestDatabase::postgres().await.expect("test PostgreSQL")),
         Backend::MySql => Some(TestDatabase::mysql().await.expect("test MariaDB/MySQL")),
     };
+    // SQLite in a file of the test's own, so that a test can open it too.
+    let sqlite_dir = db
+        .is_none()
+        .then(|| tempfile::tempdir().expect("a temporary folder"));
+    let db_url = match (&db, &sqlite_dir) {
+        (Some(db), _) => db.url().to_string(),
+        (None, Some(dir)) => format!("sqlite://{}", dir.path().join("students.db").display()),
+        (None, None) => unreachable!("one of the two is set"),
+    };
     let issuer = TestIssuer::start().await;
-    let mut builder = configure(student_service::service().set("auth", issuer.auth_config()));
-    if let Some(db) = &db {
-        builder = builder.set("database.url", db.url());
-    }
+    let builder = configure(
+        student_service::service()
+            .set("auth", issuer.auth_config())
+            .set("database.url", db_url.as_str()),
+    );
     let app = TestApp::spawn(builder)
         .await
         .expect("student-service starts");
@@ -118,6 +144,8 @@ pub(crate) async fn spawn_with(
     Spawned {
         app,
         db,
+        db_url,
+        _sqlite_dir: sqlite_dir,
         issuer,
         client,
         token,

@@ -1,11 +1,12 @@
 //! `/subjects/{id}/enrolments` handlers: each student is verified with student-service.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use servicekit::prelude::*;
 use uuid::Uuid;
 
 use super::AppState;
+use super::paging::{ListQuery, page};
 use super::subjects::not_found;
 use crate::model::{Enrolment, EnrolmentInput, Enrolments};
 use crate::repo;
@@ -60,26 +61,33 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, headers, Json(enrolment)))
 }
 
-/// Lists every enrolment of a subject.
+/// Lists a subject's enrolments in the order of the students' ids (UUID v7, so the order in
+/// which the students were created), a page at a time (keyset pagination, as `GET /subjects`).
 #[utoipa::path(get, path = "/subjects/{id}/enrolments", tag = "enrolments",
-    params(("id" = Uuid, Path, description = "The subject's id")),
+    params(("id" = Uuid, Path, description = "The subject's id"), ListQuery),
     security(("bearer" = ["subjects:read"])),
     responses(
-        (status = 200, description = "Every enrolment, in enrolment order.", body = Enrolments),
+        (status = 200, description = "One page; `next` is absent on the last.", body = Enrolments),
         (status = 404, description = "No subject has this id.", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "`limit` is out of range.", body = Problem,
             content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip(state))]
 pub(super) async fn list(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Json<Enrolments>, Problem> {
+    let limit = query.limit(&state.settings)?;
     let subject = id.to_string();
     if repo::get(&state.db, &subject).await?.is_none() {
         return Err(not_found(id));
     }
-    let items = repo::enrolments(&state.db, &subject).await?;
-    Ok(Json(Enrolments { items }))
+    // One extra row tells whether there is a next page.
+    let items = repo::enrolments(&state.db, &subject, query.after().as_deref(), limit + 1).await?;
+    let (items, next) = page(items, limit, |e| &e.student_id);
+    Ok(Json(Enrolments { items, next }))
 }
 
 /// Reads one enrolment (the `Location` of a new one).

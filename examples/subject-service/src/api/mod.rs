@@ -1,6 +1,7 @@
 //! HTTP routes of subject-service.
 
 mod enrolments;
+mod paging;
 mod subjects;
 
 use axum::Router;

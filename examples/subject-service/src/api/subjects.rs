@@ -2,12 +2,11 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use serde::Deserialize;
 use servicekit::prelude::*;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::AppState;
+use super::paging::{ListQuery, page};
 use crate::model::{Page, Subject, SubjectInput};
 use crate::repo::{self, WriteError};
 use crate::validation::validate_subject;
@@ -78,32 +77,6 @@ pub(super) async fn get(
         .ok_or_else(|| not_found(id))
 }
 
-/// Query of `GET /subjects`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(super) struct ListQuery {
-    /// Page size: 1 to `app.max_page_size` (100 by default); `app.default_page_size` if absent.
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
-    /// The `next` of the previous page.
-    #[serde(default, deserialize_with = "hyphenated_uuid")]
-    after: Option<Uuid>,
-}
-
-/// A UUID in the hyphenated form only, as the document's `format: uuid` says (`Uuid`'s own
-/// deserializer also takes the braced, URN and simple forms).
-fn hyphenated_uuid<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Uuid>, D::Error> {
-    let text = String::deserialize(d)?;
-    Some(text.as_str())
-        .filter(|t| t.len() == 36)
-        .and_then(|t| Uuid::parse_str(t).ok())
-        .map(Some)
-        .ok_or_else(|| {
-            serde::de::Error::custom("expected a UUID like 01a22d05-e436-70a4-951b-555fece239fc")
-        })
-}
-
 /// Lists subjects in creation order, a page at a time (keyset pagination).
 #[utoipa::path(get, path = "/subjects", tag = "subjects", params(ListQuery),
     security(("bearer" = ["subjects:read"])),
@@ -117,23 +90,10 @@ pub(super) async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Page>, Problem> {
-    let max = state.settings.max_page_size;
-    let limit = query.limit.unwrap_or(state.settings.default_page_size);
-    if limit == 0 || limit > max {
-        return Err(Problem::validation([(
-            "limit",
-            format!("must be between 1 and {max}"),
-        )]));
-    }
-    let after = query.after.map(|id| id.to_string());
+    let limit = query.limit(&state.settings)?;
     // One extra row tells whether there is a next page.
-    let mut items = repo::list(&state.db, after.as_deref(), limit + 1).await?;
-    let next = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|s| s.id.clone())
-    } else {
-        None
-    };
+    let items = repo::list(&state.db, query.after().as_deref(), limit + 1).await?;
+    let (items, next) = page(items, limit, |s| &s.id);
     Ok(Json(Page { items, next }))
 }
 

@@ -1,8 +1,10 @@
 //! Spawning subject-service on port 0 against a fresh database of each backend, with a
 //! student-service of its own.
 
+use secrecy::SecretString;
 use serde_json::Value;
 use servicekit::ServiceBuilder;
+use servicekit::db::{Database, DatabaseConfig};
 use servicekit::testing::{TestApp, TestDatabase};
 
 /// The backends every test runs on.
@@ -17,10 +19,24 @@ pub(crate) enum Backend {
 pub(crate) struct Spawned {
     pub(crate) app: TestApp,
     pub(crate) students: Option<TestApp>,
+    /// subject-service's `database.url`, for tests that call `repo` directly.
+    pub(crate) db_url: String,
     pub(crate) _db: Option<TestDatabase>,
+    pub(crate) _sqlite_dir: Option<tempfile::TempDir>,
 }
 
 impl Spawned {
+    /// A pool of its own on subject-service's database.
+    pub(crate) async fn database(&self) -> Database {
+        let config = DatabaseConfig {
+            url: Some(SecretString::from(self.db_url.as_str())),
+            ..Default::default()
+        };
+        Database::connect(&config, subject_service::NAME)
+            .await
+            .expect("the test database accepts a second pool")
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         self.app.url(path)
     }
@@ -104,19 +120,29 @@ pub(crate) async fn spawn_with(
         Backend::Postgres => Some(TestDatabase::postgres().await.expect("test PostgreSQL")),
         Backend::MySql => Some(TestDatabase::mysql().await.expect("test MariaDB/MySQL")),
     };
-    let mut builder = configure(
-        subject_service::service().set("clients.student-service.base_url", students.base_url()),
+    // SQLite in a file of the test's own, so that a test can open it too.
+    let sqlite_dir = db
+        .is_none()
+        .then(|| tempfile::tempdir().expect("a temporary folder"));
+    let db_url = match (&db, &sqlite_dir) {
+        (Some(db), _) => db.url().to_string(),
+        (None, Some(dir)) => format!("sqlite://{}", dir.path().join("subjects.db").display()),
+        (None, None) => unreachable!("one of the two is set"),
+    };
+    let builder = configure(
+        subject_service::service()
+            .set("clients.student-service.base_url", students.base_url())
+            .set("database.url", db_url.as_str()),
     );
-    if let Some(db) = &db {
-        builder = builder.set("database.url", db.url());
-    }
     let app = TestApp::spawn(builder)
         .await
         .expect("subject-service starts");
     Spawned {
         app,
         students: Some(students),
+        db_url,
         _db: db,
+        _sqlite_dir: sqlite_dir,
     }
 }
 

@@ -1,0 +1,190 @@
+//! The two services through events (issue 17): student-service publishes `student.deleted`
+//! through its outbox, subject-service consumes it and removes the student's enrolments. Both
+//! real binaries, on NATS JetStream at 127.0.0.1:4222 with a prefix of their own, so that
+//! tests (and runs) sharing the broker do not meet.
+
+use std::time::Duration;
+
+use servicekit::testing::{TestDatabase, eventually};
+use servicekit_tests::{SchoolClient, ServiceProcess, Verbatim, binary};
+
+/// The broker the tests use; `.ci/run` starts it.
+const NATS: &str = "nats://127.0.0.1:4222";
+
+/// Fails loudly, naming the broker, when NATS is not listening: the tests never skip.
+fn require_nats() {
+    if std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:4222".parse().expect("an address"),
+        Duration::from_secs(2),
+    )
+    .is_err()
+    {
+        panic!("NATS (with JetStream) is not reachable on 127.0.0.1:4222; these tests need it");
+    }
+}
+
+/// A prefix no other test or run uses.
+fn unique_prefix() -> String {
+    format!("it{}", uuid::Uuid::now_v7().simple())
+}
+
+/// student-service's binary on events with `prefix` (SQLite in its working folder).
+async fn student_service(prefix: &str) -> ServiceProcess {
+    let service = ServiceProcess::start(
+        &binary("student-service", "student-service"),
+        &[
+            ("SERVICEKIT__EVENTS__URL", NATS),
+            ("SERVICEKIT__EVENTS__PREFIX", prefix),
+        ],
+    );
+    ready(&service, "student-service").await;
+    service
+}
+
+/// subject-service's binary on events with `prefix`, on `database` (which outlives the
+/// process), calling `students`; on `port` when given (a restart where it was).
+async fn subject_service(
+    prefix: &str,
+    database: &str,
+    students: &ServiceProcess,
+    port: Option<u16>,
+) -> ServiceProcess {
+    let exe = binary("subject-service", "subject-service");
+    let base_url = students.url("");
+    let env = [
+        ("SERVICEKIT__EVENTS__URL", NATS),
+        ("SERVICEKIT__EVENTS__PREFIX", prefix),
+        ("DATABASE_URL", database),
+        (
+            "SERVICEKIT__CLIENTS__STUDENT-SERVICE__BASE_URL",
+            base_url.as_str(),
+        ),
+    ];
+    let service = match port {
+        Some(port) => ServiceProcess::start_at(&exe, port, &env),
+        None => ServiceProcess::start(&exe, &env),
+    };
+    ready(&service, "subject-service").await;
+    service
+}
+
+async fn ready(service: &ServiceProcess, name: &str) {
+    if service
+        .wait_for_status("/health/ready", 200, Duration::from_secs(60))
+        .await
+        .is_none()
+    {
+        panic!(
+            "{name} never ready; stdout:\n{}\nstderr:\n{}",
+            service.stdout(),
+            service.stderr()
+        );
+    }
+}
+
+/// Waits until `subject` has exactly the enrolments `expected`.
+async fn wait_for_enrolments(
+    subjects: &SchoolClient,
+    subject: &str,
+    expected: &[&str],
+    logs: impl Fn() -> String,
+) {
+    eventually(|| async {
+        let mut enrolled = subjects.enrolled(subject).await;
+        enrolled.sort();
+        let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        if enrolled == want {
+            Ok(())
+        } else {
+            Err(Verbatim(format!(
+                "enrolments of {subject}: {enrolled:?}, expected {want:?}; subject-service's \
+                 logs:\n{}",
+                logs()
+            )))
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_a_student_removes_its_enrolments() {
+    require_nats();
+    let prefix = unique_prefix();
+    let db = TestDatabase::postgres().await.expect("test PostgreSQL");
+    let students = student_service(&prefix).await;
+    let subjects = subject_service(&prefix, db.url(), &students, None).await;
+    let (student_api, subject_api) = (students.api(), subjects.api());
+    let ada = student_api.create_student("Ada", "ada@example.org").await;
+    let alan = student_api.create_student("Alan", "alan@example.org").await;
+    let maths = subject_api.create_subject("MATH-1", "Calculus").await;
+    let physics = subject_api.create_subject("PHYS-1", "Mechanics").await;
+    for subject in [&maths, &physics] {
+        for student in [&ada, &alan] {
+            assert_eq!(subject_api.enrol(subject, student).await.status(), 201);
+        }
+    }
+
+    student_api.delete_student(&ada).await;
+
+    for subject in [&maths, &physics] {
+        wait_for_enrolments(&subject_api, subject, &[alan.as_str()], || {
+            subjects.stdout()
+        })
+        .await;
+    }
+    // An update is published too, and changes nothing here.
+    let res = reqwest::Client::new()
+        .put(students.url(&format!("/students/{alan}")))
+        .json(&serde_json::json!({"name": "Alan T.", "email": "alan@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    subjects
+        .stdout_containing("student deleted: enrolments removed")
+        .await;
+}
+
+#[tokio::test]
+async fn a_student_deleted_while_subject_service_is_stopped_loses_its_enrolments_after_restart() {
+    require_nats();
+    let prefix = unique_prefix();
+    let db = TestDatabase::postgres().await.expect("test PostgreSQL");
+    let students = student_service(&prefix).await;
+    let mut subjects = subject_service(&prefix, db.url(), &students, None).await;
+    let (student_api, subject_api) = (students.api(), subjects.api());
+    let ada = student_api.create_student("Ada", "ada@example.org").await;
+    let alan = student_api.create_student("Alan", "alan@example.org").await;
+    let subject = subject_api.create_subject("CS-1", "Programming").await;
+    for student in [&ada, &alan] {
+        assert_eq!(subject_api.enrol(&subject, student).await.status(), 201);
+    }
+    let port = subjects.port();
+    subjects.terminate();
+    assert!(
+        subjects.wait_exit(Duration::from_secs(60)).is_some(),
+        "subject-service did not stop"
+    );
+
+    // Published while nobody consumes: the durable consumer keeps its place.
+    student_api.delete_student(&ada).await;
+    let subjects = subject_service(&prefix, db.url(), &students, Some(port)).await;
+
+    wait_for_enrolments(&subject_api, &subject, &[alan.as_str()], || {
+        subjects.stdout()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_events_url_the_services_run_and_events_wait_in_the_outbox() {
+    let students = ServiceProcess::start(&binary("student-service", "student-service"), &[]);
+    ready(&students, "student-service").await;
+    let api = students.api();
+
+    let ada = api.create_student("Ada", "ada@example.org").await;
+    api.delete_student(&ada).await;
+
+    students.stdout_containing("events.url is not set").await;
+}
