@@ -21,6 +21,7 @@ pub(crate) struct Outgoing {
     pub(crate) event_type: String,
     /// The aggregate key (CloudEvents `subject`): events with one key are delivered in order
     /// (SNS/SQS FIFO `MessageGroupId`).
+    #[cfg_attr(not(feature = "events-aws"), allow(dead_code))] // only SNS/SQS sends it apart
     pub(crate) key: String,
     /// CloudEvents `source`: the publishing service's name; it selects the stream / exchange /
     /// topic.
@@ -40,6 +41,7 @@ pub(crate) struct SubscribeSpec {
     /// The event types to receive, such as `["student.deleted"]`.
     pub(crate) event_types: Vec<String>,
     /// Delivery attempts before the runtime dead-letters a message.
+    #[cfg_attr(not(feature = "events-aws"), allow(dead_code))] // the SQS redrive backstop
     pub(crate) max_attempts: u32,
     /// How many messages may be delivered and not yet settled.
     pub(crate) prefetch: u16,
@@ -127,9 +129,11 @@ pub(crate) struct Connect {
     /// Longest one broker operation (connect, publish confirm, check) may take.
     pub(crate) timeout: Duration,
     /// `[events.aws]` region override (SNS/SQS only; default: the standard AWS chain).
+    #[cfg_attr(not(feature = "events-aws"), allow(dead_code))]
     pub(crate) aws_region: Option<String>,
     /// `[events.aws]` endpoint override (SNS/SQS only; default `AWS_ENDPOINT_URL_SNS` /
     /// `AWS_ENDPOINT_URL_SQS` / `AWS_ENDPOINT_URL`, else AWS itself).
+    #[cfg_attr(not(feature = "events-aws"), allow(dead_code))]
     pub(crate) aws_endpoint_url: Option<String>,
 }
 
