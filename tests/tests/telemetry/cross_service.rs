@@ -86,3 +86,63 @@ async fn an_enrolment_is_one_trace_across_both_services() {
             .unwrap_or_else(|| panic!("broken chain at {ancestor}"));
     }
 }
+
+/// A `student.deleted` event continues the trace of the request that staged it: the handler's
+/// consumer span in subject-service has the `DELETE /students/{id}` span's trace, through the
+/// CloudEvent's `traceparent` (outbox, relay, NATS JetStream at 127.0.0.1:4222, consumer).
+#[tokio::test]
+async fn an_event_handler_continues_the_trace_of_the_request_that_staged_it() {
+    let receiver = OtlpReceiver::start(None);
+    let endpoint = format!("http://127.0.0.1:{}", receiver.http_port);
+    let prefix = format!("tr{}", uuid::Uuid::now_v7().simple());
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("SERVICEKIT__EVENTS__URL", "nats://127.0.0.1:4222"),
+        ("SERVICEKIT__EVENTS__PREFIX", prefix.as_str()),
+    ];
+    let students = ServiceProcess::start(&binary("student-service", "student-service"), &env);
+    let students_url = students.url("");
+    let mut subject_env = env.to_vec();
+    subject_env.push((
+        "SERVICEKIT__CLIENTS__STUDENT-SERVICE__BASE_URL",
+        &students_url,
+    ));
+    let subjects =
+        ServiceProcess::start(&binary("subject-service", "subject-service"), &subject_env);
+    for service in [&students, &subjects] {
+        service
+            .wait_for_status("/health/ready", 200, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("not ready: {}", service.stderr()));
+    }
+    let student = students.api().create_student("Ada", "ada@example.org").await;
+    students.api().delete_student(&student).await;
+
+    let delete = receiver
+        .wait_for(Duration::from_secs(15), |s| {
+            s["name"] == "DELETE /students/{id}" && s["kind"] == 2
+        })
+        .await
+        .unwrap_or_else(|| panic!("no delete span: {:?}", receiver.spans()));
+    let trace = delete["trace_id"].as_str().unwrap().to_string();
+    let handled = receiver
+        .wait_for(Duration::from_secs(30), |s| {
+            s["service"] == "subject-service"
+                && s["kind"] == 5
+                && s["attributes"]["event.type"] == "student.deleted"
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "no consumer span in subject-service (is NATS up on 127.0.0.1:4222?): {:?}\n{}",
+                receiver.spans(),
+                subjects.stderr()
+            )
+        });
+    assert_eq!(
+        handled["trace_id"], trace,
+        "the handler's span is in the delete request's trace"
+    );
+    assert_eq!(handled["attributes"]["event.source"], "student-service");
+}
