@@ -116,7 +116,10 @@ async fn an_event_handler_continues_the_trace_of_the_request_that_staged_it() {
             .await
             .unwrap_or_else(|| panic!("not ready: {}", service.stderr()));
     }
-    let student = students.api().create_student("Ada", "ada@example.org").await;
+    let student = students
+        .api()
+        .create_student("Ada", "ada@example.org")
+        .await;
     students.api().delete_student(&student).await;
 
     let delete = receiver

@@ -188,3 +188,96 @@ async fn without_events_url_the_services_run_and_events_wait_in_the_outbox() {
 
     students.stdout_containing("events.url is not set").await;
 }
+
+/// The same flow on Amazon SNS + SQS, emulated by moto's server: student-service publishes to
+/// its SNS FIFO topic, subject-service consumes through its SQS FIFO queue.
+#[tokio::test]
+async fn on_sns_and_sqs_deleting_a_student_removes_its_enrolments() {
+    let moto = servicekit::testing::MotoServer::start()
+        .await
+        .expect("moto_server runs (pip install 'moto[server]')");
+    let prefix = unique_prefix();
+    let mut env: Vec<(&str, String)> = moto
+        .env()
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("AWS_") && !key.starts_with("AWS_ENDPOINT"))
+        .collect();
+    env.extend([
+        ("SERVICEKIT__EVENTS__URL", "sns://".to_string()),
+        ("SERVICEKIT__EVENTS__PREFIX", prefix.clone()),
+        (
+            "SERVICEKIT__EVENTS__AWS__ENDPOINT_URL",
+            moto.endpoint().to_string(),
+        ),
+    ]);
+    let env_refs = |extra: &[(&'static str, String)]| -> Vec<(&str, String)> {
+        env.iter().cloned().chain(extra.iter().cloned()).collect()
+    };
+    let students_env = env_refs(&[]);
+    let students = ServiceProcess::start(
+        &binary("student-service", "student-service"),
+        &students_env
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    ready(&students, "student-service").await;
+    let db = TestDatabase::postgres().await.expect("test PostgreSQL");
+    let subjects_env = env_refs(&[
+        ("DATABASE_URL", db.url().to_string()),
+        (
+            "SERVICEKIT__CLIENTS__STUDENT-SERVICE__BASE_URL",
+            students.url(""),
+        ),
+    ]);
+    let subjects = ServiceProcess::start(
+        &binary("subject-service", "subject-service"),
+        &subjects_env
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    ready(&subjects, "subject-service").await;
+    let (student_api, subject_api) = (students.api(), subjects.api());
+    let subject = subject_api.create_subject("CS-2", "Systems").await;
+
+    // An SNS topic delivers only to queues subscribed at the time: until subject-service's
+    // queue is subscribed, a deletion reaches nobody. Delete warm-up students until one's
+    // enrolment goes, so the subscription is in place.
+    eventually(|| async {
+        let warm = student_api
+            .create_student(
+                "Warm",
+                &format!("{}@example.org", uuid::Uuid::now_v7().simple()),
+            )
+            .await;
+        assert_eq!(subject_api.enrol(&subject, &warm).await.status(), 201);
+        student_api.delete_student(&warm).await;
+        for _ in 0..20 {
+            if !subject_api.enrolled(&subject).await.contains(&warm) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await; // pacing the polls
+        }
+        Err(Verbatim(format!(
+            "the warm-up deletion never arrived; subject-service's logs:\n{}",
+            subjects.stdout()
+        )))
+    })
+    .await;
+
+    let ada = student_api
+        .create_student("Ada", "ada.sns@example.org")
+        .await;
+    let alan = student_api
+        .create_student("Alan", "alan.sns@example.org")
+        .await;
+    for student in [&ada, &alan] {
+        assert_eq!(subject_api.enrol(&subject, student).await.status(), 201);
+    }
+    student_api.delete_student(&ada).await;
+    wait_for_enrolments(&subject_api, &subject, &[alan.as_str()], || {
+        subjects.stdout()
+    })
+    .await;
+}
