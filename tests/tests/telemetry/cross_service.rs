@@ -4,17 +4,19 @@ use std::time::Duration;
 
 use servicekit_tests::{OtlpReceiver, ServiceProcess, binary, enrol_new_student};
 
-#[tokio::test]
-async fn an_enrolment_is_one_trace_across_both_services() {
+/// Both real binaries exporting to one OTLP receiver, subject-service calling student-service,
+/// each with `env` too; returns once both are ready.
+async fn traced_pair(env: &[(&str, &str)]) -> (OtlpReceiver, ServiceProcess, ServiceProcess) {
     let receiver = OtlpReceiver::start(None);
     let endpoint = format!("http://127.0.0.1:{}", receiver.http_port);
-    let otel = [
+    let mut common = vec![
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ];
-    let students = ServiceProcess::start(&binary("student-service", "student-service"), &otel);
+    common.extend_from_slice(env);
+    let students = ServiceProcess::start(&binary("student-service", "student-service"), &common);
     let students_url = students.url("");
-    let mut subject_env = otel.to_vec();
+    let mut subject_env = common.clone();
     subject_env.push((
         "SERVICEKIT__CLIENTS__STUDENT-SERVICE__BASE_URL",
         &students_url,
@@ -27,6 +29,12 @@ async fn an_enrolment_is_one_trace_across_both_services() {
             .await
             .unwrap_or_else(|| panic!("not ready: {}", service.stderr()));
     }
+    (receiver, students, subjects)
+}
+
+#[tokio::test]
+async fn an_enrolment_is_one_trace_across_both_services() {
+    let (receiver, students, subjects) = traced_pair(&[]).await;
     let res = enrol_new_student(&students.api(), &subjects.api(), "ada@example.org").await;
     assert_eq!(
         res.status(),
@@ -92,30 +100,12 @@ async fn an_enrolment_is_one_trace_across_both_services() {
 /// CloudEvent's `traceparent` (outbox, relay, NATS JetStream at 127.0.0.1:4222, consumer).
 #[tokio::test]
 async fn an_event_handler_continues_the_trace_of_the_request_that_staged_it() {
-    let receiver = OtlpReceiver::start(None);
-    let endpoint = format!("http://127.0.0.1:{}", receiver.http_port);
     let prefix = format!("tr{}", uuid::Uuid::now_v7().simple());
-    let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    let (receiver, students, subjects) = traced_pair(&[
         ("SERVICEKIT__EVENTS__URL", "nats://127.0.0.1:4222"),
         ("SERVICEKIT__EVENTS__PREFIX", prefix.as_str()),
-    ];
-    let students = ServiceProcess::start(&binary("student-service", "student-service"), &env);
-    let students_url = students.url("");
-    let mut subject_env = env.to_vec();
-    subject_env.push((
-        "SERVICEKIT__CLIENTS__STUDENT-SERVICE__BASE_URL",
-        &students_url,
-    ));
-    let subjects =
-        ServiceProcess::start(&binary("subject-service", "subject-service"), &subject_env);
-    for service in [&students, &subjects] {
-        service
-            .wait_for_status("/health/ready", 200, Duration::from_secs(10))
-            .await
-            .unwrap_or_else(|| panic!("not ready: {}", service.stderr()));
-    }
+    ])
+    .await;
     let student = students
         .api()
         .create_student("Ada", "ada@example.org")
