@@ -130,6 +130,25 @@ struct Shared<S> {
     tls: Option<crate::tls::ServerTls>,
 }
 
+/// What the accept loop serves: the standard stack, cloned onto each connection's task.
+pub(crate) trait App:
+    Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Serves `app` on `listener` until `phase` reaches [`Phase::Stopping`], then stops accepting
 /// and waits for the open connections to finish their requests.
 pub(crate) async fn serve<S>(
@@ -140,12 +159,7 @@ pub(crate) async fn serve<S>(
     tls: Option<crate::tls::ServerTls>,
 ) -> std::io::Result<()>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
+    S: App,
 {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -202,12 +216,7 @@ fn accept_backlog<S>(
     shared: &Arc<Shared<S>>,
     permits: Option<&Arc<Semaphore>>,
 ) where
-    S: Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
+    S: App,
 {
     // The std listener accepts with a plain non-blocking syscall, so it sees every connection
     // the kernel holds, not only those the runtime was told about.
@@ -241,12 +250,7 @@ fn spawn_connection<S>(
     peer: std::net::SocketAddr,
     permit: Option<OwnedSemaphorePermit>,
 ) where
-    S: Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
+    S: App,
 {
     let _ = stream.set_nodelay(true);
     match &shared.tls {
@@ -264,12 +268,7 @@ fn spawn_handshake<S>(
     peer: std::net::SocketAddr,
     permit: Option<OwnedSemaphorePermit>,
 ) where
-    S: Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
+    S: App,
 {
     // The task holds `shared`, and with it a sender of `open`: shutdown waits for it too.
     let shared = shared.clone();
@@ -292,12 +291,7 @@ fn serve_connection<S, I>(
     permit: Option<OwnedSemaphorePermit>,
     extensions: Option<axum::http::Extensions>,
 ) where
-    S: Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
+    S: App,
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     // Set once the connection delivered its first request head; until then the connection is
