@@ -49,9 +49,3 @@ pub use handle::Events;
 pub(crate) use runtime::Runtime;
 #[cfg(feature = "events")]
 pub(crate) use store::Store;
-#[cfg(feature = "events")]
-#[allow(unused_imports)] // the AMQP and SNS/SQS adapters implement it
-pub(crate) use transport::{
-    Connect, Incoming, Outgoing, SharedTransport, SubscribeSpec, Subscription, Transport,
-    TransportError,
-};

@@ -203,9 +203,11 @@ pub(crate) trait Store: Send + Sync + 'static {
         &'a self,
         limit: u32,
         publish: &'a (
-                dyn Fn(OutboxRow) -> BoxFuture<'a, Result<(), super::TransportError>> + Send + Sync
+                dyn Fn(OutboxRow) -> BoxFuture<'a, Result<(), super::transport::TransportError>>
+                    + Send
+                    + Sync
             ),
-    ) -> BoxFuture<'a, Result<(usize, Option<super::TransportError>), sqlx::Error>>;
+    ) -> BoxFuture<'a, Result<(usize, Option<super::transport::TransportError>), sqlx::Error>>;
 }
 
 impl<DB: Backend> Store for Database<DB> {
@@ -234,9 +236,11 @@ impl<DB: Backend> Store for Database<DB> {
         &'a self,
         limit: u32,
         publish: &'a (
-                dyn Fn(OutboxRow) -> BoxFuture<'a, Result<(), super::TransportError>> + Send + Sync
+                dyn Fn(OutboxRow) -> BoxFuture<'a, Result<(), super::transport::TransportError>>
+                    + Send
+                    + Sync
             ),
-    ) -> BoxFuture<'a, Result<(usize, Option<super::TransportError>), sqlx::Error>> {
+    ) -> BoxFuture<'a, Result<(usize, Option<super::transport::TransportError>), sqlx::Error>> {
         Box::pin(async move {
             let kind = Database::kind(self);
             let mut tx = self.pool().begin().await?;
@@ -286,9 +290,11 @@ const KEYS_IN_FLIGHT: usize = 32;
 async fn publish_by_key<'a>(
     rows: Vec<OutboxRow>,
     publish: &'a (
-            dyn Fn(OutboxRow) -> BoxFuture<'a, Result<(), super::TransportError>> + Send + Sync
+            dyn Fn(OutboxRow) -> BoxFuture<'a, Result<(), super::transport::TransportError>>
+                + Send
+                + Sync
         ),
-) -> (Vec<i64>, Option<super::TransportError>) {
+) -> (Vec<i64>, Option<super::transport::TransportError>) {
     use futures_util::StreamExt;
     let mut order: Vec<String> = Vec::new();
     let mut by_key: HashMap<String, Vec<OutboxRow>> = HashMap::new();
