@@ -30,12 +30,12 @@ const FLUSH_TIMEOUT: Duration = crate::server::TRACE_FLUSH_TIMEOUT;
 /// Propagation is not export: even without an endpoint, spans get real trace and span ids
 /// (the request's parent from `traceparent`, or new ones), so that `traceparent` goes on to
 /// downstream calls and every log line carries `trace_id`. Without an exporter the provider has
-/// no span processor and finished spans are dropped.
+/// no span processor and finished spans are dropped. The `bool` says whether spans are exported.
 pub(super) fn tracer(
     config: &TelemetryConfig,
     service_name: &str,
     version: &str,
-) -> Result<SdkTracer, TelemetryError> {
+) -> Result<(SdkTracer, bool), TelemetryError> {
     let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
     let endpoint = config
         .otlp_endpoint
@@ -63,6 +63,7 @@ pub(super) fn tracer(
         resource = resource.with_attribute(KeyValue::new(key.clone(), value.clone()));
     }
     let mut builder = SdkTracerProvider::builder().with_resource(resource.build());
+    let exporting = endpoint.is_some();
     #[cfg(feature = "otlp")]
     if let Some(exporter) = exporter {
         builder = builder.with_batch_exporter(exporter);
@@ -75,7 +76,7 @@ pub(super) fn tracer(
     let provider = builder.build();
     let tracer = provider.tracer("servicekit");
     *PROVIDER.lock().unwrap_or_else(|e| e.into_inner()) = Some(provider);
-    Ok(tracer)
+    Ok((tracer, exporting))
 }
 
 /// The OTLP span exporter for `endpoint`, over the configured protocol.

@@ -1,5 +1,6 @@
 //! Installing the global `tracing` subscriber.
 
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
@@ -50,13 +51,26 @@ pub fn init(
     });
     // Always installed: without an OTLP endpoint the tracer exports nothing, but spans still
     // get ids, so `traceparent` is propagated and logs carry `trace_id`.
-    let tracer = super::otel::tracer(telemetry, service, version)?;
-    layers.push(Box::new(
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            .with_location(false)
-            .with_threads(false),
-    ));
+    let (tracer, exporting) = super::otel::tracer(telemetry, service, version)?;
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false);
+    layers.push(if exporting {
+        Box::new(otel)
+    } else {
+        // Nothing leaves the process, so the layer keeps only what gives spans their ids: no
+        // busy/idle timing on every enter and exit, no target attribute, no log events copied
+        // into span events, and no OpenTelemetry context made current on every enter (servicekit
+        // reads a span's context through `OpenTelemetrySpanExt::context`, which does not need
+        // it); see docs/performance.md. What is exported when an endpoint is set does not change.
+        Box::new(
+            otel.with_tracked_inactivity(false)
+                .with_target(false)
+                .with_context_activation(false)
+                .with_filter(filter_fn(|metadata| metadata.is_span())),
+        )
+    });
     Ok(tracing_subscriber::registry()
         .with(filter)
         .with(layers)
