@@ -54,7 +54,7 @@ pub fn spawn(table: &Arc<ArcSwap<RouteTable>>, path: PathBuf, every: Duration, c
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let signalled = tokio::select! {
-                Some(()) = async { match hangup.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => true,
+                Some(()) = hung_up(hangup.as_mut()) => true,
                 _ = tick.tick() => false,
             };
             let Some(table) = table.upgrade() else { return };
@@ -69,6 +69,14 @@ pub fn spawn(table: &Arc<ArcSwap<RouteTable>>, path: PathBuf, every: Duration, c
             last = now;
         }
     });
+}
+
+/// The next `SIGHUP`; never without a handler.
+async fn hung_up(signal: Option<&mut tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(signal) => signal.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Builds the table from `content` (the file's bytes, `None` when unreadable) and swaps it in.
