@@ -31,7 +31,9 @@ INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}
 SET_AT_UP = "https://set-at-compose-up.invalid"
 
 SERVICES = {"student-service", "subject-service"}
-REQUIRED = SERVICES | {"postgres", "otel-collector", "nats"}
+# The edge in front of both (examples/gateway): no database, a client per service.
+GATEWAY = "gateway"
+REQUIRED = SERVICES | {GATEWAY, "postgres", "otel-collector", "nats"}
 # The broker's service name and client port, as SERVICEKIT__EVENTS__URL must name them.
 BROKER = "nats"
 BROKER_PORT = 4222
@@ -148,6 +150,39 @@ def main(argv: list[str]) -> int:
         if otlp.hostname != "otel-collector":
             fail(f"{name}.environment.OTEL_EXPORTER_OTLP_ENDPOINT",
                  "must point at the otel-collector service")
+
+    # The gateway: the common image, its port, a verified issuer, and a client per service at
+    # the service's own port.
+    gateway = services.get(GATEWAY) or {}
+    build = gateway.get("build") or {}
+    args = build.get("args") or {} if isinstance(build, dict) else {}
+    genv = gateway.get("environment") or {}
+    if isinstance(genv, list):
+        genv = dict(e.split("=", 1) for e in genv)
+    if GATEWAY in services:
+        if args.get("SERVICE") != GATEWAY:
+            fail(f"{GATEWAY}.build.args.SERVICE", f"must be {GATEWAY!r}")
+        port = str(genv.get("PORT", ""))
+        if not port.isdigit() or str(args.get("PORT")) != port:
+            fail(f"{GATEWAY}.environment.PORT", "must be set and equal build.args.PORT")
+        elif port not in [str(p).rsplit(":", 1)[-1] for p in gateway.get("ports", [])]:
+            fail(f"{GATEWAY}.ports", f"container port {port} (PORT) is not published")
+        if "healthcheck" not in ((gateway.get("healthcheck") or {}).get("test") or []):
+            fail(f"{GATEWAY}.healthcheck", "must run the service's `healthcheck` subcommand")
+        issuers, _ = interpolate(str(genv.get(VARIABLE, "")))
+        for problem in check_issuers(issuers if VARIABLE in genv else None):
+            fail(f"{GATEWAY}.environment", problem)
+        for upstream in sorted(SERVICES):
+            var = f"SERVICEKIT__CLIENTS__{upstream.upper()}__BASE_URL"
+            url = urlparse(str(genv.get(var, "")))
+            senv = (services.get(upstream) or {}).get("environment") or {}
+            if isinstance(senv, list):
+                senv = dict(e.split("=", 1) for e in senv)
+            if url.hostname != upstream or str(url.port) != str(senv.get("PORT")):
+                fail(f"{GATEWAY}.environment.{var}",
+                     f"must be http://{upstream}:<its PORT>, found {genv.get(var)!r}")
+            if upstream not in (gateway.get("depends_on") or {}):
+                fail(f"{GATEWAY}.depends_on", f"must wait for {upstream}")
 
     # The broker runs JetStream: without `-js` (or `--jetstream`) there are no streams, and
     # every publish of the outbox relay fails.

@@ -7,7 +7,7 @@ For each Deployment in the given files (taken together, so references between fi
   to a real https issuer with an audience (after expanding `$(VAR)` from the container's env,
   ConfigMap keys included), and does not switch auth off;
 - shared state: with more than one replica (or an HPA), DATABASE_URL comes from a Secret, never
-  a per-pod SQLite file;
+  a per-pod SQLite file (except for STATELESS deployments: the gateway);
 - hardened: non-root, read-only root filesystem, no privilege escalation, every capability
   dropped, a CPU and a memory limit;
 - probed: startup, readiness and liveness probes, the readiness timeout longer than the health
@@ -32,6 +32,9 @@ from auth_issuers import check_environment
 # health.check_timeout's default, in seconds (framework/src/health/config.rs).
 HEALTH_CHECK_TIMEOUT = 2
 CPU_TARGET = 70
+# Deployments that keep no state of their own and so need no shared database at any replica
+# count: the gateway (its route table is a ConfigMap).
+STATELESS = {"gateway"}
 REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
@@ -110,7 +113,7 @@ def main(argv: list[str]) -> int:
                      f"health.check_timeout ({HEALTH_CHECK_TIMEOUT}s)")
 
             env, sources = expand_env(c.get("env") or [], config_maps, fail, cw)
-            if replicas > 1 and sources.get("DATABASE_URL") != "secret":
+            if replicas > 1 and name not in STATELESS and sources.get("DATABASE_URL") != "secret":
                 fail(f"{cw}: {replicas} replicas need a shared database: set DATABASE_URL from "
                      "a Secret (valueFrom.secretKeyRef), not per-pod SQLite")
             for problem in check_environment(env):

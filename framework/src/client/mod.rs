@@ -18,6 +18,10 @@
 //! one attempt. The attempt timeout is innermost so that a slow attempt can be retried, and it
 //! covers reading the body.
 //!
+//! [`ServiceClient::forward`] sends a request through the same stack with both bodies
+//! streamed (for proxies): its time limits run until the answer's headers, and a request
+//! with a body is not retried, as a stream cannot be replayed.
+//!
 //! Errors are boxed between layers, as in tower, and classified into [`ClientError`] at the
 //! end; returned from a handler it becomes a problem+json answer (`503` with `Retry-After`
 //! when the downstream is unavailable).
@@ -39,6 +43,8 @@ pub mod bulkhead;
 mod config;
 mod discovery;
 mod error;
+mod forward;
+mod instrument;
 pub mod metrics;
 mod propagation;
 mod request;

@@ -8,9 +8,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, header};
 use serde::Serialize;
 use tower::ServiceExt;
 
-use super::propagation::propagate;
 use super::retry::IDEMPOTENCY_KEY;
-use super::{ClientError, ClientResponse, ServiceClient, metrics};
+use super::{ClientError, ClientResponse, ServiceClient, instrument};
 use crate::BoxError;
 use crate::server::{Deadline, Inbound};
 
@@ -124,39 +123,10 @@ impl RequestBuilder {
         let started = Instant::now();
         let client = self.client.clone();
         let method = self.method.clone();
-        // One client span per call, named `{METHOD} {client}` (the path may hold ids); its
-        // context is what `traceparent` carries to the downstream.
-        let span = tracing::info_span!(
-            "client request",
-            otel.name = %format!("{} {}", method, client.name()),
-            otel.kind = "client",
-            otel.status_code = tracing::field::Empty,
-            http.request.method = %method,
-            server.service = %client.name(),
-            url.path = %self.path,
-            http.response.status_code = tracing::field::Empty,
-        );
+        let span = instrument::span(client.name(), &method, &self.path);
         let result = self.send_inner().instrument(span.clone()).await;
-        match &result {
-            Ok(res) => {
-                span.record(
-                    "http.response.status_code",
-                    i64::from(res.status().as_u16()),
-                );
-                if res.status().is_server_error() {
-                    span.record("otel.status_code", "error");
-                }
-            }
-            Err(_) => {
-                span.record("otel.status_code", "error");
-            }
-        }
-        let outcome = match &result {
-            Ok(res) if res.status().is_server_error() => "http_5xx",
-            Ok(_) => "ok",
-            Err(e) => e.outcome(),
-        };
-        metrics::call(client.name(), method.as_str(), outcome, started.elapsed());
+        let outcome = result.as_ref().map(ClientResponse::status);
+        instrument::finish(&span, client.name(), &method, started, outcome);
         result
     }
 
@@ -176,21 +146,9 @@ impl RequestBuilder {
         }
         let uri: Uri = self.path.parse().map_err(|e| invalid(Box::new(e)))?;
         let mut headers = self.headers;
-        if let Some(inbound) = &self.inbound {
-            propagate(&mut headers, inbound, self.client.forwards_authorization());
-        }
-        crate::telemetry::inject_trace_context(&mut headers);
-        if let Some(source) = self.client.token_source() {
-            let mut value = source
-                .authorization()
-                .await
-                .map_err(|source| ClientError::Token {
-                    client: name.to_string(),
-                    source,
-                })?;
-            value.set_sensitive(true);
-            headers.insert(header::AUTHORIZATION, value);
-        }
+        self.client
+            .outgoing_headers(&mut headers, self.inbound.as_ref())
+            .await?;
         let mut req = Request::new(self.body);
         *req.method_mut() = self.method;
         *req.uri_mut() = uri;

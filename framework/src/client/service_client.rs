@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::{HeaderMap, Method, Request, Response, header};
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 
@@ -11,14 +12,19 @@ use super::breaker::{BreakerLayer, BreakerState, CircuitBreaker};
 use super::bulkhead::BulkheadLayer;
 use super::config::{ClientConfig, validate};
 use super::discovery::Instances;
+use super::propagation::propagate;
 use super::retry::{RetryLayer, RetryPolicy};
 use super::time_limit::TimeLimitLayer;
 use super::transport::{HttpSettings, Transport};
-use super::{RequestBuilder, TokenSource};
+use super::{ClientError, Inbound, RequestBuilder, TokenSource};
 use crate::BoxError;
 
-/// The middleware stack every call goes through.
+/// The middleware stack every buffered call goes through.
 pub(crate) type Stack = BoxCloneSyncService<Request<Bytes>, Response<Bytes>, BoxError>;
+
+/// The same stack for streamed calls ([`ServiceClient::forward`]), sharing its breaker,
+/// bulkhead slots, retry budget and connection pool.
+pub(crate) type StreamingStack = BoxCloneSyncService<Request<Body>, Response<Body>, BoxError>;
 
 /// A resilient HTTP client for one downstream service.
 ///
@@ -46,6 +52,7 @@ pub struct ServiceClient {
 struct Inner {
     name: Arc<str>,
     stack: Stack,
+    streaming: StreamingStack,
     breaker: CircuitBreaker,
     forward_authorization: bool,
     token: Option<Arc<dyn TokenSource>>,
@@ -117,7 +124,9 @@ impl ServiceClient {
                 )
             })?;
         let breaker = CircuitBreaker::from_config(name.clone(), config);
-        let stack = ServiceBuilder::new()
+        // One set of layers, two stacks: the layers' clones share their state (breaker,
+        // bulkhead slots, retry budget, connection pool) between buffered and streamed calls.
+        let layers = ServiceBuilder::new()
             .layer(TimeLimitLayer::call(config.deadline))
             .layer(RetryLayer::new(RetryPolicy::new(
                 name.clone(),
@@ -129,12 +138,15 @@ impl ServiceClient {
                 config.bulkhead.max_concurrent as usize,
                 config.bulkhead.max_wait,
             ))
-            .layer(TimeLimitLayer::attempt(config.attempt_timeout))
-            .service(Transport::new(http, instances, config.max_response_bytes));
+            .layer(TimeLimitLayer::attempt(config.attempt_timeout));
+        let transport = Transport::new(http, instances, config.max_response_bytes);
+        let stack = layers.clone().service(transport.clone());
+        let streaming = layers.service(transport);
         Ok(Self {
             inner: Arc::new(Inner {
                 name,
                 stack: BoxCloneSyncService::new(stack),
+                streaming: BoxCloneSyncService::new(streaming),
                 breaker,
                 forward_authorization: config.forward_authorization,
                 token: None,
@@ -156,6 +168,7 @@ impl ServiceClient {
             inner: Arc::new(Inner {
                 name: self.inner.name.clone(),
                 stack: self.inner.stack.clone(),
+                streaming: self.inner.streaming.clone(),
                 breaker: self.inner.breaker.clone(),
                 forward_authorization: self.inner.forward_authorization,
                 token: Some(source),
@@ -202,11 +215,33 @@ impl ServiceClient {
         self.inner.stack.clone()
     }
 
-    pub(crate) fn token_source(&self) -> Option<&Arc<dyn TokenSource>> {
-        self.inner.token.as_ref()
+    pub(crate) fn streaming_stack(&self) -> StreamingStack {
+        self.inner.streaming.clone()
     }
 
-    pub(crate) fn forwards_authorization(&self) -> bool {
-        self.inner.forward_authorization
+    /// Adds what every outgoing call carries: the inbound request's id (and `Authorization`
+    /// when `forward_authorization` is on), the `traceparent` of the current (client) span,
+    /// and the token source's `Authorization`, which wins over any other.
+    pub(crate) async fn outgoing_headers(
+        &self,
+        headers: &mut HeaderMap,
+        inbound: Option<&Inbound>,
+    ) -> Result<(), ClientError> {
+        if let Some(inbound) = inbound {
+            propagate(headers, inbound, self.inner.forward_authorization);
+        }
+        crate::telemetry::inject_trace_context(headers);
+        if let Some(source) = &self.inner.token {
+            let mut value = source
+                .authorization()
+                .await
+                .map_err(|source| ClientError::Token {
+                    client: self.name().to_string(),
+                    source,
+                })?;
+            value.set_sensitive(true);
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        Ok(())
     }
 }

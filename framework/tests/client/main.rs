@@ -7,6 +7,7 @@ mod bulkhead;
 mod deadline;
 mod discovery;
 mod downstream;
+mod forward;
 mod https;
 mod propagation;
 mod retry;

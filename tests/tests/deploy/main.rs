@@ -305,8 +305,10 @@ fn kubernetes_services_autoscaling_and_policies_select_the_pods() {
             .map(|peer| peer.to_string())
             .collect();
         peers.sort();
-        let ingress_namespace = serde_json::json!({
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+        // The public path is Ingress -> gateway -> services: only the gateway's pods (and, for
+        // student-service, subject-service's) reach a service.
+        let gateway_pods = serde_json::json!({
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}
         })
         .to_string();
         let subject_pods = serde_json::json!({
@@ -314,8 +316,8 @@ fn kubernetes_services_autoscaling_and_policies_select_the_pods() {
         })
         .to_string();
         let mut expected = match svc.name {
-            "student-service" => vec![ingress_namespace, subject_pods],
-            _ => vec![ingress_namespace],
+            "student-service" => vec![gateway_pods, subject_pods],
+            _ => vec![gateway_pods],
         };
         expected.sort();
         assert_eq!(peers, expected, "{file}: who may reach {}", svc.name);
@@ -324,6 +326,9 @@ fn kubernetes_services_autoscaling_and_policies_select_the_pods() {
 
 #[test]
 fn kubernetes_ingress_routes_each_path_to_its_service() {
+    // Ingress -> gateway -> services: the Ingress sends each path to the gateway, whose route
+    // table (the gateway-routes ConfigMap) sends it to the service, through a client whose
+    // base URL is that service's Service.
     let file = "deploy/kubernetes/ingress.yaml";
     let docs = yaml_docs(file);
     let ingress = docs
@@ -336,6 +341,19 @@ fn kubernetes_ingress_routes_each_path_to_its_service() {
         .iter()
         .flat_map(|rule| rule["http"]["paths"].as_array().unwrap().iter())
         .collect();
+    let gateway_file = "deploy/kubernetes/gateway.yaml";
+    let gateway_docs = yaml_docs(gateway_file);
+    let gateway_svc = resource(&gateway_docs, "Service", "gateway", gateway_file);
+    let routes = string(
+        resource(&gateway_docs, "ConfigMap", "gateway-routes", gateway_file),
+        "/data/routes.toml",
+        gateway_file,
+    );
+    let gateway = &at(
+        resource(&gateway_docs, "Deployment", "gateway", gateway_file),
+        "/spec/template/spec/containers",
+        gateway_file,
+    )[0];
     for (prefix, service) in [
         ("/students", "student-service"),
         ("/subjects", "subject-service"),
@@ -346,16 +364,30 @@ fn kubernetes_ingress_routes_each_path_to_its_service() {
             .unwrap_or_else(|| panic!("{file}: no path {prefix}"));
         assert_eq!(path["pathType"], "Prefix", "{file}: {prefix}");
         assert_eq!(
-            path["backend"]["service"]["name"], service,
+            path["backend"]["service"]["name"], "gateway",
             "{file}: {prefix}"
         );
         let port = string(path, "/backend/service/port/name", file);
+        assert!(
+            named(&gateway_svc["spec"]["ports"], port).is_some(),
+            "{file}: {prefix} goes to port {port}, which Service gateway does not have"
+        );
+        assert!(
+            routes.contains(&format!("\"{prefix}\" = \"{service}\"")),
+            "{gateway_file}: the route table sends {prefix} to {service}:\n{routes}"
+        );
         let manifest = format!("deploy/kubernetes/{service}.yaml");
         let svc_docs = yaml_docs(&manifest);
         let svc = resource(&svc_docs, "Service", service, &manifest);
-        assert!(
-            named(&svc["spec"]["ports"], port).is_some(),
-            "{file}: {prefix} goes to port {port}, which Service {service} does not have"
+        let svc_port = int(&svc["spec"]["ports"][0], "/port", &manifest);
+        let expected = match svc_port {
+            80 => format!("http://{service}"),
+            _ => format!("http://{service}:{svc_port}"),
+        };
+        assert_eq!(
+            env(gateway, "env", &client_base_url_var(service), gateway_file),
+            expected,
+            "{gateway_file}: the gateway's {service} client"
         );
     }
 

@@ -27,6 +27,7 @@ mod endpoint;
 mod tried;
 
 pub(crate) use balance::Instances;
+pub(crate) use endpoint::Endpoint;
 pub(crate) use tried::Tried;
 
 use url::Url;

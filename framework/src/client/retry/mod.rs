@@ -2,7 +2,8 @@
 //!
 //! A call is retried only when all of these hold:
 //! - the request is safe to repeat: `GET`, `HEAD`, `OPTIONS`, `PUT` or `DELETE`, or any method
-//!   with an `Idempotency-Key` header (a `POST` without one is never retried);
+//!   with an `Idempotency-Key` header (a `POST` without one is never retried), and its body can
+//!   be sent again ([`ReplayBody`]: a buffered body can, a non-empty streamed body cannot);
 //! - the attempt failed in a way that another attempt may fix: a connection error, a transport
 //!   error, an attempt timeout, or a `429`, `502`, `503` or `504` answer. An open breaker, a
 //!   full bulkhead and a passed deadline are final;
@@ -25,10 +26,12 @@
 mod backoff;
 mod layer;
 mod policy;
+mod replay;
 mod service;
 
 pub use layer::RetryLayer;
 pub use policy::RetryPolicy;
+pub use replay::ReplayBody;
 pub use service::Retry;
 
 /// The header that makes any request retryable (draft-ietf-httpapi-idempotency-key-header).

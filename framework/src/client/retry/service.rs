@@ -1,11 +1,10 @@
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http::{Request, Response};
 use tower::{Service, ServiceExt};
 
-use super::RetryPolicy;
+use super::{ReplayBody, RetryPolicy};
 use crate::BoxError;
 use crate::client::discovery::Tried;
 use crate::client::metrics;
@@ -35,11 +34,12 @@ impl<S> Retry<S> {
     }
 }
 
-impl<S, B> Service<Request<Bytes>> for Retry<S>
+impl<S, ReqB, B> Service<Request<ReqB>> for Retry<S>
 where
-    S: Service<Request<Bytes>, Response = Response<B>> + Clone + Send + 'static,
+    S: Service<Request<ReqB>, Response = Response<B>> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
     S::Future: Send + 'static,
+    ReqB: ReplayBody + Send + 'static,
     B: Send + 'static,
 {
     type Response = Response<B>;
@@ -51,12 +51,15 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut req: Request<Bytes>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let inner = self.inner.clone();
         let policy = self.policy.clone();
         Box::pin(async move {
             policy.deposit();
-            if policy.max_attempts() == 1 || !RetryPolicy::is_repeatable(&req) {
+            if policy.max_attempts() == 1
+                || !RetryPolicy::is_repeatable(&req)
+                || req.body().replay().is_none()
+            {
                 return inner.oneshot(req).await.map_err(Into::into);
             }
             // Shared by the attempts' copies: the transport sends retries to other instances.
@@ -64,11 +67,11 @@ where
             let deadline = req.extensions().get::<Deadline>().copied();
             let mut attempt = 1;
             loop {
-                let result = inner
-                    .clone()
-                    .oneshot(clone_request(&req))
-                    .await
-                    .map_err(Into::into);
+                let Some(copy) = replay_request(&req) else {
+                    // Checked above; a body that stopped replaying is sent as the last attempt.
+                    return inner.oneshot(req).await.map_err(Into::into);
+                };
+                let result = inner.clone().oneshot(copy).await.map_err(Into::into);
                 if attempt >= policy.max_attempts() {
                     return result;
                 }
@@ -103,13 +106,14 @@ where
     }
 }
 
-/// A copy of `req` for one attempt: the body is reference-counted, so this is cheap.
-fn clone_request(req: &Request<Bytes>) -> Request<Bytes> {
-    let mut copy = Request::new(req.body().clone());
+/// A copy of `req` for one attempt (a buffered body is reference-counted, so this is cheap),
+/// or `None` when its body cannot be sent again.
+fn replay_request<B: ReplayBody>(req: &Request<B>) -> Option<Request<B>> {
+    let mut copy = Request::new(req.body().replay()?);
     *copy.method_mut() = req.method().clone();
     *copy.uri_mut() = req.uri().clone();
     *copy.version_mut() = req.version();
     *copy.headers_mut() = req.headers().clone();
     *copy.extensions_mut() = req.extensions().clone();
-    copy
+    Some(copy)
 }

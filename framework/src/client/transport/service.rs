@@ -8,7 +8,7 @@ use tower::Service;
 
 use super::TransportError;
 use crate::BoxError;
-use crate::client::discovery::{Instances, Tried};
+use crate::client::discovery::{Endpoint, Instances, Tried};
 use crate::client::propagation;
 use crate::server::Deadline;
 
@@ -40,37 +40,16 @@ impl Service<Request<Bytes>> for Transport {
     }
 
     fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        let shared = self.http.clone();
-        let instances = self.instances.clone();
-        let max_body = self.max_body;
+        let transport = self.clone();
         Box::pin(async move {
-            let tried = req.extensions().get::<Tried>().cloned();
-            let endpoint = instances
-                .pick(tried.as_ref())
-                .await
-                .ok_or_else(TransportError::no_instance)?;
-            if let Some(tried) = &tried {
-                tried.push(endpoint.base());
-            }
             let (parts, body) = req.into_parts();
-            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-            let url = endpoint.url_for(path).map_err(TransportError::url)?;
-            let mut request = reqwest::Request::new(parts.method, url);
-            *request.headers_mut() = parts.headers;
-            if let Some(deadline) = parts.extensions.get::<Deadline>() {
-                propagation::set_deadline(request.headers_mut(), *deadline);
-            }
+            let (endpoint, mut request) = transport.prepare(parts).await?;
             if !body.is_empty() {
                 *request.body_mut() = Some(body.into());
             }
-
-            let in_flight = endpoint.start(instances.ejection().clone());
-            let http = endpoint.http().unwrap_or(&shared);
-            let limit = BodyLimit {
-                client: &instances.ejection().name,
-                max: max_body,
-            };
-            let result = send(http, request, limit).await;
+            let in_flight = endpoint.start(transport.instances.ejection().clone());
+            let http = endpoint.http().unwrap_or(&transport.http);
+            let result = send(http, request, transport.limit()).await;
             let failed = result
                 .as_ref()
                 .map_or(true, |res| res.status().is_server_error());
@@ -80,10 +59,55 @@ impl Service<Request<Bytes>> for Transport {
     }
 }
 
+impl Transport {
+    /// Picks the instance for one attempt (another than those the call tried, when it can)
+    /// and builds the request to it, without a body.
+    pub(super) async fn prepare(
+        &self,
+        parts: http::request::Parts,
+    ) -> Result<(Arc<Endpoint>, reqwest::Request), TransportError> {
+        let tried = parts.extensions.get::<Tried>();
+        let endpoint = self
+            .instances
+            .pick(tried)
+            .await
+            .ok_or_else(TransportError::no_instance)?;
+        if let Some(tried) = tried {
+            tried.push(endpoint.base());
+        }
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let url = endpoint.url_for(path).map_err(TransportError::url)?;
+        let mut request = reqwest::Request::new(parts.method, url);
+        *request.headers_mut() = parts.headers;
+        if let Some(deadline) = parts.extensions.get::<Deadline>() {
+            propagation::set_deadline(request.headers_mut(), *deadline);
+        }
+        Ok((endpoint, request))
+    }
+
+    /// The instances' shared reqwest client and ejection policy.
+    pub(super) fn instances(&self) -> &Instances {
+        &self.instances
+    }
+
+    /// The shared reqwest client (instances found by DNS have their own).
+    pub(super) fn shared_http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The answer's body limit (`max_response_bytes`).
+    pub(super) fn limit(&self) -> BodyLimit<'_> {
+        BodyLimit {
+            client: &self.instances.ejection().name,
+            max: self.max_body,
+        }
+    }
+}
+
 /// The most body bytes one answer may have, and the client it is configured for.
-struct BodyLimit<'a> {
-    client: &'a str,
-    max: u64,
+pub(super) struct BodyLimit<'a> {
+    pub(super) client: &'a str,
+    pub(super) max: u64,
 }
 
 async fn send(
