@@ -174,7 +174,8 @@ impl Reloader {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         let mut loaded = stamp(&self.tls);
-        // Set by a secret change and kept until a load succeeds: the ticks retry it.
+        // Set by a secret change, with whether it was the client CA's, until a load succeeds.
+        // Only the next change retries it: a secret's value does not change between refreshes.
         let mut pending: Option<bool> = None;
         loop {
             let changed = tokio::select! {
@@ -184,6 +185,7 @@ impl Reloader {
             let Some(current) = self.current.upgrade() else {
                 return;
             };
+            let secret_changed = changed.is_some();
             match changed {
                 Some(Some((field, value))) => {
                     let Some(text) = value.expose_str() else {
@@ -206,7 +208,7 @@ impl Reloader {
             }
             let now = stamp(&self.tls);
             let files_changed = now != loaded;
-            if !files_changed && pending.is_none() {
+            if !files_changed && !secret_changed {
                 continue;
             }
             let ca_changed = pending.unwrap_or(false)
@@ -226,7 +228,7 @@ impl Reloader {
                 Err(e) => tracing::warn!(
                     error = %e,
                     "TLS certificate material changed but does not load; serving the \
-                     previous one and retrying"
+                     previous one until a change loads"
                 ),
             }
         }
