@@ -151,7 +151,7 @@ impl Prepared {
         let ops = ops::router(health.clone(), &config, db_slot.clone(), secrets.clone());
         // Validation loaded the files already; this loads them again for the listener and
         // starts the reload poll.
-        let tls = ServerTls::start(&config.server)
+        let tls = ServerTls::start(&config.server, &loaded.secret_refs, &secrets)
             .map_err(|setting| ConfigError::invalid(&loaded.figment, setting))?;
         let Bound {
             servers,

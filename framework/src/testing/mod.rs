@@ -2,7 +2,8 @@
 //! gives each test its own database on a real PostgreSQL or MySQL/MariaDB server, and
 //! [`TestIssuer`] is an OpenID issuer on port 0 that mints real signed tokens;
 //! [`MotoServer`] runs moto's AWS emulator for Secrets Manager and SNS + SQS tests. [`eventually`] polls a
-//! condition instead of sleeping.
+//! condition instead of sleeping. [`TestCa`] issues server and client certificates per test
+//! (SPIFFE IDs for mutual TLS) and [`TlsFiles`] holds them as the PEM files a service reads.
 
 mod app;
 mod database;
@@ -10,6 +11,7 @@ mod eventually;
 mod issuer;
 #[cfg(feature = "aws")]
 mod moto;
+mod pki;
 mod requests;
 
 pub use app::TestApp;
@@ -18,4 +20,5 @@ pub use eventually::{EVENTUALLY_TIMEOUT, eventually, eventually_within};
 pub use issuer::{TestIssuer, TokenBuilder};
 #[cfg(feature = "aws")]
 pub use moto::{MOTO_CREDENTIAL, MOTO_INSTALL, MOTO_REGION, MotoServer};
+pub use pki::{TestCa, TestCert, TlsFiles};
 pub use requests::Requests;

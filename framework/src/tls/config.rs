@@ -10,9 +10,10 @@ use crate::invalid::InvalidSetting;
 /// `[server.tls]`: serve the main listener over TLS (the admin port stays plain HTTP).
 ///
 /// `cert_file`, `key_file` and `client_ca_file` are paths to PEM files, or secret references
-/// (`aws-sm://..`, `env://..`) whose text is the PEM itself. Files given by path are re-read
-/// when they change (checked every `reload_interval`); new handshakes use the new certificate
-/// and open connections are kept.
+/// (`aws-sm://..`, `file://..`, `env://..`) whose text is the PEM itself. Files given by path
+/// are re-read when they change (checked every `reload_interval`), secret references when the
+/// secret store's refresh (`secrets.refresh_interval`) finds a new value; new handshakes use
+/// the new certificate and client CAs, and open connections are kept.
 ///
 /// ```toml
 /// [server.tls]
@@ -34,7 +35,8 @@ pub struct TlsConfig {
     pub client_ca_file: Option<String>,
     /// The oldest protocol version accepted (default `1.2`; `1.3` refuses TLS 1.2).
     pub min_version: TlsVersion,
-    /// How often certificate and key files are checked for a change (default `5s`).
+    /// How often the certificate, key and client CA files are checked for a change (default
+    /// `5s`).
     #[serde(with = "humantime_serde")]
     pub reload_interval: Duration,
 }

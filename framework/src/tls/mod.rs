@@ -2,8 +2,9 @@
 //!
 //! - [`TlsConfig`] (`[server.tls]`): certificate, key, optional client CA (mutual TLS),
 //!   minimum version; ALPN offers h2 and http/1.1. Broken files stop startup naming the key.
-//! - Reload: certificate and key files are polled and swapped into a rustls certificate
-//!   resolver; new handshakes use the new certificate, open connections are kept.
+//! - Reload: certificate, key and client CA files are polled, and secret references behind
+//!   them followed, then swapped in; new handshakes use the new material, open connections
+//!   are kept.
 //! - `ServiceClient` (`[clients.<name>.tls]`): with this feature its client certificate is
 //!   re-read when the files change, at the next handshake.
 //! - [`PeerIdentity`]: the verified client certificate's SAN URIs (SPIFFE IDs) and DNS names,
@@ -51,6 +52,8 @@ pub(crate) struct ServerTls(());
 impl ServerTls {
     pub(crate) fn start(
         _: &crate::server::ServerConfig,
+        _: &std::collections::BTreeMap<String, String>,
+        _: &crate::secrets::Secrets,
     ) -> Result<Option<Self>, crate::invalid::InvalidSetting> {
         Ok(None)
     }

@@ -1,6 +1,7 @@
 //! The TLS side of the main listener: the rustls server configuration of `[server.tls]` and
 //! the handshake step of the accept loop.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,31 +13,36 @@ use tokio_rustls::rustls::version::{TLS12, TLS13};
 use tokio_rustls::rustls::{ServerConfig as RustlsConfig, SupportedProtocolVersion};
 use tokio_rustls::server::TlsStream;
 
-use super::reload::{self, ReloadingCert};
+use super::reload::{self, CurrentConfig, ReloadingCert};
 use super::source::{certified_key, client_roots, provider};
 use super::{PeerIdentity, TlsConfig, TlsVersion};
 use crate::invalid::InvalidSetting;
+use crate::secrets::Secrets;
 use crate::server::ServerConfig;
 use crate::telemetry::catalog::TLS_HANDSHAKE_FAILURES_TOTAL;
 
 /// The handshake of the main listener's connections.
 #[derive(Clone)]
 pub(crate) struct ServerTls {
-    acceptor: TlsAcceptor,
+    current: Arc<CurrentConfig>,
 }
 
 impl ServerTls {
-    /// The TLS of `server`, `None` without `[server.tls]`; starts the reload poll.
-    pub(crate) fn start(server: &ServerConfig) -> Result<Option<Self>, InvalidSetting> {
+    /// The TLS of `server`, `None` without `[server.tls]`; starts the reload task, which
+    /// polls the files and follows the secrets behind `refs` (configuration key to reference)
+    /// in `secrets`.
+    pub(crate) fn start(
+        server: &ServerConfig,
+        refs: &BTreeMap<String, String>,
+        secrets: &Secrets,
+    ) -> Result<Option<Self>, InvalidSetting> {
         let Some(tls) = &server.tls else {
             return Ok(None);
         };
         let cert = ReloadingCert::new(certified_key(tls)?);
-        let config = rustls_config(tls, cert.clone())?;
-        reload::spawn(tls.clone(), &cert);
-        Ok(Some(Self {
-            acceptor: TlsAcceptor::from(Arc::new(config)),
-        }))
+        let current = CurrentConfig::new(rustls_config(tls, cert.clone())?, cert);
+        reload::spawn(tls.clone(), &current, refs, secrets);
+        Ok(Some(Self { current }))
     }
 
     /// Runs the handshake on `tcp`, within `timeout`; the extensions hold the client's
@@ -46,7 +52,8 @@ impl ServerTls {
         tcp: TcpStream,
         timeout: Duration,
     ) -> std::io::Result<(TlsStream<TcpStream>, Option<Extensions>)> {
-        let stream = match tokio::time::timeout(timeout, self.acceptor.accept(tcp)).await {
+        let acceptor = TlsAcceptor::from(self.current.get());
+        let stream = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
                 metrics::counter!(TLS_HANDSHAKE_FAILURES_TOTAL, "reason" => "refused").increment(1);
@@ -74,7 +81,7 @@ impl ServerTls {
 
 /// The rustls configuration: versions, client verification (mutual TLS), ALPN h2 and
 /// http/1.1, the reloading certificate.
-fn rustls_config(
+pub(super) fn rustls_config(
     tls: &TlsConfig,
     cert: Arc<ReloadingCert>,
 ) -> Result<RustlsConfig, InvalidSetting> {

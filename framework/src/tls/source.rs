@@ -113,15 +113,28 @@ fn bad_pem(key: &str, value: &str, message: &str, what: &str) -> InvalidSetting 
 }
 
 /// What identifies a version of the files of `tls` given by path: modification time and
-/// length of each (inline PEM never changes).
+/// length of the certificate, the key and the client CA bundle, in that order (inline PEM
+/// has no entry: it changes through its secret).
 pub(crate) fn stamp(tls: &TlsConfig) -> Vec<Option<(SystemTime, u64)>> {
-    [tls.cert_file.as_str(), tls.key_file.expose_secret()]
-        .into_iter()
-        .filter(|value| !is_inline(value))
-        .map(|path| {
-            std::fs::metadata(Path::new(path))
-                .ok()
-                .and_then(|m| Some((m.modified().ok()?, m.len())))
-        })
-        .collect()
+    [
+        Some(tls.cert_file.as_str()),
+        Some(tls.key_file.expose_secret()),
+        tls.client_ca_file.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|value| !is_inline(value))
+    .map(|path| {
+        std::fs::metadata(Path::new(path))
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())))
+    })
+    .collect()
+}
+
+/// Whether `client_ca_file` is set to a path (the last entry of [`stamp`]).
+pub(crate) fn client_ca_is_path(tls: &TlsConfig) -> bool {
+    tls.client_ca_file
+        .as_deref()
+        .is_some_and(|ca| !is_inline(ca))
 }

@@ -154,3 +154,48 @@ async fn the_server_name_is_verified() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn dns_discovery_with_a_client_certificate_verifies_the_name_not_the_address() {
+    let ca = Ca::new("school CA");
+    let files = Files::new(&ca, &ca.server());
+    let student = pki::service(&files, true).await;
+    files.write_pair("client", &ca.client("spiffe://school/subject-service"));
+    let config = || {
+        let mut config = servicekit::client::ClientConfig::new(format!(
+            "https://localhost:{}",
+            student.addr().port()
+        ));
+        config.discovery = servicekit::client::Discovery::Dns;
+        config.tls.ca_file = Some(files.path("ca.crt"));
+        config.tls.cert_file = Some(files.path("client.crt"));
+        config.tls.key_file = Some(files.path("client.key"));
+        config
+    };
+
+    // Connections go to the resolved address, which the certificate does not name; SNI and
+    // verification use `localhost`, which it does.
+    let client = ServiceClient::new("student-service", &config()).unwrap();
+    let res = client.get("/whoami").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text(), "spiffe://school/subject-service");
+
+    // The server moves to a certificate that does not name `localhost`: a new client's
+    // handshake fails verification although the address is the same.
+    files.write(&ca.workload(
+        &["student-service.school.svc"],
+        "spiffe://school/student-service",
+    ));
+    let err = servicekit::testing::eventually(|| async {
+        let fresh = ServiceClient::new("student-service", &config()).unwrap();
+        match fresh.get("/whoami").send().await {
+            Err(e) => Ok(e),
+            Ok(res) => Err(res.status()),
+        }
+    })
+    .await;
+    assert!(
+        format!("{err:?}").to_lowercase().contains("certificate"),
+        "{err:?}"
+    );
+}

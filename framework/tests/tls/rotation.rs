@@ -1,10 +1,13 @@
 //! Certificate rotation under load: the files are replaced while requests run; no request
-//! fails, new handshakes get the new certificate, a kept-alive connection stays open.
+//! fails, new handshakes get the new certificate, a kept-alive connection stays open. The
+//! client CA bundle is reloaded too, and material given by secret references follows the
+//! secrets.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use servicekit::testing::eventually;
+use servicekit::Service;
+use servicekit::testing::{TestApp, eventually};
 use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 
@@ -106,4 +109,100 @@ async fn rotating_the_certificate_under_load_fails_no_request() {
             .any(|l| l.starts_with("servicekit_tls_certificate_reloads_total{outcome=\"ok\"}")),
         "{metrics}"
     );
+}
+
+/// Whether a fresh client presenting `identity` (and trusting `ca`) is served `url`.
+async fn accepted(ca: &Ca, identity: &reqwest::Identity, app: &TestApp, url: &str) -> bool {
+    let fresh = pki::client(ca, Some(identity.clone()), app.addr());
+    matches!(fresh.get(url).send().await, Ok(res) if res.status() == 200)
+}
+
+#[tokio::test]
+async fn a_rotated_client_ca_bundle_applies_to_new_handshakes() {
+    let old_ca = Ca::new("old CA");
+    let new_ca = Ca::new("new CA");
+    let files = Files::new(&old_ca, &old_ca.server());
+    let app = pki::service(&files, true).await;
+    let url = pki::url(&app, "/hello");
+    let uri = "spiffe://school/subject-service";
+    let of_old = old_ca.client(uri).identity();
+    let of_new = new_ca.client(uri).identity();
+    let kept = pki::client(&old_ca, Some(of_old.clone()), app.addr());
+    assert_eq!(kept.get(&url).send().await.unwrap().status(), 200);
+    assert!(
+        !accepted(&old_ca, &of_new, &app, &url).await,
+        "not yet trusted"
+    );
+
+    // Both CAs in the bundle: the new CA's clients are accepted, the old CA's still are.
+    files.replace("ca.crt", &format!("{}\n{}", old_ca.pem, new_ca.pem));
+    eventually(|| async {
+        accepted(&old_ca, &of_new, &app, &url)
+            .await
+            .then_some(())
+            .ok_or("the new CA is not trusted yet")
+    })
+    .await;
+    assert!(accepted(&old_ca, &of_old, &app, &url).await);
+
+    // Only the new CA: new handshakes with the old CA's certificates are refused, while the
+    // connection opened before keeps serving.
+    files.replace("ca.crt", &new_ca.pem);
+    eventually(|| async {
+        (!accepted(&old_ca, &of_old, &app, &url).await)
+            .then_some(())
+            .ok_or("the old CA is still trusted")
+    })
+    .await;
+    assert!(accepted(&old_ca, &of_new, &app, &url).await);
+    assert_eq!(kept.get(&url).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn material_given_by_secret_references_follows_the_secrets() {
+    let ca = Ca::new("school CA");
+    let old = ca.server();
+    let files = Files::new(&ca, &old);
+    let reference = |name: &str| format!("file://{}", files.path(name).display());
+    let builder = Service::builder("tls-secrets")
+        .set("secrets.refresh_interval", "200ms")
+        .set("server.tls.cert_file", reference("server.crt"))
+        .set("server.tls.key_file", reference("server.key"))
+        .set("server.tls.client_ca_file", reference("ca.crt"))
+        .routes(|_| async { pki::routes() });
+    let app = TestApp::spawn(builder).await.unwrap();
+    let url = pki::url(&app, "/hello");
+    let identity = ca.client("spiffe://school/subject-service").identity();
+    let kept = pki::client(&ca, Some(identity.clone()), app.addr());
+    let res = kept.get(&url).send().await.unwrap();
+    assert_eq!(presented(&res), der(&old.cert));
+
+    // The secret behind cert_file and key_file rotates: new handshakes present the new pair.
+    let new = ca.server();
+    files.write(&new);
+    eventually(|| async {
+        let fresh = pki::client(&ca, Some(identity.clone()), app.addr());
+        let res = fresh.get(&url).send().await.map_err(|e| e.to_string())?;
+        (presented(&res) == der(&new.cert))
+            .then_some(())
+            .ok_or_else(|| "still the old certificate".to_string())
+    })
+    .await;
+
+    // The secret behind client_ca_file rotates: another CA's clients are accepted.
+    let other = Ca::new("other CA");
+    let of_other = other.client("spiffe://school/gateway").identity();
+    assert!(!accepted(&ca, &of_other, &app, &url).await);
+    files.replace("ca.crt", &format!("{}\n{}", ca.pem, other.pem));
+    eventually(|| async {
+        accepted(&ca, &of_other, &app, &url)
+            .await
+            .then_some(())
+            .ok_or("the other CA is not trusted yet")
+    })
+    .await;
+
+    // The connection opened before the rotations is still the same one.
+    let res = kept.get(&url).send().await.unwrap();
+    assert_eq!(presented(&res), der(&old.cert));
 }

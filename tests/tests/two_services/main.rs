@@ -1,7 +1,7 @@
 //! student-service and subject-service together, in-process on loopback ports: enrolment goes
 //! through the resilient client; when student-service stops, enrolment answers 503 quickly
 //! while the rest of subject-service works; when it comes back on the same port, enrolment
-//! recovers without restarting subject-service.
+//! recovers without restarting subject-service. `mtls` runs the real binaries on mutual TLS.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,7 @@ use servicekit::testing::{TestApp, eventually};
 use servicekit_tests::SchoolClient;
 
 mod events;
+mod mtls;
 
 /// student-service on a database file that outlives one process, so a restart keeps students.
 fn students(db_file: &std::path::Path) -> servicekit::ServiceBuilder {
