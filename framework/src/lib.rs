@@ -72,6 +72,8 @@
 pub mod auth;
 #[cfg(any(feature = "aws", feature = "events-aws"))]
 mod aws_sdk;
+#[cfg(feature = "cache")]
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod db;
