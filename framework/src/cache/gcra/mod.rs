@@ -201,12 +201,13 @@ mod tests {
                 .stdout(std::process::Stdio::null())
                 .spawn()
                 .expect("redis-server on PATH");
+            let server = Self(child, port);
             for _ in 0..100 {
                 if tokio::net::TcpStream::connect(("127.0.0.1", port))
                     .await
                     .is_ok()
                 {
-                    return Self(child, port);
+                    return server;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
