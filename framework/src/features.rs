@@ -18,6 +18,7 @@ pub(crate) struct Compiled {
     pub(crate) aws: bool,
     pub(crate) otlp: bool,
     pub(crate) rate_limit: bool,
+    pub(crate) cache: bool,
 }
 
 impl Compiled {
@@ -29,6 +30,7 @@ impl Compiled {
         aws: cfg!(feature = "aws"),
         otlp: cfg!(feature = "otlp"),
         rate_limit: cfg!(feature = "rate-limit"),
+        cache: cfg!(feature = "cache"),
     };
 
     /// Whether the database driver for `kind` is compiled in.

@@ -29,6 +29,8 @@
 //! ## Layout
 //! - [`service`]: the builder, the [`Context`] handed to the route function, the lifecycle;
 //! - [`auth`]: JWT verification (JWKS, OIDC discovery), scopes and roles, outgoing tokens;
+//! - [`cache`]: the shared Redis cache, typed cache-aside with single-flight (feature `cache`;
+//!   see `docs/cache.md`);
 //! - [`client`]: [`ServiceClient`](client::ServiceClient), resilient calls to other services
 //!   (deadline, retry with budget, circuit breaker, bulkhead, discovery);
 //! - [`config`]: layered configuration and errors that name the key, its origin and the fix;
@@ -61,18 +63,18 @@
 //! | `events-nats` | [`events`] on NATS JetStream (async-nats) |
 //! | `events-amqp` | [`events`] on RabbitMQ / AMQP 0.9.1 (lapin) |
 //! | `events-aws` | [`events`] on Amazon SNS + SQS (AWS SDK) |
+//! | `cache` | `[cache]` and `Context::cache`: the shared Redis / Valkey / ElastiCache cache (`redis`), `redis://` and `rediss://` |
 //! | `tls` | `[server.tls]`: TLS and mutual TLS with rustls, `tls::PeerIdentity`, `tls::require_peer`, client certificates for `ServiceClient` |
 //! | `testing` | `TestApp`, `TestDatabase`, `TestIssuer` (and `MotoServer` with `aws`) |
 //!
 //! Configuration that needs a feature this build leaves out (a `postgres://` URL without
 //! `postgres`, an `aws-sm://` reference without `aws`, `telemetry.otlp_endpoint` without `otlp`,
-//! `rate_limit.enabled = true` without `rate-limit`) stops startup with the key and the feature
+//! `rate_limit.enabled = true` without `rate-limit`, `cache.url` without `cache`) stops startup with the key and the feature
 //! to enable.
 
 pub mod auth;
 #[cfg(any(feature = "aws", feature = "events-aws"))]
 mod aws_sdk;
-#[cfg(feature = "cache")]
 pub mod cache;
 pub mod client;
 pub mod config;

@@ -51,6 +51,13 @@ pub(crate) fn missing(config: &Config, compiled: Compiled) -> Option<InvalidSett
             enable("rate-limit", "rate_limit.enabled"),
         ));
     }
+    if !compiled.cache && config.cache.url.is_some() {
+        return Some(InvalidSetting::new(
+            "cache.url",
+            needs_feature("cache", "the shared Redis cache (`cache.url`)"),
+            enable("cache", "cache.url"),
+        ));
+    }
     let aws = &config.secrets.aws;
     if !compiled.aws {
         if aws.region.is_some() {
@@ -87,6 +94,7 @@ mod tests {
         aws: false,
         otlp: false,
         rate_limit: false,
+        cache: false,
     };
     const ALL: Compiled = Compiled {
         sqlite: true,
@@ -95,6 +103,7 @@ mod tests {
         aws: true,
         otlp: true,
         rate_limit: true,
+        cache: true,
     };
 
     fn config(toml: &str) -> Config {
@@ -171,6 +180,20 @@ mod tests {
         );
         assert_eq!(check("[rate_limit]\nenabled = false\n", NONE), None);
         assert_eq!(check("[rate_limit]\nenabled = true\n", ALL), None);
+    }
+
+    #[test]
+    fn cache_url_names_the_cache_feature() {
+        let toml = "[cache]\nurl = \"redis://127.0.0.1:6379\"\n";
+        let (key, message) = check(toml, NONE).unwrap();
+        assert_eq!(key, "cache.url");
+        assert!(
+            message.contains("enable servicekit's `cache` feature"),
+            "{message}"
+        );
+        assert_eq!(check(toml, ALL), None);
+        // The other keys have defaults and need nothing.
+        assert_eq!(check("[cache]\ndefault_ttl = \"1m\"\n", NONE), None);
     }
 
     #[test]

@@ -214,6 +214,34 @@ fn broken() -> Vec<(String, &'static str)> {
             client("tls.key_file = \"/run/tls/client.key\""),
             "clients.x.tls.cert_file",
         ),
+        ("[cache]\nurl = \"http://x\"".into(), "cache.url"),
+        ("[cache]\nurl = \"redis://\"".into(), "cache.url"),
+        ("[cache]\npassword = \"pw\"".into(), "cache.password"),
+        ("[cache]\nusername = \"u\"".into(), "cache.username"),
+        ("[cache]\nca_file = \"/ca.pem\"".into(), "cache.ca_file"),
+        (
+            "[cache]\nurl = \"redis://x\"\nca_file = \"/ca.pem\"".into(),
+            "cache.ca_file",
+        ),
+        ("[cache]\nprefix = \"\"".into(), "cache.prefix"),
+        ("[cache]\ndefault_ttl = \"0s\"".into(), "cache.default_ttl"),
+        (
+            "[cache]\nnegative_ttl = \"0s\"".into(),
+            "cache.negative_ttl",
+        ),
+        ("[cache]\ntimeout = \"0s\"".into(), "cache.timeout"),
+        (
+            "[cache]\nconnect_timeout = \"0s\"".into(),
+            "cache.connect_timeout",
+        ),
+        (
+            "[cache]\nbreaker_failures = 0".into(),
+            "cache.breaker_failures",
+        ),
+        (
+            "[cache]\nbreaker_cooldown = \"0s\"".into(),
+            "cache.breaker_cooldown",
+        ),
         ("[events]\nurl = \"ftp://x\"".into(), "events.url"),
         ("[events]\nprefix = \"a.b\"".into(), "events.prefix"),
         ("[events]\ntimeout = \"0s\"".into(), "events.timeout"),
@@ -371,11 +399,13 @@ fn missing_features_name_the_feature_to_enable() {
         aws: false,
         otlp: false,
         rate_limit: false,
+        cache: false,
     };
     for toml in [
         "[database]\nurl = \"postgres://db/x\"",
         "[telemetry]\notlp_endpoint = \"http://c:4318\"",
         "[rate_limit]\nenabled = true",
+        "[cache]\nurl = \"redis://cache:6379\"",
         "[secrets.aws]\nregion = \"eu-west-1\"",
         "[secrets.aws]\nendpoint_url = \"http://localhost:5000\"",
     ] {

@@ -220,6 +220,7 @@ pub(super) fn invalid_settings(config: &Config) -> Vec<InvalidSetting> {
     ));
     check(crate::server::rate_limit::validate(&config.rate_limit));
     check(crate::events::validate(&config.events));
+    check(crate::cache::validate(&config.cache));
     check(service_name(&config.service.name));
     for (name, client) in &config.clients {
         check(crate::client::validate(client).map_err(|s| s.under(&format!("clients.{name}"))));

@@ -7,7 +7,8 @@
 //! [`telemetry::TelemetryConfig`](crate::telemetry::TelemetryConfig),
 //! [`openapi::OpenApiConfig`](crate::openapi::OpenApiConfig), [`auth::AuthConfig`](crate::auth::AuthConfig),
 //! [`client::ClientConfig`](crate::client::ClientConfig),
-//! [`secrets::SecretsConfig`](crate::secrets::SecretsConfig) and
+//! [`secrets::SecretsConfig`](crate::secrets::SecretsConfig),
+//! [`cache::CacheConfig`](crate::cache::CacheConfig) and
 //! [`server::RateLimitConfig`](crate::server::RateLimitConfig). [`Config`] gathers them; loading
 //! runs every concern's checks plus the ones that span sections (no two operational endpoints on
 //! one path, no setting that needs a cargo feature this build leaves out), and reports each

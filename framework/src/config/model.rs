@@ -57,6 +57,10 @@ pub struct Config {
     /// [`docs/events.md`](https://github.com/servicekit/servicekit/blob/main/docs/events.md)).
     #[serde(default)]
     pub events: crate::events::EventsConfig,
+    /// `[cache]`: the shared Redis cache, read with `Context::cache` (feature `cache`; see
+    /// [`docs/cache.md`](https://github.com/servicekit/servicekit/blob/main/docs/cache.md)).
+    #[serde(default)]
+    pub cache: crate::cache::CacheConfig,
     /// `[app]`: the service's own settings, read with [`Context::settings`](crate::Context::settings).
     #[serde(default)]
     pub app: serde_json::Value,

@@ -33,7 +33,7 @@ pub(crate) fn report(loaded: &Loaded) -> String {
 
 fn shown(key: &str, value: &Value) -> String {
     let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
-    if key == "database.url" || key == "events.url" {
+    if key == "database.url" || key == "events.url" || key == "cache.url" {
         return value
             .as_str()
             .map(redact_url)
@@ -78,6 +78,31 @@ mod tests {
             "{text}"
         );
         for value in ["inline-pw", "k-123", "resolved-value"] {
+            assert!(!text.contains(value), "{text}");
+        }
+    }
+
+    #[test]
+    fn cache_credentials_are_redacted() {
+        let figment = Figment::from(Toml::string(
+            "[cache]\nurl = \"rediss://app:url-pw@cache:6379\"\nusername = \"app\"\n\
+             password = \"auth-token-1\"\n",
+        ));
+        let mut loaded = crate::config::Sources::extract(figment, "svc", "dev").unwrap();
+        loaded.secret_refs = BTreeMap::from([(
+            "cache.password".into(),
+            "aws-sm://prod/cache#password".into(),
+        )]);
+        let text = report(&loaded);
+        assert!(
+            text.contains("cache.url=rediss://app:[redacted]@cache:6379"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cache.password=[redacted] (from aws-sm://prod/cache#password)"),
+            "{text}"
+        );
+        for value in ["url-pw", "auth-token-1"] {
             assert!(!text.contains(value), "{text}");
         }
     }

@@ -34,6 +34,19 @@ struct Inner {
     secrets: Secrets,
     #[cfg(feature = "events")]
     events: Option<crate::events::Runtime>,
+    #[cfg(feature = "cache")]
+    cache: Option<crate::cache::Cache>,
+}
+
+/// What startup connected besides the pool, each behind its feature.
+#[derive(Default)]
+pub(crate) struct Runtimes {
+    /// The events runtime (a service with a database).
+    #[cfg(feature = "events")]
+    pub(crate) events: Option<crate::events::Runtime>,
+    /// The shared cache (`cache.url` set).
+    #[cfg(feature = "cache")]
+    pub(crate) cache: Option<crate::cache::Cache>,
 }
 
 impl std::fmt::Debug for Context {
@@ -58,8 +71,14 @@ impl Context {
         health: Health,
         auth: AuthRuntime,
         secrets: Secrets,
-        #[cfg(feature = "events")] events: Option<crate::events::Runtime>,
+        runtimes: Runtimes,
     ) -> Self {
+        let Runtimes {
+            #[cfg(feature = "events")]
+            events,
+            #[cfg(feature = "cache")]
+            cache,
+        } = runtimes;
         Self {
             inner: Arc::new(Inner {
                 version,
@@ -71,6 +90,8 @@ impl Context {
                 secrets,
                 #[cfg(feature = "events")]
                 events,
+                #[cfg(feature = "cache")]
+                cache,
             }),
         }
     }
@@ -175,6 +196,22 @@ impl Context {
         let db = self.db_as::<DB>()?;
         let runtime = self.inner.events.clone().ok_or(NoDatabase::NONE)?;
         Ok(crate::events::Events::new(runtime, db))
+    }
+
+    /// The service's shared [`Cache`](crate::cache::Cache), connected at startup from
+    /// `[cache]`. Without `cache.url` this is an error that names the key. Every call returns
+    /// a handle to the same connection and single-flight table. Needs servicekit's `cache`
+    /// feature; see [`docs/cache.md`](https://github.com/servicekit/servicekit/blob/main/docs/cache.md).
+    ///
+    /// ```no_run
+    /// async fn app(ctx: servicekit::Context) -> Result<axum::Router, servicekit::BoxError> {
+    ///     let cache = ctx.cache()?;
+    ///     Ok(axum::Router::new().with_state(cache))
+    /// }
+    /// ```
+    #[cfg(feature = "cache")]
+    pub fn cache(&self) -> Result<crate::cache::Cache, crate::cache::NoCache> {
+        self.inner.cache.clone().ok_or(crate::cache::NoCache)
     }
 
     /// The client for the downstream `name`, configured by `[clients.<name>]`.

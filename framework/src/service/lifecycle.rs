@@ -418,6 +418,15 @@ impl Start {
             }
             None => None,
         };
+        #[cfg(feature = "cache")]
+        let cache = match &config.cache.url {
+            Some(_) => Some(
+                crate::cache::Cache::open(&config.cache, &config.service.name, &health)
+                    .await
+                    .map_err(|e| ConfigError::invalid(&loaded.figment, e))?,
+            ),
+            None => None,
+        };
         let ctx = Context::new(
             version,
             loaded,
@@ -425,8 +434,12 @@ impl Start {
             health.clone(),
             auth,
             secret_tasks.secrets(),
-            #[cfg(feature = "events")]
-            events,
+            super::context::Runtimes {
+                #[cfg(feature = "events")]
+                events,
+                #[cfg(feature = "cache")]
+                cache,
+            },
         );
         let routes = match routes {
             Some(f) => f(ctx.clone()).await.map_err(Error::Routes)?,

@@ -74,6 +74,21 @@ pub const TLS_HANDSHAKE_FAILURES_TOTAL: &str = "servicekit_tls_handshake_failure
 /// Counter of attempts to load changed certificate files, by `outcome` (`ok`, `failed`).
 pub const TLS_CERTIFICATE_RELOADS_TOTAL: &str = "servicekit_tls_certificate_reloads_total";
 
+/// Counter of cache lookups, by `result`: `hit`, `miss` (absent, or a value that no longer
+/// deserialises) or `error` (Redis failed, timed out or was skipped by the breaker).
+pub const CACHE_REQUESTS_TOTAL: &str = "servicekit_cache_requests_total";
+/// Counter of failed cache commands, by `operation` (`get`, `set`, `delete`) and `reason`
+/// (`error`, `timeout`, `open`: skipped while the breaker is open).
+pub const CACHE_ERRORS_TOTAL: &str = "servicekit_cache_errors_total";
+/// Histogram of Redis command duration in seconds, by `operation`, failures included.
+pub const CACHE_OPERATION_DURATION_SECONDS: &str = "servicekit_cache_operation_duration_seconds";
+/// Counter of `get_or_load` calls that went to the loader without the cache because Redis
+/// failed, timed out or was skipped, by `reason` (`error`, `timeout`, `open`).
+pub const CACHE_BYPASS_TOTAL: &str = "servicekit_cache_bypass_total";
+/// Counter of loads run by `get_or_load` (one per single-flight group), by `outcome`
+/// (`value`, `absent`, `failed`).
+pub const CACHE_LOADS_TOTAL: &str = "servicekit_cache_loads_total";
+
 /// Counter of events published from the outbox and confirmed by the broker, by `broker` and
 /// `type`.
 pub const EVENTS_PUBLISHED_TOTAL: &str = "servicekit_events_published_total";
@@ -317,6 +332,41 @@ pub const METRICS: &[MetricDef] = &[
         None,
         &["outcome"],
         "Loads of changed TLS certificate files, by outcome (ok, failed).",
+    ),
+    def(
+        CACHE_REQUESTS_TOTAL,
+        Counter,
+        None,
+        &["result"],
+        "Cache lookups, by result (hit, miss, error).",
+    ),
+    def(
+        CACHE_ERRORS_TOTAL,
+        Counter,
+        None,
+        &["operation", "reason"],
+        "Failed cache commands, by operation and reason (error, timeout, open).",
+    ),
+    def(
+        CACHE_OPERATION_DURATION_SECONDS,
+        Histogram,
+        Some(Unit::Seconds),
+        &["operation"],
+        "Duration of Redis commands of the cache, by operation.",
+    ),
+    def(
+        CACHE_BYPASS_TOTAL,
+        Counter,
+        None,
+        &["reason"],
+        "get_or_load calls served by the loader without the cache (Redis down or slow), by reason.",
+    ),
+    def(
+        CACHE_LOADS_TOTAL,
+        Counter,
+        None,
+        &["outcome"],
+        "Loads run by get_or_load (one per single-flight group), by outcome (value, absent, failed).",
     ),
     def(
         EVENTS_PUBLISHED_TOTAL,

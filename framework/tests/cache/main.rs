@@ -1,0 +1,144 @@
+//! The shared cache against real Redis: the machine's server on 127.0.0.1:6379 (each test
+//! under its own `cache.prefix`, so concurrent tests never meet), and private `redis-server`
+//! processes on free ports for the tests that stop and start Redis.
+
+mod config;
+mod outage;
+mod typed;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::Router;
+use serde_json::Value;
+use servicekit::cache::Cache;
+use servicekit::testing::{TestApp, eventually};
+use servicekit::{Service, ServiceBuilder};
+use tokio::sync::oneshot;
+
+/// The machine's Redis.
+pub(crate) const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// A fresh prefix for one test.
+pub(crate) fn prefix() -> String {
+    format!("t{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A service on `url` under a fresh prefix.
+pub(crate) fn service(url: &str) -> ServiceBuilder {
+    Service::builder("cache-test")
+        .set("cache.url", url)
+        .set("cache.prefix", prefix())
+}
+
+/// Starts `builder` with `routes` built around its cache; returns the app and the cache.
+pub(crate) async fn start_with(
+    builder: ServiceBuilder,
+    routes: fn(Cache) -> Router,
+) -> (TestApp, Cache) {
+    let (send, receive) = oneshot::channel();
+    let builder = builder.routes(move |ctx: servicekit::Context| async move {
+        let cache = ctx.cache()?;
+        let _ = send.send(cache.clone());
+        Ok::<_, servicekit::BoxError>(routes(cache))
+    });
+    let app = TestApp::spawn(builder).await.expect("service starts");
+    let cache = receive.await.expect("the route function ran");
+    (app, cache)
+}
+
+/// Starts `builder` without routes of its own; returns the app and its cache.
+pub(crate) async fn start(builder: ServiceBuilder) -> (TestApp, Cache) {
+    start_with(builder, |_| Router::new()).await
+}
+
+/// A raw connection to `url`, for writing what the framework would not.
+pub(crate) async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers")
+}
+
+/// The value of the series `name{labels}` on `/metrics`, 0 when absent.
+pub(crate) async fn metric(app: &TestApp, series: &str) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// The readiness body.
+pub(crate) async fn readiness(app: &TestApp) -> (u16, Value) {
+    let res = app.get("/health/ready").await;
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+/// A `redis-server` of this test's own on a free port, stopped and started by the test.
+pub(crate) struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts one on a free port and waits until it answers.
+    pub(crate) async fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Self { port, child: None };
+        server.resume().await;
+        server
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts it again on the same port (empty: it saves nothing).
+    pub(crate) async fn resume(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server runs (apt install redis-server)");
+        self.child = Some(child);
+        let url = self.url();
+        eventually(|| async {
+            let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
+            let mut connection = client
+                .get_multiplexed_async_connection()
+                .await
+                .map_err(|e| e.to_string())?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await;
+    }
+
+    /// Kills it (connections drop at once, as in a crash or a failover).
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Time for a short TTL to pass, polled with `eventually` by the tests (never asserted on).
+pub(crate) const SHORT_TTL: Duration = Duration::from_millis(300);
