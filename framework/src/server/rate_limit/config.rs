@@ -204,6 +204,23 @@ pub(crate) fn validate(config: &RateLimitConfig) -> Result<(), InvalidSetting> {
     Ok(())
 }
 
+/// The check across sections: the Redis store needs the `[cache]` connection. `cache_url_set`
+/// says whether `cache.url` is set (the loader, which sees both sections, passes it).
+pub(crate) fn validate_store(
+    config: &RateLimitConfig,
+    cache_url_set: bool,
+) -> Result<(), InvalidSetting> {
+    if config.store == StoreKind::Redis && !cache_url_set {
+        return Err(InvalidSetting::new(
+            "rate_limit.store",
+            "is `redis` but cache.url is not set, so there is no Redis to keep the buckets in",
+            "set cache.url to the Redis the replicas share, e.g. `redis://redis:6379` \
+             (SERVICEKIT__CACHE__URL), or set rate_limit.store = \"local\"",
+        ));
+    }
+    Ok(())
+}
+
 /// The Redis store counts time in whole microseconds (Lua numbers are doubles), so it refuses
 /// rates it would round to a different one.
 fn redis_rate(prefix: &str, per_second: f64) -> Result<(), InvalidSetting> {
@@ -422,6 +439,16 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(e.contains("redis"), "{e}");
+    }
+
+    #[test]
+    fn the_redis_store_needs_cache_url() {
+        let c = config(serde_json::json!({"store": "redis"}));
+        let e = validate_store(&c, false).unwrap_err();
+        assert_eq!(e.key, "rate_limit.store");
+        assert!(e.to_string().contains("cache.url"), "{e}");
+        assert!(validate_store(&c, true).is_ok());
+        assert!(validate_store(&RateLimitConfig::default(), false).is_ok());
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub use layer::RateLimitLayer;
 #[cfg(feature = "rate-limit")]
 pub use service::RateLimit;
 
-pub(crate) use config::{parse_net, validate};
+pub(crate) use config::{parse_net, validate, validate_store};
 
 /// Counter of requests answered 429, labelled `method` and `route` (the route template, or
 /// `unmatched`); an alias of
