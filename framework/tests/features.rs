@@ -1,13 +1,13 @@
 //! The heavy dependencies stay behind their features: `cargo tree` of servicekit without default
-//! features holds no AWS SDK, no tonic, no PostgreSQL or MySQL driver, no governor and no OTLP
-//! exporter, and the default features add SQLite only. `--all-features` must list them all, so
+//! features holds no AWS SDK, no tonic, no PostgreSQL or MySQL driver, no governor, no OTLP
+//! exporter and no Redis client, and the default features add SQLite only. `--all-features` must list them all, so
 //! the check cannot pass by looking at the wrong output.
 
 use std::collections::BTreeSet;
 use std::process::Command;
 
 /// Crate names (prefixes) that only features may bring in.
-const HEAVY: [&str; 10] = [
+const HEAVY: [&str; 11] = [
     "aws-sdk-",
     "aws-config",
     "tonic",
@@ -18,6 +18,7 @@ const HEAVY: [&str; 10] = [
     "async-nats",
     "lapin",
     "x509-parser",
+    "redis",
 ];
 
 /// The package names in `cargo tree -p servicekit -e normal` with `features`.

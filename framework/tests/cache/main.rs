@@ -4,6 +4,7 @@
 
 mod config;
 mod outage;
+mod tls;
 mod typed;
 
 use std::net::TcpListener;
@@ -80,20 +81,34 @@ pub(crate) async fn readiness(app: &TestApp) -> (u16, Value) {
 /// A `redis-server` of this test's own on a free port, stopped and started by the test.
 pub(crate) struct RedisServer {
     port: u16,
+    args: Vec<String>,
     child: Option<Child>,
 }
 
 impl RedisServer {
-    /// Starts one on a free port and waits until it answers.
+    /// Starts a plain one on a free port and waits until it listens.
     pub(crate) async fn start() -> Self {
+        Self::start_with(|port| vec!["--port".into(), port.to_string()]).await
+    }
+
+    /// Starts one with the arguments `args` gives for the free port.
+    pub(crate) async fn start_with(args: impl FnOnce(u16) -> Vec<String>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut server = Self { port, child: None };
+        let mut server = Self {
+            port,
+            args: args(port),
+            child: None,
+        };
         server.resume().await;
         server
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
     }
 
     pub(crate) fn url(&self) -> String {
@@ -103,24 +118,18 @@ impl RedisServer {
     /// Starts it again on the same port (empty: it saves nothing).
     pub(crate) async fn resume(&mut self) {
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server runs (apt install redis-server)");
         self.child = Some(child);
-        let url = self.url();
-        eventually(|| async {
-            let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
-            let mut connection = client
-                .get_multiplexed_async_connection()
+        let port = self.port;
+        eventually(|| async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
-                .map_err(|e| e.to_string())?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut connection)
-                .await
-                .map_err(|e| e.to_string())
+                .map(drop)
         })
         .await;
     }
