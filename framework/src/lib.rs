@@ -58,7 +58,7 @@
 //! | `mysql` | the MySQL/MariaDB driver (`mysql://`, `mariadb://`) |
 //! | `aws` | `aws-sm://` secret references, `secrets::aws` (AWS SDK) |
 //! | `otlp` | trace export to an OTLP collector, http/protobuf or gRPC (tonic) |
-//! | `rate-limit` | `[rate_limit]` with `Context::rate_limit` and `server::RateLimitLayer` (governor) |
+//! | `rate-limit` | `[rate_limit]` with `Context::rate_limit` and `server::RateLimitLayer` (governor); with `cache`, limits shared by the replicas in Redis (`rate_limit.store = "redis"`) |
 //! | `openapi` | the served OpenAPI 3.1 document |
 //! | `events-nats` | [`events`] on NATS JetStream (async-nats) |
 //! | `events-amqp` | [`events`] on RabbitMQ / AMQP 0.9.1 (lapin) |

@@ -23,6 +23,11 @@
 //! a row Redis is skipped for `cache.breaker_cooldown`, then probed by one command, so an
 //! outage adds no latency to most calls. Recovery needs no restart.
 //!
+//! **Rate limits.** The same connection carries the cluster-wide rate limiter's buckets
+//! (`rate_limit.store = "redis"`, with `rate-limit`): a GCRA Lua script, one round trip per
+//! request, in the crate-internal `gcra` module; `server::rate_limit` owns the layer, its
+//! keys and its failure policy.
+//!
 //! The configuration section, [`CacheConfig`], is always compiled, so that `cache.url` without
 //! the `cache` feature fails at startup naming the feature. The `redis` crate was chosen over
 //! `fred` and `deadpool-redis`: it is the reference client, its connection manager is the
@@ -39,6 +44,8 @@ mod connection;
 mod error;
 #[cfg(feature = "cache")]
 mod flight;
+#[cfg(all(feature = "cache", feature = "rate-limit"))]
+pub(crate) mod gcra;
 #[cfg(feature = "cache")]
 mod health;
 #[cfg(feature = "cache")]

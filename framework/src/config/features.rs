@@ -51,6 +51,22 @@ pub(crate) fn missing(config: &Config, compiled: Compiled) -> Option<InvalidSett
             enable("rate-limit", "rate_limit.enabled"),
         ));
     }
+    if compiled.rate_limit
+        && !compiled.cache
+        && config.rate_limit.store == crate::server::rate_limit::StoreKind::Redis
+    {
+        return Some(InvalidSetting::new(
+            "rate_limit.store",
+            needs_feature(
+                "cache",
+                "rate limits shared in Redis (`rate_limit.store = \"redis\"`)",
+            ),
+            format!(
+                "{}, or set rate_limit.store = \"local\"",
+                crate::features::enable("cache")
+            ),
+        ));
+    }
     if !compiled.cache && config.cache.url.is_some() {
         return Some(InvalidSetting::new(
             "cache.url",
@@ -180,6 +196,24 @@ mod tests {
         );
         assert_eq!(check("[rate_limit]\nenabled = false\n", NONE), None);
         assert_eq!(check("[rate_limit]\nenabled = true\n", ALL), None);
+    }
+
+    #[test]
+    fn the_redis_rate_limit_store_names_the_cache_feature() {
+        let toml = "[rate_limit]\nenabled = true\nstore = \"redis\"\n";
+        let rate_limit_only = Compiled {
+            rate_limit: true,
+            ..NONE
+        };
+        let (key, message) = check(toml, rate_limit_only).unwrap();
+        assert_eq!(key, "rate_limit.store");
+        assert!(
+            message.contains("enable servicekit's `cache` feature") && message.contains("local"),
+            "{message}"
+        );
+        assert_eq!(check(toml, ALL), None);
+        // Without rate-limit at all, that feature is the one named.
+        assert_eq!(check(toml, NONE).unwrap().0, "rate_limit.enabled");
     }
 
     #[test]

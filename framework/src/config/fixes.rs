@@ -144,6 +144,16 @@ fn broken() -> Vec<(String, &'static str)> {
             "[rate_limit.routes.\"/students\"]\nper_second = 1.0\nburst = 1".into(),
             "rate_limit.routes./students",
         ),
+        ("[rate_limit]\nprefix = \"a b\"".into(), "rate_limit.prefix"),
+        (
+            "[rate_limit]\nstore_timeout = \"0s\"".into(),
+            "rate_limit.store_timeout",
+        ),
+        ("[rate_limit]\nstore = \"redis\"".into(), "rate_limit.store"),
+        (
+            "[rate_limit]\nstore = \"redis\"\nper_second = 2e6".into(),
+            "rate_limit.per_second",
+        ),
         (
             "[clients.x]\nretry.max_attempts = 1".into(),
             "clients.x.base_url",

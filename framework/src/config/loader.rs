@@ -219,6 +219,10 @@ pub(super) fn invalid_settings(config: &Config) -> Vec<InvalidSetting> {
         &config.service.environment,
     ));
     check(crate::server::rate_limit::validate(&config.rate_limit));
+    check(crate::server::rate_limit::validate_store(
+        &config.rate_limit,
+        config.cache.url.is_some(),
+    ));
     check(crate::events::validate(&config.events));
     check(crate::cache::validate(&config.cache));
     check(service_name(&config.service.name));

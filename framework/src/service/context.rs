@@ -375,7 +375,7 @@ impl Context {
     }
 
     /// A rate-limit layer built from `[rate_limit]` (a pass-through one when it is disabled).
-    /// Each call makes new, independent buckets: call it once and apply the layer once, inside
+    /// Each call makes new, independent in-process buckets: call it once and apply the layer once, inside
     /// [`Context::auth`] so that keys `subject` and `client_id` see the verified principal
     /// (see [`docs/rate-limiting.md`](https://github.com/servicekit/servicekit/blob/main/docs/rate-limiting.md)). Needs servicekit's `rate-limit` feature.
     ///
@@ -389,9 +389,22 @@ impl Context {
     ///         .layer(ctx.auth())
     /// }
     /// ```
+    ///
+    /// With `rate_limit.store = "redis"` the buckets live in Redis, on the service's one
+    /// connection from `[cache]` (startup has checked that `cache.url` is set), under
+    /// `rate_limit.prefix` or else the service name: every replica shares them.
     #[cfg(feature = "rate-limit")]
     pub fn rate_limit(&self) -> RateLimitLayer {
-        RateLimitLayer::new(&self.config().rate_limit)
+        let config = &self.config().rate_limit;
+        #[cfg(feature = "cache")]
+        if config.enabled
+            && config.store == crate::server::rate_limit::StoreKind::Redis
+            && let Some(cache) = &self.inner.cache
+        {
+            let prefix = config.prefix.as_deref().unwrap_or(self.name());
+            return RateLimitLayer::redis(config, prefix, cache.connection());
+        }
+        RateLimitLayer::new(config)
     }
 
     /// The outgoing token source configured as `[auth.clients.NAME]` (client credentials).

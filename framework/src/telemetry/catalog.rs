@@ -26,6 +26,9 @@ pub const HTTP_SERVER_ACTIVE_REQUESTS: &str = "http_server_active_requests";
 /// Counter of requests answered 429 by the rate limit, by `method` and `route` (the route
 /// template, or `unmatched`).
 pub const HTTP_SERVER_RATE_LIMITED_TOTAL: &str = "http_server_rate_limited_total";
+/// Counter of requests that found the rate limit's Redis store failing or slower than
+/// `rate_limit.store_timeout`, by `policy` (`fail_open`: let through, `fail_closed`: 503).
+pub const RATE_LIMIT_STORE_ERRORS_TOTAL: &str = "servicekit_rate_limit_store_errors_total";
 /// Gauge, always 1, by `service`, `version` and `git_sha`.
 pub const BUILD_INFO: &str = "servicekit_build_info";
 /// Gauge of database pool connections, by `service` and `state` (`idle`, `in_use`), sampled at
@@ -189,6 +192,13 @@ pub const METRICS: &[MetricDef] = &[
         None,
         &["method", "route"],
         "HTTP requests refused with 429 by the rate limit, by method and route template.",
+    ),
+    def(
+        RATE_LIMIT_STORE_ERRORS_TOTAL,
+        Counter,
+        None,
+        &["policy"],
+        "Requests whose rate-limit store (Redis) failed or timed out, by policy (fail_open lets them through, fail_closed answers 503).",
     ),
     def(
         BUILD_INFO,

@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 use servicekit::testing::{TestApp, TestIssuer};
 use servicekit::{Context, Service};
 
+#[cfg(feature = "cache")]
+mod redis_store;
+
 /// `/hello`, `/counted` (only one test calls it, so its counter is that test's: the metrics
 /// recorder is global) and `/students`, rate-limited inside auth.
 async fn routes(ctx: Context) -> Router {

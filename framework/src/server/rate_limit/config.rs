@@ -45,6 +45,19 @@ pub struct RateLimitConfig {
     /// Limits for single routes, keyed by `"METHOD /route/template"` as written in the router,
     /// e.g. `"POST /students"` or `"GET /students/{id}"`.
     pub routes: BTreeMap<String, RouteLimit>,
+    /// Where the buckets live (default `local`: in this process; `redis`: in Redis, shared by
+    /// every replica, through the `[cache]` connection).
+    pub store: StoreKind,
+    /// Namespace of the Redis keys when `store = "redis"` (default: the service name). Replicas
+    /// with the same prefix share their budgets; keys look like `{prefix}:rl:{route}:{client}`.
+    pub prefix: Option<String>,
+    /// What a request gets when the Redis store fails or is slower than `store_timeout`
+    /// (default `fail_open`).
+    pub on_store_error: StoreErrorPolicy,
+    /// How long a request waits for the Redis store before `on_store_error` applies
+    /// (default `50ms`).
+    #[serde(with = "humantime_serde")]
+    pub store_timeout: Duration,
 }
 
 impl Default for RateLimitConfig {
@@ -57,6 +70,44 @@ impl Default for RateLimitConfig {
             api_key_header: "x-api-key".into(),
             trusted_proxies: Vec::new(),
             routes: BTreeMap::new(),
+            store: StoreKind::Local,
+            prefix: None,
+            on_store_error: StoreErrorPolicy::FailOpen,
+            store_timeout: Duration::from_millis(50),
+        }
+    }
+}
+
+/// Where the buckets live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// In this process (governor): each replica has its own budget per client.
+    Local,
+    /// In Redis (the `[cache]` connection, feature `cache`): one budget per client across all
+    /// replicas with the same `prefix`, one round trip per request.
+    Redis,
+}
+
+/// What a request gets when the Redis store cannot answer in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreErrorPolicy {
+    /// The request passes unthrottled (without `RateLimit-*` headers); the failure is counted
+    /// in `servicekit_rate_limit_store_errors_total` and logged at warn, at most every 10 s.
+    FailOpen,
+    /// The request is answered `503 Service Unavailable` (problem+json, `Retry-After: 1`);
+    /// counted and logged the same way.
+    FailClosed,
+}
+
+impl StoreErrorPolicy {
+    /// The policy as written in the configuration (`fail_open`, `fail_closed`), the label of
+    /// the store-error metric.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FailOpen => "fail_open",
+            Self::FailClosed => "fail_closed",
         }
     }
 }
@@ -110,6 +161,31 @@ pub(crate) fn validate(config: &RateLimitConfig) -> Result<(), InvalidSetting> {
             ));
         }
     }
+    if let Some(prefix) = &config.prefix
+        && (prefix.is_empty() || prefix.contains(|c: char| c.is_whitespace() || c.is_control()))
+    {
+        return Err(InvalidSetting::new(
+            "rate_limit.prefix",
+            format!("`{prefix}` is not a usable key prefix (empty, or with spaces)"),
+            "set it to a short name shared by the replicas that share a budget, e.g. \
+             `student-service` (SERVICEKIT__RATE_LIMIT__PREFIX), or remove it to use the \
+             service name",
+        ));
+    }
+    if config.store_timeout.is_zero() || config.store_timeout > Duration::from_secs(5) {
+        return Err(InvalidSetting::new(
+            "rate_limit.store_timeout",
+            format!(
+                "must be between 1ms and 5s, not {}",
+                humantime::format_duration(config.store_timeout)
+            ),
+            "set it to how long a request may wait for Redis, e.g. `50ms` \
+             (SERVICEKIT__RATE_LIMIT__STORE_TIMEOUT)",
+        ));
+    }
+    if config.store == StoreKind::Redis {
+        redis_rate("rate_limit", config.per_second)?;
+    }
     for (route, limit) in &config.routes {
         let key = format!("rate_limit.routes.{route}");
         parse_route(route).map_err(|message| {
@@ -121,8 +197,47 @@ pub(crate) fn validate(config: &RateLimitConfig) -> Result<(), InvalidSetting> {
             )
         })?;
         rate(&key, limit.per_second, limit.burst)?;
+        if config.store == StoreKind::Redis {
+            redis_rate(&key, limit.per_second)?;
+        }
     }
     Ok(())
+}
+
+/// The check across sections: the Redis store needs the `[cache]` connection. `cache_url_set`
+/// says whether `cache.url` is set (the loader, which sees both sections, passes it).
+pub(crate) fn validate_store(
+    config: &RateLimitConfig,
+    cache_url_set: bool,
+) -> Result<(), InvalidSetting> {
+    if config.store == StoreKind::Redis && !cache_url_set {
+        return Err(InvalidSetting::new(
+            "rate_limit.store",
+            "is `redis` but cache.url is not set, so there is no Redis to keep the buckets in",
+            "set cache.url to the Redis the replicas share, e.g. `redis://redis:6379` \
+             (SERVICEKIT__CACHE__URL), or set rate_limit.store = \"local\"",
+        ));
+    }
+    Ok(())
+}
+
+/// The Redis store counts time in whole microseconds (Lua numbers are doubles), so it refuses
+/// rates it would round to a different one.
+fn redis_rate(prefix: &str, per_second: f64) -> Result<(), InvalidSetting> {
+    if per_second > 1e6 {
+        return Err(InvalidSetting::new(
+            format!("{prefix}.per_second"),
+            format!("`{per_second}` is more than the Redis store's 1e6 requests per second"),
+            "set it to at most `1000000`, or use `rate_limit.store = \"local\"`",
+        ));
+    }
+    Ok(())
+}
+
+/// The refill period of `per_second`, once validated.
+#[cfg(feature = "rate-limit")]
+pub(crate) fn period(per_second: f64) -> Duration {
+    Duration::from_secs_f64(1.0 / per_second.clamp(1.0 / 86_400.0, 1e9))
 }
 
 /// The governor quota for `per_second` and `burst`, or an error naming `prefix.per_second` or
@@ -275,6 +390,65 @@ mod tests {
             "{e}"
         );
         assert!(serde_json::from_value::<RateLimitConfig>(serde_json::json!({"rate": 1})).is_err());
+    }
+
+    #[test]
+    fn store_settings_are_read_and_checked() {
+        let c = config(serde_json::json!({"store": "redis", "prefix": "students",
+            "on_store_error": "fail_closed", "store_timeout": "20ms"}));
+        assert_eq!(c.store, StoreKind::Redis);
+        assert_eq!(c.on_store_error, StoreErrorPolicy::FailClosed);
+        assert_eq!(c.store_timeout, Duration::from_millis(20));
+        assert!(validate(&c).is_ok());
+        let d = RateLimitConfig::default();
+        assert_eq!(
+            (d.store, d.on_store_error, d.prefix),
+            (StoreKind::Local, StoreErrorPolicy::FailOpen, None)
+        );
+        for (bad, key) in [
+            (serde_json::json!({"prefix": ""}), "rate_limit.prefix"),
+            (serde_json::json!({"prefix": "a b"}), "rate_limit.prefix"),
+            (
+                serde_json::json!({"store_timeout": "0s"}),
+                "rate_limit.store_timeout",
+            ),
+            (
+                serde_json::json!({"store_timeout": "1m"}),
+                "rate_limit.store_timeout",
+            ),
+            (
+                serde_json::json!({"store": "redis", "per_second": 2e6}),
+                "rate_limit.per_second",
+            ),
+            (
+                serde_json::json!({"store": "redis",
+                    "routes": {"GET /x": {"per_second": 2e6, "burst": 1}}}),
+                "rate_limit.routes.GET /x.per_second",
+            ),
+        ] {
+            assert_eq!(
+                validate(&config(bad.clone())).unwrap_err().key,
+                key,
+                "{bad}"
+            );
+        }
+        // The local store takes any rate governor can represent.
+        assert!(validate(&config(serde_json::json!({"per_second": 2e6}))).is_ok());
+        let e =
+            serde_json::from_value::<RateLimitConfig>(serde_json::json!({"store": "memcached"}))
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("redis"), "{e}");
+    }
+
+    #[test]
+    fn the_redis_store_needs_cache_url() {
+        let c = config(serde_json::json!({"store": "redis"}));
+        let e = validate_store(&c, false).unwrap_err();
+        assert_eq!(e.key, "rate_limit.store");
+        assert!(e.to_string().contains("cache.url"), "{e}");
+        assert!(validate_store(&c, true).is_ok());
+        assert!(validate_store(&RateLimitConfig::default(), false).is_ok());
     }
 
     #[test]

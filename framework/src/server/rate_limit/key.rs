@@ -1,6 +1,6 @@
 //! Which bucket a request counts against: the client's key.
 
-use std::hash::BuildHasher;
+use std::hash::BuildHasher as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -36,7 +36,26 @@ pub(crate) struct KeyExtractor {
     kind: KeyKind,
     api_key_header: HeaderName,
     trusted_proxies: Vec<ipnet::IpNet>,
-    hasher: std::hash::RandomState,
+    hasher: ApiKeyHasher,
+}
+
+/// How API keys are hashed: with a per-process seed for buckets in this process, alike in
+/// every replica for buckets in Redis.
+#[derive(Debug, Clone)]
+enum ApiKeyHasher {
+    PerProcess(std::hash::RandomState),
+    #[cfg(feature = "cache")]
+    Shared,
+}
+
+impl ApiKeyHasher {
+    fn hash(&self, api_key: &[u8]) -> u64 {
+        match self {
+            Self::PerProcess(state) => state.hash_one(api_key),
+            #[cfg(feature = "cache")]
+            Self::Shared => super::redis_store::shared_api_key_hash(api_key),
+        }
+    }
 }
 
 impl KeyExtractor {
@@ -51,7 +70,11 @@ impl KeyExtractor {
                 .iter()
                 .filter_map(|p| parse_net(p))
                 .collect(),
-            hasher: std::hash::RandomState::new(),
+            hasher: match config.store {
+                #[cfg(feature = "cache")]
+                super::StoreKind::Redis => ApiKeyHasher::Shared,
+                _ => ApiKeyHasher::PerProcess(std::hash::RandomState::new()),
+            },
         }
     }
 
@@ -70,7 +93,7 @@ impl KeyExtractor {
                 .headers()
                 .get(&self.api_key_header)
                 .filter(|v| !v.is_empty())
-                .map(|v| ClientKey::ApiKey(self.hasher.hash_one(v.as_bytes()))),
+                .map(|v| ClientKey::ApiKey(self.hasher.hash(v.as_bytes()))),
         };
         found.unwrap_or_else(|| {
             let peer = req
@@ -220,5 +243,21 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a, x.key(&request(Some("9.9.9.9:1"), &[("x-key", "alpha")])));
         assert_eq!(x.key(&request(Some("1.2.3.4:1"), &[])), ip("1.2.3.4"));
+        // In-process buckets: another extractor (another replica) hashes with another seed.
+        let y = extractor(json!({"key": "api_key", "api_key_header": "x-key"}));
+        assert_ne!(a, y.key(&request(Some("1.2.3.4:1"), &[("x-key", "alpha")])));
+    }
+
+    #[cfg(feature = "cache")]
+    #[test]
+    fn api_keys_hash_alike_in_every_replica_for_the_redis_store() {
+        let config = json!({"key": "api_key", "store": "redis"});
+        let (x, y) = (extractor(config.clone()), extractor(config));
+        let req = request(Some("1.2.3.4:1"), &[("x-api-key", "alpha")]);
+        assert_eq!(x.key(&req), y.key(&req));
+        assert_ne!(
+            x.key(&req),
+            x.key(&request(Some("1.2.3.4:1"), &[("x-api-key", "beta")]))
+        );
     }
 }

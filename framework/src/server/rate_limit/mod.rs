@@ -17,6 +17,15 @@
 //! - Buckets of clients that have been idle long enough to be full again are dropped every
 //!   few seconds, so memory follows the number of recently active clients.
 //!
+//! # Shared buckets
+//! By default each replica counts in its own memory, so N replicas allow N times the rate.
+//! With `store = "redis"` (features `rate-limit` and `cache`, and `cache.url`) the buckets live
+//! in Redis under `{prefix}:rl:{route}:{client hash}`, one Lua script round trip per request
+//! with the same GCRA arithmetic and the same headers, so replicas with the same `prefix` share
+//! one budget per client. When Redis fails or takes longer than `store_timeout`,
+//! `on_store_error` decides: `fail_open` (the default) lets the request through, `fail_closed`
+//! answers 503; both count in [`STORE_ERRORS_TOTAL`] and warn at most every 10 seconds.
+//!
 //! # Where it sits
 //! The layer is applied by the service, not by the standard stack, because keying by token
 //! subject must read the [`Principal`](crate::auth::Principal) that the auth layer verified —
@@ -45,21 +54,27 @@ mod key;
 mod layer;
 #[cfg(feature = "rate-limit")]
 mod limiter;
+#[cfg(all(feature = "rate-limit", feature = "cache"))]
+mod redis_store;
 #[cfg(feature = "rate-limit")]
 mod service;
 
-pub use config::{KeyKind, RateLimitConfig, RouteLimit};
+pub use config::{KeyKind, RateLimitConfig, RouteLimit, StoreErrorPolicy, StoreKind};
 #[cfg(feature = "rate-limit")]
 pub use layer::RateLimitLayer;
 #[cfg(feature = "rate-limit")]
 pub use service::RateLimit;
 
-pub(crate) use config::{parse_net, validate};
+pub(crate) use config::{parse_net, validate, validate_store};
 
 /// Counter of requests answered 429, labelled `method` and `route` (the route template, or
 /// `unmatched`); an alias of
 /// [`HTTP_SERVER_RATE_LIMITED_TOTAL`](crate::telemetry::catalog::HTTP_SERVER_RATE_LIMITED_TOTAL).
 pub const RATE_LIMITED_TOTAL: &str = crate::telemetry::catalog::HTTP_SERVER_RATE_LIMITED_TOTAL;
+/// Counter of requests that found the Redis store failing or slower than
+/// `rate_limit.store_timeout`, labelled `policy` (`fail_open`, `fail_closed`); an alias of
+/// [`RATE_LIMIT_STORE_ERRORS_TOTAL`](crate::telemetry::catalog::RATE_LIMIT_STORE_ERRORS_TOTAL).
+pub const STORE_ERRORS_TOTAL: &str = crate::telemetry::catalog::RATE_LIMIT_STORE_ERRORS_TOTAL;
 /// Response header: the bucket size (requests a client may make at once).
 pub const RATELIMIT_LIMIT: &str = "ratelimit-limit";
 /// Response header: requests left in the client's bucket after this one.

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use tower::Service;
 
-use super::layer::Shared;
+use super::layer::{Shared, Store};
 use super::limiter::Decision;
 use super::{RATELIMIT_LIMIT, RATELIMIT_REMAINING, RATELIMIT_RESET};
 use crate::server::Problem;
@@ -39,8 +39,9 @@ impl<S> RateLimit<S> {
 
 impl<S, B> Service<Request<B>> for RateLimit<S>
 where
-    S: Service<Request<B>, Response = Response>,
+    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    B: Send + 'static,
 {
     type Response = Response;
     type Error = S::Error;
@@ -59,21 +60,86 @@ where
             .get::<MatchedPath>()
             .map(MatchedPath::as_str);
         let key = shared.keys.key(&req);
-        let decision = shared.limiters.check(req.method(), route, &key);
-        if decision.allowed {
-            let fut = self.inner.call(req);
-            return Box::pin(async move {
-                let mut res = fut.await?;
-                set_headers(res.headers_mut(), &decision);
-                Ok(res)
-            });
+        match &shared.store {
+            Store::Local(limiters) => {
+                let decision = limiters.check(req.method(), route, &key);
+                if decision.allowed {
+                    let fut = self.inner.call(req);
+                    return Box::pin(async move {
+                        let mut res = fut.await?;
+                        set_headers(res.headers_mut(), &decision);
+                        Ok(res)
+                    });
+                }
+                count_limited(req.method(), route, &decision);
+                Box::pin(async move { Ok(limited(&decision)) })
+            }
+            #[cfg(feature = "cache")]
+            Store::Redis(_) => {
+                // The decision needs a round trip, so the inner service is called from the
+                // future: take the one that is ready and leave a clone in its place.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                Box::pin(redis_call(Arc::clone(shared), inner, req, key))
+            }
         }
-        let route = route.unwrap_or("unmatched").to_owned();
-        metrics::counter!(HTTP_SERVER_RATE_LIMITED_TOTAL, "method" => req.method().as_str().to_owned(), "route" => route)
-            .increment(1);
-        tracing::debug!(retry_after = ?decision.retry_after, "request rate-limited");
-        Box::pin(async move { Ok(limited(&decision)) })
     }
+}
+
+/// A request against the Redis store: count it, then call `inner`, refuse it, or apply the
+/// failure policy.
+#[cfg(feature = "cache")]
+async fn redis_call<S, B>(
+    shared: Arc<Shared>,
+    mut inner: S,
+    req: Request<B>,
+    key: super::key::ClientKey,
+) -> Result<Response, S::Error>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    let Store::Redis(limiters) = &shared.store else {
+        unreachable!("redis_call is only called for the Redis store")
+    };
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    match limiters.check(req.method(), route, &key).await {
+        Ok(decision) if decision.allowed => {
+            let mut res = inner.call(req).await?;
+            set_headers(res.headers_mut(), &decision);
+            Ok(res)
+        }
+        Ok(decision) => {
+            count_limited(req.method(), route, &decision);
+            Ok(limited(&decision))
+        }
+        Err(error) => {
+            limiters.failed(&error);
+            match limiters.policy {
+                super::StoreErrorPolicy::FailOpen => inner.call(req).await,
+                super::StoreErrorPolicy::FailClosed => Ok(store_unavailable()),
+            }
+        }
+    }
+}
+
+/// Counts a 429 in [`HTTP_SERVER_RATE_LIMITED_TOTAL`] and notes it at debug.
+fn count_limited(method: &axum::http::Method, route: Option<&str>, decision: &Decision) {
+    let route = route.unwrap_or("unmatched").to_owned();
+    metrics::counter!(HTTP_SERVER_RATE_LIMITED_TOTAL, "method" => method.as_str().to_owned(), "route" => route)
+        .increment(1);
+    tracing::debug!(retry_after = ?decision.retry_after, "request rate-limited");
+}
+
+/// The `fail_closed` answer while the Redis store fails: 503 problem+json, `Retry-After: 1`.
+#[cfg(feature = "cache")]
+fn store_unavailable() -> Response {
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+        .with_detail("The rate limit cannot be checked right now; retry in a second.")
+        .with_header(header::RETRY_AFTER, HeaderValue::from(1u32))
+        .into_response()
 }
 
 /// The 429 answer: problem+json with `Retry-After` and the `RateLimit-*` headers.
