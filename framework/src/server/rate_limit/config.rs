@@ -234,8 +234,8 @@ fn redis_rate(prefix: &str, per_second: f64) -> Result<(), InvalidSetting> {
     Ok(())
 }
 
-/// The refill period of `per_second`, once validated.
-#[cfg(feature = "rate-limit")]
+/// The refill period of `per_second`, once validated (for the Redis store).
+#[cfg(all(feature = "rate-limit", feature = "cache"))]
 pub(crate) fn period(per_second: f64) -> Duration {
     Duration::from_secs_f64(1.0 / per_second.clamp(1.0 / 86_400.0, 1e9))
 }
