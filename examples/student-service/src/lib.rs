@@ -1,12 +1,14 @@
 //! student-service: `/students` CRUD on its own database, built on servicekit. Every write
 //! stages a `student.*` event in the outbox, in its own transaction ([`events`]); with
 //! `events.url` set the relay publishes them (`SERVICEKIT__EVENTS__URL=nats://127.0.0.1:4222`).
+//! With `cache.url` set, `GET /students/{id}` is served from Redis ([`cached`]).
 //!
 //! The library holds everything; `main.rs` is `#[servicekit::microservice(builder =
 //! student_service::service)]`, so the binary runs the same [`service()`] that the integration
 //! tests start with `TestApp`.
 
 pub mod api;
+pub mod cached;
 pub mod events;
 pub mod model;
 pub mod repo;
@@ -93,6 +95,7 @@ pub async fn app(ctx: Context) -> Result<Router, BoxError> {
         db: ctx.db()?,
         settings,
         events: ctx.events()?,
+        cache: cached::StudentCache::from_context(&ctx),
     };
     let scopes = api::Scopes::from_context(&ctx);
     let router = api::router(state, &scopes, ctx.auth(), ctx.rate_limit());

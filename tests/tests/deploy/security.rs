@@ -19,6 +19,9 @@ use super::{at, named, read, repo, resource, string, yaml_docs};
 
 const AUTH_FILE: &str = "deploy/kubernetes/auth.yaml";
 const TEMPLATE_FILE: &str = "templates/service/deploy/kubernetes.yaml";
+/// The machine's Redis, standing for the shared cache the deployment files name (so the
+/// service starts with their `cache.url` and `rate_limit.store = "redis"` for real).
+const LOCAL_REDIS: &str = "redis://127.0.0.1:6379";
 
 /// The ConfigMap's issuer and audience (the values an operator sets).
 fn config_map() -> (String, String) {
@@ -233,9 +236,10 @@ async fn the_kubernetes_auth_settings_make_the_real_service_authenticate() {
                 other => panic!("{file}: unknown ConfigMap key {other}"),
             }
         },
-        &|name| {
-            assert_eq!(name, "DATABASE_URL");
-            db.url().to_string()
+        &|name| match name {
+            "DATABASE_URL" => db.url().to_string(),
+            "SERVICEKIT__CACHE__URL" => LOCAL_REDIS.to_string(),
+            other => panic!("{file}: unexpected secret {other}"),
         },
         file,
     );
@@ -267,6 +271,12 @@ async fn the_ecs_auth_settings_make_the_real_service_authenticate() {
             (e["name"].as_str().unwrap().to_string(), value)
         })
         .filter(|(k, _)| !ignored(k))
+        .map(|(k, v)| match k.as_str() {
+            // The ElastiCache endpoint and its AUTH token stand for the test's Redis.
+            "SERVICEKIT__CACHE__URL" => (k, LOCAL_REDIS.to_string()),
+            _ => (k, v),
+        })
+        .filter(|(k, _)| k != "SERVICEKIT__CACHE__PASSWORD")
         .collect();
     env.push(("DATABASE_URL".into(), db.url().to_string()));
     assert_authenticates(file, &env, &issuer, true).await;

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::Settings;
+use crate::cached::StudentCache;
 
 /// What every handler needs.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Where writes stage `student.*` events (see [`crate::events`]).
     pub events: Events,
+    /// Where `GET /students/{id}` reads through the cache (see [`crate::cached`]).
+    pub cache: StudentCache,
 }
 
 /// The scope needed to read students.

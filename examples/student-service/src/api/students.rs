@@ -68,7 +68,9 @@ pub(super) async fn get(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Student>, Problem> {
-    repo::get(&state.db, &id.to_string())
+    state
+        .cache
+        .get(&state.db, &id.to_string())
         .await?
         .map(Json)
         .ok_or_else(|| not_found(id))
@@ -153,10 +155,11 @@ pub(super) async fn update(
     Json(input): Json<StudentInput>,
 ) -> Result<Json<Student>, Problem> {
     let valid = validate(input)?;
-    repo::update(&state.db, &state.events, &id.to_string(), &valid)
-        .await?
-        .map(Json)
-        .ok_or_else(|| not_found(id))
+    let id_text = id.to_string();
+    let updated = repo::update(&state.db, &state.events, &id_text, &valid).await?;
+    // Committed: the next read loads the new row.
+    state.cache.invalidate(&id_text).await;
+    updated.map(Json).ok_or_else(|| not_found(id))
 }
 
 /// Deletes a student.
@@ -173,7 +176,10 @@ pub(super) async fn delete(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    if repo::delete(&state.db, &state.events, &id.to_string()).await? {
+    let id_text = id.to_string();
+    if repo::delete(&state.db, &state.events, &id_text).await? {
+        // Committed: the next read is a 404 (and is remembered as one for a few seconds).
+        state.cache.invalidate(&id_text).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(id))

@@ -1,6 +1,7 @@
 //! student-service API tests: every test runs on SQLite, PostgreSQL and MariaDB.
 
 mod auth;
+mod cache;
 mod events;
 mod health;
 mod helpers;
