@@ -2,7 +2,7 @@
 //! (`store = "redis"`, a private `redis-server` on a free loopback port, so that its CPU is
 //! this bench's alone).
 //!
-//! `cargo bench -p servicekit --bench rate_limit --features rate-limit,cache`
+//! `cargo bench -p servicekit --bench rate_limit --features rate-limit,cache,testing`
 //!
 //! The layer wraps a handler that answers at once, with a burst so large that nothing is
 //! limited, and every request is a different client of 256 (so both stores look up and update
@@ -26,47 +26,8 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use servicekit::server::{RateLimitConfig, RateLimitLayer};
+use servicekit::testing::RedisServer;
 use tower::ServiceExt;
-
-/// A private `redis-server` on a free port, killed on drop.
-struct PrivateRedis(std::process::Child, String);
-
-impl PrivateRedis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH");
-        let server = Self(child, format!("redis://127.0.0.1:{port}"));
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server did not listen on {port}");
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -116,8 +77,8 @@ async fn one(app: &Router, i: u64) {
 
 fn per_request(c: &mut Criterion) {
     let rt = runtime();
-    let redis = PrivateRedis::start();
-    let apps = rt.block_on(apps(&redis.1));
+    let redis = rt.block_on(RedisServer::start());
+    let apps = rt.block_on(apps(&redis.url()));
     let mut group = c.benchmark_group("rate_limit");
     for (name, app) in &apps {
         let n = AtomicU64::new(0);
@@ -128,7 +89,7 @@ fn per_request(c: &mut Criterion) {
     }
     group.finish();
     for (name, app) in &apps {
-        throughput(&rt, &redis.1, name, app);
+        throughput(&rt, &redis.url(), name, app);
     }
 }
 

@@ -7,14 +7,13 @@ mod outage;
 mod tls;
 mod typed;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use axum::Router;
 use serde_json::Value;
 use servicekit::cache::Cache;
-use servicekit::testing::{TestApp, eventually};
+pub(crate) use servicekit::testing::RedisServer;
+use servicekit::testing::TestApp;
 use servicekit::{Service, ServiceBuilder};
 use tokio::sync::oneshot;
 
@@ -76,77 +75,6 @@ pub(crate) async fn readiness(app: &TestApp) -> (u16, Value) {
     let res = app.get("/health/ready").await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap())
-}
-
-/// A `redis-server` of this test's own on a free port, stopped and started by the test.
-pub(crate) struct RedisServer {
-    port: u16,
-    args: Vec<String>,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    /// Starts a plain one on a free port and waits until it listens.
-    pub(crate) async fn start() -> Self {
-        Self::start_with(|port| vec!["--port".into(), port.to_string()]).await
-    }
-
-    /// Starts one with the arguments `args` gives for the free port.
-    pub(crate) async fn start_with(args: impl FnOnce(u16) -> Vec<String>) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = Self {
-            port,
-            args: args(port),
-            child: None,
-        };
-        server.resume().await;
-        server
-    }
-
-    pub(crate) fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts it again on the same port (empty: it saves nothing).
-    pub(crate) async fn resume(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(&self.args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server runs (apt install redis-server)");
-        self.child = Some(child);
-        let port = self.port;
-        eventually(|| async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .map(drop)
-        })
-        .await;
-    }
-
-    /// Kills it (connections drop at once, as in a crash or a failover).
-    pub(crate) fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// Time for a short TTL to pass, polled with `eventually` by the tests (never asserted on).

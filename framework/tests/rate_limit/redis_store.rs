@@ -11,7 +11,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use servicekit::server::RateLimitLayer;
-use servicekit::testing::{TestApp, eventually};
+use servicekit::testing::{RedisServer, TestApp, eventually};
 use servicekit::{Context, Service};
 
 use super::{get_from, header, header_u64};
@@ -152,64 +152,6 @@ async fn headers_and_route_overrides_match_the_local_store() {
     redis.shutdown().await.unwrap();
 }
 
-/// A private `redis-server` on a fixed free port that can be stopped and started again.
-struct PrivateRedis {
-    port: u16,
-    child: Option<std::process::Child>,
-}
-
-impl PrivateRedis {
-    async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = Self { port, child: None };
-        redis.restart().await;
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn restart(&mut self) {
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH");
-        self.child = Some(child);
-        eventually(|| async {
-            tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .map(drop)
-        })
-        .await;
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 /// Sends requests to `/hello` from 4 tasks until `stop` is set; returns every status.
 fn load(app: &TestApp, stop: Arc<AtomicBool>) -> tokio::task::JoinSet<Vec<u16>> {
     let mut tasks = tokio::task::JoinSet::new();
@@ -243,10 +185,13 @@ async fn store_errors(app: &TestApp, policy: &str) -> u64 {
 /// Stops Redis under load, then starts it again: `outage_status` is what every request gets
 /// meanwhile; afterwards limiting resumes in the same process.
 async fn outage_and_recovery(policy: &str, outage_status: u16) {
-    let mut redis = PrivateRedis::start().await;
-    // A burst that the load spends at once, refilled at 5 per second.
+    let mut redis = RedisServer::start().await;
+    // A burst that the load spends at once, refilled at 5 per second. A store timeout far
+    // above the default: on a loaded machine a 50 ms answer can be late while Redis is up,
+    // which fail_closed would answer 503 (a refused connection still fails at once).
     let app = spawn(
-        json!({"per_second": 5, "burst": 5, "on_store_error": policy, "prefix": fresh_prefix(policy)}),
+        json!({"per_second": 5, "burst": 5, "on_store_error": policy, "store_timeout": "1s",
+               "prefix": fresh_prefix(policy)}),
         &redis.url(),
     )
     .await;
@@ -298,7 +243,7 @@ async fn outage_and_recovery(policy: &str, outage_status: u16) {
     }
 
     // After: the same process limits again once Redis is back.
-    redis.restart().await;
+    redis.resume().await;
     eventually(|| async {
         let res = get_from(&app, "/hello", None).await;
         if res.headers().get("ratelimit-limit").is_some() {

@@ -178,54 +178,13 @@ mod tests {
         assert!(!exists);
     }
 
-    /// A private `redis-server` on a free port, killed on drop: SCRIPT FLUSH must not touch
-    /// the machine's Redis, which other tests use.
-    struct PrivateRedis(std::process::Child, u16);
-
-    impl PrivateRedis {
-        async fn start() -> Self {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let child = std::process::Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .expect("redis-server on PATH");
-            let server = Self(child, port);
-            for _ in 0..100 {
-                if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                    .await
-                    .is_ok()
-                {
-                    return server;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            panic!("redis-server did not listen on {port}");
-        }
-    }
-
-    impl Drop for PrivateRedis {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
+    /// On a private server (`testing::RedisServer`): SCRIPT FLUSH must not touch the machine's
+    /// Redis, which other tests use.
+    #[cfg(feature = "testing")]
     #[tokio::test]
     async fn the_script_is_loaded_again_after_a_script_flush() {
-        let server = PrivateRedis::start().await;
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}", server.1)).unwrap();
+        let server = crate::testing::RedisServer::start().await;
+        let client = redis::Client::open(server.url()).unwrap();
         let store = GcraStore::new(ConnectionManager::new(client).await.unwrap());
         let k = key("flush");
         let rate = GcraRate::new(Duration::from_secs(10), 5);
