@@ -49,3 +49,4 @@ fi
 (cd bench/nestjs && npm ci --no-audit --no-fund && npx tsc -p tsconfig.json)
 
 BENCH_BIN="$bin" python3 bench/run.py
+if [ "${BENCH_CACHE:-0}" = 1 ]; then BENCH_BIN="$bin" python3 bench/cache.py; fi  # issue 19 (needs student-service: all cases, or a D-servicekit one)
