@@ -126,6 +126,10 @@ async fn after_a_broken_connection_operations_fail_then_resume_and_subscriptions
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let incoming = loop {
         match tokio::time::timeout(Duration::from_secs(1), subscription.next()).await {
+            // At least once: the ack of s-1 may not have reached the broker before the cut.
+            Ok(Some(Ok(incoming))) if text(incoming.as_ref()) == "s-1:1" => {
+                incoming.ack().await.expect("ack the redelivery");
+            }
             Ok(Some(Ok(incoming))) => break incoming,
             Ok(None) => panic!("the subscription closed"),
             Ok(Some(Err(error))) => {
