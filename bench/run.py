@@ -11,6 +11,9 @@ rounds; every ratio is computed from medians.
 Instructions: each case of BENCH_INSTR_CASES under callgrind with a fixed client
 (bench/harness/instructions.py). Startup: process start to /health/ready 200 and idle RSS of
 student-service on SQLite and of the NestJS peer.
+Gateway (case G, issue 18): G-direct, G-gateway and G-nginx in the load rounds, student-service
+on SQLite called directly, through examples/gateway and through nginx (bench/harness/gateway.py);
+needs nginx on PATH for G-nginx.
 Events (case F, issue 17): `sk-events bare` and `sk-events servicekit` in alternating rounds
 (bench/harness/events.py); needs NATS with JetStream at BENCH_NATS.
 Writes bench/results/latest.json and latest.md and prints the Markdown.
@@ -27,6 +30,8 @@ Every setting comes from the environment (defaults in brackets):
                            [2000], BENCH_EVENTS_KEYS [256], BENCH_EVENTS_CONCURRENCY [64] (F)
   BENCH_ROWS [1000]        seeded students              BENCH_STARTUP_RUNS [5]
   BENCH_MANY_TOKENS [1000] tokens in rotation (C-many)  BENCH_PORT [18080]
+  BENCH_UPSTREAM_PORT [BENCH_PORT + 1], BENCH_UPSTREAM_CPU [BENCH_CLIENT_CPU]: student-service
+                           behind a proxy (case G)   BENCH_NGINX [nginx] the nginx binary (G)
   BENCH_CASES [all]        comma-separated case ids, run in that order (e.g. B-info,B-warn,startup)
   BENCH_INSTRUCTIONS [1]   callgrind instructions/request after the load; 0: skip; only: alone
   BENCH_INSTR_CASES [A,B-warn,B-info,C-ES256-warn,C-RS256-warn,C-many-ES256-warn,
@@ -52,6 +57,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import events, instructions, merge  # noqa: E402
+from harness.gateway import gateway_cases  # noqa: E402
 from harness import settings as s  # noqa: E402
 from harness.cases import (D_CASES, database_cases, in_memory_cases, make_keys,  # noqa: E402
                            servicekit_env)
@@ -169,7 +175,8 @@ def main():
             wanted |= {c for c in s.INSTR_CASES if counted and s.selected(c)}
             database = database_cases(workdir, log_dir, wanted)
             if load:
-                cases = [c for c in memory + database if s.selected(c.id)]
+                gateway = gateway_cases(workdir, log_dir)
+                cases = [c for c in memory + database + gateway if s.selected(c.id)]
                 if s.ONLY:
                     # BENCH_CASES also sets the order of a round (e.g. B-info,B-warn).
                     cases.sort(key=lambda c: s.ONLY.index(c.id))

@@ -16,16 +16,18 @@ class BenchError(Exception):
 
 
 class Server:
-    """A server process pinned to SERVER_CPU (after `prefix`, e.g. valgrind), its output in
-    `log_dir/<name>.log`, or discarded when `log_dir` is None."""
+    """A server process pinned to `cpu` (default SERVER_CPU; after `prefix`, e.g. valgrind),
+    listening on `port` (default PORT), its output in `log_dir/<name>.log`, or discarded when
+    `log_dir` is None."""
 
-    def __init__(self, name, argv, env, cwd, log_dir, prefix=()):
+    def __init__(self, name, argv, env, cwd, log_dir, prefix=(), cpu=None, port=None):
         self.name = name
+        self.port = port or s.PORT
         self.log_path = Path(log_dir) / f"{name}.log" if log_dir else None
         self.log = open(self.log_path, "wb") if self.log_path else None
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            ["taskset", "-c", s.SERVER_CPU, *prefix, *[str(a) for a in argv]],
+            ["taskset", "-c", cpu or s.SERVER_CPU, *prefix, *[str(a) for a in argv]],
             env={**os.environ, **env},
             cwd=cwd,
             stdout=self.log or subprocess.DEVNULL,
@@ -42,21 +44,49 @@ class Server:
             if self.proc.poll() is not None:
                 raise BenchError(f"{self.name} exited with {self.proc.returncode} before it "
                                  f"was ready:\n{self.tail()}")
-            if http_status(path, headers) == 200:
+            if http_status(path, headers, self.port) == 200:
                 return time.monotonic() - self.started
             time.sleep(0.002)
         raise BenchError(f"{self.name} not ready on {path} after {timeout}s:\n{self.tail()}")
 
+    def processes(self):
+        """The server's pid and those of its descendants (nginx's workers under its master;
+        a single-process server has none)."""
+        parents = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # exited meanwhile
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += parents.get(pid, [])
+        return found
+
     def cpu_seconds(self):
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        # utime and stime are fields 14 and 15 of the file; fields[0] here is field 3.
-        return (int(fields[11]) + int(fields[12])) / s.CLK_TCK
+        """utime + stime of the server and its descendants."""
+        total = 0
+        for pid in self.processes():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            # utime and stime are fields 14 and 15 of the file; fields[0] here is field 3.
+            total += int(fields[11]) + int(fields[12])
+        return total / s.CLK_TCK
 
     def status_kib(self, key):
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-        raise BenchError(f"{key} missing from /proc/{self.pid}/status")
+        """`key` of /proc/<pid>/status (e.g. VmHWM), summed over the server and its
+        descendants."""
+        total = 0
+        for pid in self.processes():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(key + ":"):
+                    total += int(line.split()[1])
+                    break
+            else:
+                raise BenchError(f"{key} missing from /proc/{pid}/status")
+        return total
 
     def log_bytes(self):
         """Bytes written to the log so far (None when the output is discarded)."""
@@ -87,9 +117,10 @@ class Server:
                 self.log_path.unlink(missing_ok=True)
 
 
-def http_status(path, headers=None):
-    """The status of GET http://127.0.0.1:PORT{path}, or None when nothing answers."""
-    request = urllib.request.Request(f"http://127.0.0.1:{s.PORT}{path}", headers=headers or {})
+def http_status(path, headers=None, port=None):
+    """The status of GET http://127.0.0.1:{port or PORT}{path}, or None when nothing answers."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port or s.PORT}{path}",
+                                     headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
             response.read()
@@ -105,13 +136,14 @@ def run(argv, **kwargs):
                           **kwargs).stdout
 
 
-def wait_port_free():
+def wait_port_free(port=None):
+    port = port or s.PORT
     for _ in range(500):
         with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", s.PORT)) != 0:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
                 return
         time.sleep(0.02)
-    raise BenchError(f"port {s.PORT} is still in use")
+    raise BenchError(f"port {port} is still in use")
 
 
 def quiesce():

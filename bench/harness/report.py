@@ -37,6 +37,13 @@ def _pair(table, a, b, value):
     return _ratio(value(table[a]), value(table[b]))
 
 
+def _difference(table, a, b, key):
+    """median `key` of table[a] minus that of table[b], both from the same run."""
+    if a not in table or b not in table or table[a].get("run") != table[b].get("run"):
+        return None
+    return round(table[a][key]["median"] - table[b][key]["median"], 3)
+
+
 def _median_of(key):
     return lambda r: r[key]["median"]
 
@@ -74,6 +81,20 @@ def ratios(cases, footprint, instructions, events=None):
         _pair(events, "F-servicekit", "F-bare", _median_of("p50_ms")), "")
     out["p99 F-servicekit / F-bare"] = (
         _pair(events, "F-servicekit", "F-bare", _median_of("p99_ms")), "")
+    # Issue 18: the gateway against nginx (one worker each) and against the direct call.
+    out["req/s G-gateway / G-nginx"] = (_pair(cases, "G-gateway", "G-nginx", _median_of("rps")),
+                                        ">= 0.80")
+    out["p99 ms G-gateway - G-direct"] = (_difference(cases, "G-gateway", "G-direct", "p99_ms"),
+                                          "<= 1.0")
+    out["p99 ms G-nginx - G-direct"] = (_difference(cases, "G-nginx", "G-direct", "p99_ms"), "")
+    out["p50 ms G-gateway - G-direct"] = (_difference(cases, "G-gateway", "G-direct", "p50_ms"),
+                                          "")
+    out["p50 ms G-nginx - G-direct"] = (_difference(cases, "G-nginx", "G-direct", "p50_ms"), "")
+    out["req/s G-gateway / G-direct"] = (
+        _pair(cases, "G-gateway", "G-direct", _median_of("rps")), "")
+    out["req/s G-nginx / G-direct"] = (_pair(cases, "G-nginx", "G-direct", _median_of("rps")), "")
+    out["CPU µs/req G-gateway / G-nginx"] = (
+        _pair(cases, "G-gateway", "G-nginx", _median_of("cpu_us_per_req")), "")
     for case, target in RPS_TARGETS.items():
         out[f"req/s {case} / A"] = (_pair(cases, case, "A", _median_of("rps")), target)
     for case in P99_CASES:
@@ -140,6 +161,12 @@ def _run_lines(run, cases, instr, events=None):
                          f"| {'–' if r['log_bytes_per_req'] is None else r['log_bytes_per_req']} "
                          f"| {r['server_core_pct_median']} "
                          f"| {r['server_cpu_steal_pct_max']} |")
+        if any(case.startswith("G-") for case in cases):
+            lines += ["", "Case G: the proxy (gateway, nginx) on CPU "
+                      f"{st['server_cpu']}, student-service on CPU "
+                      f"{st.get('upstream_cpu', st['client_cpu'])} next to wrk, in all three "
+                      "cases; CPU, core % and RSS are the proxy's (G-direct: student-service's; "
+                      "nginx: master + worker)."]
     if instr:
         base = instr.get("A", {}).get("instructions_per_req")
         lines += ["", f"Instructions per request (`valgrind --tool=callgrind`, "

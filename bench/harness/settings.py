@@ -53,6 +53,10 @@ INSTR_CASES = [c for c in os.environ.get(
 PORT = int(os.environ.get("BENCH_PORT", "18080"))
 # Case F: the NATS server (JetStream on) both event paths use.
 NATS = os.environ.get("BENCH_NATS", "nats://127.0.0.1:4222")
+# Case G: student-service behind a proxy listens on UPSTREAM_PORT, pinned to UPSTREAM_CPU.
+UPSTREAM_PORT = int(os.environ.get("BENCH_UPSTREAM_PORT", str(PORT + 1)))
+UPSTREAM_CPU = os.environ.get("BENCH_UPSTREAM_CPU", CLIENT_CPU)
+NGINX = os.environ.get("BENCH_NGINX", "nginx")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 STUDENT_PATH = "/students/0190b3a4-7c00-7000-8000-000000000001"
 
@@ -67,6 +71,8 @@ def as_dict():
     return {"duration": DURATION, "warmup": WARMUP, "rounds": ROUNDS, "pause_s": PAUSE,
             "sync_between_cases": SYNC, "log_dir": LOG_DIR, "connections": CONNECTIONS,
             "threads": THREADS, "server_cpu": SERVER_CPU, "client_cpu": CLIENT_CPU,
-            "rows": ROWS, "nats": NATS, "cases": ONLY or "all", "many_tokens": MANY_TOKENS, "binaries": str(RELEASE),
+            "rows": ROWS, "nats": NATS, "cases": ONLY or "all", "many_tokens": MANY_TOKENS,
+            "binaries": str(RELEASE), "upstream_port": UPSTREAM_PORT,
+            "upstream_cpu": UPSTREAM_CPU,
             "instructions": INSTRUCTIONS, "instr_requests": INSTR_REQUESTS,
             "instr_warmup": INSTR_WARMUP, "instr_concurrency": INSTR_CONCURRENCY}
