@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
 use serde_json::{Value, json};
 use servicekit::server::RateLimitLayer;
 use servicekit::testing::{RedisServer, TestApp, eventually};
@@ -23,7 +23,7 @@ fn fresh_prefix(test: &str) -> String {
     format!("servicekit-test-{test}-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// `/hello` and `/students` behind a Redis-backed limiter on `redis_url`.
+/// The suite's routes (`super::routes`) behind a Redis-backed limiter on `redis_url`.
 async fn spawn(rate_limit: Value, redis_url: &str) -> TestApp {
     let mut rate_limit = rate_limit;
     rate_limit["enabled"] = json!(true);
@@ -31,16 +31,7 @@ async fn spawn(rate_limit: Value, redis_url: &str) -> TestApp {
     let builder = Service::builder("rate-limit-redis-test")
         .set("rate_limit", rate_limit)
         .set("cache", json!({"url": redis_url}))
-        .routes(|ctx: Context| async move {
-            Router::new()
-                .route("/hello", get(|| async { "hello" }))
-                .route(
-                    "/students",
-                    get(|| async { "[]" }).post(|| async { "created" }),
-                )
-                .route("/students/{id}", post(|| async { "updated" }))
-                .layer(ctx.rate_limit())
-        });
+        .routes(super::routes);
     TestApp::spawn(builder).await.expect("service starts")
 }
 
@@ -48,19 +39,7 @@ async fn spawn(rate_limit: Value, redis_url: &str) -> TestApp {
 async fn spawn_local(rate_limit: Value) -> TestApp {
     let mut rate_limit = rate_limit;
     rate_limit["enabled"] = json!(true);
-    let builder = Service::builder("rate-limit-local-test")
-        .set("rate_limit", rate_limit)
-        .routes(|ctx: Context| async move {
-            Router::new()
-                .route("/hello", get(|| async { "hello" }))
-                .route(
-                    "/students",
-                    get(|| async { "[]" }).post(|| async { "created" }),
-                )
-                .route("/students/{id}", post(|| async { "updated" }))
-                .layer(ctx.rate_limit())
-        });
-    TestApp::spawn(builder).await.expect("service starts")
+    super::spawn(rate_limit, None).await
 }
 
 #[tokio::test]
