@@ -1,6 +1,5 @@
 //! The buckets: one keyed GCRA limiter (governor) per quota, shrunk as clients go idle.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -10,8 +9,9 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use super::config::{RateLimitConfig, parse_route, quota};
+use super::config::{RateLimitConfig, quota};
 use super::key::ClientKey;
+use super::quotas::Quotas;
 
 /// How often idle clients' buckets are dropped (at most; the work is done by a request).
 const SHRINK_EVERY: Duration = Duration::from_secs(10);
@@ -82,16 +82,15 @@ pub(crate) struct Decision {
 
 /// The default bucket and one per overridden route.
 pub(crate) struct Limiters {
-    default: Bucket,
-    routes: HashMap<(Method, String), Bucket>,
+    buckets: Quotas<Bucket>,
     last_shrink: Mutex<Instant>,
 }
 
 impl std::fmt::Debug for Limiters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Limiters")
-            .field("clients", &self.default.limiter.len())
-            .field("routes", &self.routes.keys().collect::<Vec<_>>())
+            .field("clients", &self.buckets.default_quota().limiter.len())
+            .field("routes", &self.buckets.routes().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -102,18 +101,11 @@ impl Limiters {
     pub(crate) fn new(config: &RateLimitConfig) -> Self {
         let default = quota("rate_limit", config.per_second, config.burst)
             .unwrap_or_else(|_| Quota::per_second(std::num::NonZeroU32::MIN));
-        let routes = config
-            .routes
-            .iter()
-            .filter_map(|(route, limit)| {
-                let route = parse_route(route).ok()?;
-                let quota = quota("", limit.per_second, limit.burst).ok()?;
-                Some((route, Bucket::new(quota)))
-            })
-            .collect();
+        let buckets = Quotas::new(config, Bucket::new(default), |_, limit| {
+            Some(Bucket::new(quota("", limit.per_second, limit.burst).ok()?))
+        });
         Self {
-            default: Bucket::new(default),
-            routes,
+            buckets,
             last_shrink: Mutex::new(Instant::now()),
         }
     }
@@ -121,10 +113,7 @@ impl Limiters {
     /// Counts a request of `key` on `method route` (the matched template, if any).
     pub(crate) fn check(&self, method: &Method, route: Option<&str>, key: &ClientKey) -> Decision {
         self.maybe_shrink();
-        let bucket = route
-            .and_then(|r| self.routes.get(&(method.clone(), r.to_string())))
-            .unwrap_or(&self.default);
-        bucket.check(key)
+        self.buckets.get(method, route).check(key)
     }
 
     /// Drops the buckets of clients that are back to a full bucket, at most every
@@ -143,7 +132,7 @@ impl Limiters {
 
     /// Drops the buckets of idle clients now.
     pub(crate) fn shrink(&self) {
-        for bucket in std::iter::once(&self.default).chain(self.routes.values()) {
+        for bucket in self.buckets.all() {
             bucket.limiter.retain_recent();
             bucket.limiter.shrink_to_fit();
         }
@@ -152,10 +141,7 @@ impl Limiters {
     /// How many clients have a bucket (across all quotas).
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        std::iter::once(&self.default)
-            .chain(self.routes.values())
-            .map(|b| b.limiter.len())
-            .sum()
+        self.buckets.all().map(|b| b.limiter.len()).sum()
     }
 }
 

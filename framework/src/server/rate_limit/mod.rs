@@ -54,6 +54,8 @@ mod key;
 mod layer;
 #[cfg(feature = "rate-limit")]
 mod limiter;
+#[cfg(feature = "rate-limit")]
+mod quotas;
 #[cfg(all(feature = "rate-limit", feature = "cache"))]
 mod redis_store;
 #[cfg(feature = "rate-limit")]

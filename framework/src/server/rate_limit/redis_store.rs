@@ -1,16 +1,16 @@
 //! The buckets in Redis (`rate_limit.store = "redis"`): the keys, the rates per route, the
 //! store timeout and what a failure turns into.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
 use axum::http::Method;
 
-use super::config::{RateLimitConfig, StoreErrorPolicy, parse_route, period};
+use super::config::{RateLimitConfig, StoreErrorPolicy, period};
 use super::key::ClientKey;
 use super::limiter::Decision;
+use super::quotas::Quotas;
 use crate::cache::gcra::{GcraRate, GcraStore};
 use crate::telemetry::catalog::RATE_LIMIT_STORE_ERRORS_TOTAL;
 
@@ -51,8 +51,7 @@ impl std::fmt::Display for StoreError {
 pub(crate) struct RedisLimiters {
     store: GcraStore,
     prefix: String,
-    default: Quota,
-    routes: HashMap<(Method, String), Quota>,
+    quotas: Quotas<Quota>,
     timeout: Duration,
     pub(crate) policy: StoreErrorPolicy,
     /// For the warn-rate limit: when the service started, and the last warning (milliseconds
@@ -67,22 +66,14 @@ pub(crate) struct RedisLimiters {
 impl RedisLimiters {
     /// From a validated configuration; `prefix` is `rate_limit.prefix` or the service name.
     pub(crate) fn new(config: &RateLimitConfig, prefix: &str, store: GcraStore) -> Self {
-        let routes = config
-            .routes
-            .iter()
-            .filter_map(|(name, limit)| {
-                let route = parse_route(name).ok()?;
-                Some((
-                    route,
-                    Quota::new(limit.per_second, limit.burst, key_part(name)),
-                ))
-            })
-            .collect();
+        let default = Quota::new(config.per_second, config.burst, "default".into());
+        let quotas = Quotas::new(config, default, |name, limit| {
+            Some(Quota::new(limit.per_second, limit.burst, key_part(name)))
+        });
         Self {
             store,
             prefix: prefix.to_owned(),
-            default: Quota::new(config.per_second, config.burst, "default".into()),
-            routes,
+            quotas,
             timeout: config.store_timeout,
             policy: config.on_store_error,
             started: Instant::now(),
@@ -99,9 +90,7 @@ impl RedisLimiters {
         route: Option<&str>,
         key: &ClientKey,
     ) -> Result<Decision, StoreError> {
-        let quota = route
-            .and_then(|r| self.routes.get(&(method.clone(), r.to_string())))
-            .unwrap_or(&self.default);
+        let quota = self.quotas.get(method, route);
         let redis_key = format!("{}:rl:{}:{}", self.prefix, quota.name, client_part(key));
         let outcome = tokio::time::timeout(self.timeout, self.store.check(&redis_key, quota.rate))
             .await
