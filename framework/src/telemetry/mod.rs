@@ -20,6 +20,7 @@ mod otel;
 pub mod prometheus;
 mod short_text;
 mod subscriber;
+mod trace_ids;
 
 pub use config::{LogConfig, LogFormat, OtlpProtocol, TelemetryConfig};
 pub use error::TelemetryError;

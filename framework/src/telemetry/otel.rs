@@ -128,8 +128,25 @@ pub(crate) fn extract_parent(span: &Span, headers: &HeaderMap) {
         return;
     }
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
-    if parent.span().span_context().is_valid() {
+    let moved = {
+        let remote = parent.span();
+        let remote = remote.span_context();
+        if !remote.is_valid() {
+            return;
+        }
+        super::trace_ids::set_remote_parent(span, remote)
+    };
+    if !moved {
         let _ = span.set_parent(parent);
+    }
+}
+
+/// The OpenTelemetry context of `span`: from the ids layer when nothing is exported, from the
+/// OpenTelemetry layer otherwise.
+fn context_of(span: &Span) -> Context {
+    match super::trace_ids::span_context(span) {
+        Some(ids) => Context::new().with_remote_span_context(ids),
+        None => span.context(),
     }
 }
 
@@ -144,7 +161,7 @@ pub fn current_trace_context() -> HeaderMap {
 
 /// Adds the current span's `traceparent`/`tracestate` to `headers` (no-op when tracing is off).
 pub fn inject_trace_context(headers: &mut HeaderMap) {
-    let cx = Span::current().context();
+    let cx = context_of(&Span::current());
     if cx.span().span_context().is_valid() {
         TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
     }
@@ -152,6 +169,9 @@ pub fn inject_trace_context(headers: &mut HeaderMap) {
 
 /// The trace and span ids of `span`, when it is part of a valid trace.
 pub(super) fn ids_of(span: &Span) -> Option<(TraceId, SpanId)> {
+    if let Some(sc) = super::trace_ids::span_context(span) {
+        return sc.is_valid().then(|| (sc.trace_id(), sc.span_id()));
+    }
     let cx: Context = span.context();
     let otel_span = cx.span();
     let sc = otel_span.span_context();

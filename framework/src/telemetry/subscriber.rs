@@ -10,6 +10,7 @@ use super::config::{LogConfig, LogFormat, TelemetryConfig, parse_filter};
 use super::correlation::CorrelationLayer;
 use super::json::{JsonFormat, NoSpanFields};
 use super::log_writer::NonBlockingStdout;
+use super::trace_ids::TraceIdsLayer;
 
 type Base = tracing_subscriber::layer::Layered<EnvFilter, Registry>;
 type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
@@ -49,27 +50,37 @@ pub fn init(
         LogFormat::Compact => Box::new(fmt.compact()),
         LogFormat::Pretty | LogFormat::Auto => Box::new(fmt.pretty()),
     });
-    // Always installed: without an OTLP endpoint the tracer exports nothing, but spans still
-    // get ids, so `traceparent` is propagated and logs carry `trace_id`.
+    // Spans always get ids, exported or not, so `traceparent` is propagated and logs carry
+    // `trace_id`.
     let (tracer, exporting) = super::otel::tracer(telemetry, service, version)?;
-    let otel = tracing_opentelemetry::layer()
-        .with_tracer(tracer)
-        .with_location(false)
-        .with_threads(false);
     layers.push(if exporting {
-        Box::new(otel)
-    } else {
-        // Nothing leaves the process, so the layer keeps only what gives spans their ids: no
-        // busy/idle timing on every enter and exit, no target attribute, no log events copied
-        // into span events, and no OpenTelemetry context made current on every enter (servicekit
-        // reads a span's context through `OpenTelemetrySpanExt::context`, which does not need
-        // it); see docs/performance.md. What is exported when an endpoint is set does not change.
         Box::new(
-            otel.with_tracked_inactivity(false)
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_location(false)
+                .with_threads(false),
+        )
+    } else if telemetry.sample_ratio.is_none() && std::env::var_os("OTEL_TRACES_SAMPLER").is_some()
+    {
+        // The SDK's sampler from `OTEL_TRACES_SAMPLER` decides (`sample_ratio` would override
+        // it); only the OpenTelemetry layer asks it.
+        // Nothing leaves the process, so the layer keeps only what gives spans their ids (no
+        // busy/idle timing, no target attribute, no log events copied into span events, no
+        // context made current on every enter).
+        Box::new(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_location(false)
+                .with_threads(false)
+                .with_tracked_inactivity(false)
                 .with_target(false)
                 .with_context_activation(false)
                 .with_filter(filter_fn(|metadata| metadata.is_span())),
         )
+    } else {
+        // Nothing leaves the process but the ids: a layer that only assigns them (see
+        // `trace_ids` and docs/performance.md). What is exported with an endpoint is unchanged.
+        Box::new(TraceIdsLayer::new(telemetry.sample_ratio))
     });
     Ok(tracing_subscriber::registry()
         .with(filter)
