@@ -1,6 +1,6 @@
 //! Remembers each request span's correlation ids so that every log line inside it carries them.
 
-use tracing::field::{Field, Visit};
+use tracing::field::{Field, Value, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Span, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
@@ -86,14 +86,43 @@ where
     }
 }
 
-/// Records the trace and span ids of the request span, once its trace parent is set.
-pub(crate) fn record_request_span(span: &Span) {
-    if let Some((trace_id, span_id)) = super::otel::ids_of(span) {
-        // Hex text formatted on the stack: 32 and 16 digits.
-        let mut trace = [0u8; 32];
-        let mut id = [0u8; 16];
-        span.record("trace_id", hex(&trace_id.to_bytes(), &mut trace));
-        span.record("span_id", hex(&span_id.to_bytes(), &mut id));
+/// Records the request span's name (`otel.name`) and, once its trace parent is set, its trace
+/// and span ids. With the ids layer that is one `record_all`, so each layer visits the span once
+/// instead of three times; the OpenTelemetry layer starts its span when the ids are read and
+/// takes a name only before that, so there the name is recorded first.
+pub(crate) fn record_request_span(span: &Span, name: &dyn Value) {
+    let Some(fields) = span.metadata().map(|meta| meta.fields()) else {
+        return;
+    };
+    let (Some(name_field), Some(trace_field), Some(span_field)) = (
+        fields.field("otel.name"),
+        fields.field("trace_id"),
+        fields.field("span_id"),
+    ) else {
+        span.record("otel.name", name);
+        return;
+    };
+    let mut named = None;
+    let ids = super::trace_ids::ids_of(span).or_else(|| {
+        named = Some(span.record_all(&fields.value_set(&[(&name_field, Some(name))])));
+        super::otel::ids_of(span)
+    });
+    let name = if named.is_some() { None } else { Some(name) };
+    // Hex text formatted on the stack: 32 and 16 digits.
+    let (mut trace, mut id) = ([0u8; 32], [0u8; 16]);
+    let (trace, id) = match ids {
+        Some((trace_id, span_id)) => (
+            Some(hex(&trace_id.to_bytes(), &mut trace)),
+            Some(hex(&span_id.to_bytes(), &mut id)),
+        ),
+        None => (None, None),
+    };
+    if name.is_some() || trace.is_some() {
+        span.record_all(&fields.value_set(&[
+            (&name_field, name),
+            (&trace_field, trace.as_ref().map(|t| t as &dyn Value)),
+            (&span_field, id.as_ref().map(|s| s as &dyn Value)),
+        ]));
     }
 }
 

@@ -7,43 +7,59 @@
 //! `serde_json` map writes them); the fixed keys win over an event field of the same name, an
 //! event field over a span's correlation id, an inner span's id over an outer one's.
 //!
-//! Every line is written straight into the subscriber's (reused, per-thread) line buffer: the
-//! event's field values are encoded once into a reused per-thread buffer, then copied in key
-//! order, so formatting a line allocates nothing.
+//! [`JsonLayer`] builds every line in a reused per-thread buffer and hands it to the writer
+//! once: the event's field values are encoded once into another reused buffer, then copied in
+//! key order, so formatting a line allocates nothing.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::field::RecordFields;
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::{LookupSpan, Scope};
 
 use super::correlation::Correlation;
 use super::short_text::ShortText;
 
-/// The JSON event format.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct JsonFormat;
+/// The JSON log layer: each event as one line (see the module documentation), written
+/// through `W`.
+///
+/// A layer of its own rather than `tracing_subscriber::fmt::Layer` with a custom event format:
+/// the fmt layer formats and stores every span's fields for its own formats (an extension per
+/// span, a visit per recorded field), which this line never reads; about 1,100 instructions per
+/// request at `info` (docs/performance.md).
+#[derive(Debug)]
+pub(crate) struct JsonLayer<W> {
+    writer: W,
+}
 
-/// Field formatter for [`JsonFormat`]: span fields are never printed (the correlation ids reach
-/// the line through [`Correlation`]), so formatting them for every span would be wasted work.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct NoSpanFields;
-
-impl<'w> FormatFields<'w> for NoSpanFields {
-    fn format_fields<R: RecordFields>(&self, _writer: Writer<'w>, _fields: R) -> fmt::Result {
-        Ok(())
+impl<W> JsonLayer<W> {
+    /// A layer writing its lines to `writer`'s writers, one `write_all` per line.
+    pub(crate) fn new(writer: W) -> Self {
+        Self { writer }
     }
+}
 
-    fn add_fields(
-        &self,
-        _current: &'w mut tracing_subscriber::fmt::FormattedFields<Self>,
-        _fields: &tracing::span::Record<'_>,
-    ) -> fmt::Result {
-        Ok(())
+impl<S, W> Layer<S> for JsonLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let write = |scratch: &mut Scratch| {
+            if format_line(ctx.event_scope(event), event, scratch).is_ok() {
+                // As the fmt layer does: a failed write loses the line, never the request.
+                let mut writer = self.writer.make_writer_for(event.metadata());
+                let _ = std::io::Write::write_all(&mut writer, scratch.line.as_bytes());
+            }
+        };
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => write(&mut scratch),
+            // An event logged while formatting a field of another one: fresh buffers.
+            Err(_) => write(&mut Scratch::default()),
+        });
     }
 }
 
@@ -54,36 +70,19 @@ struct Entry {
     end: usize,
 }
 
-/// The per-thread buffers of [`JsonFormat`], reused from line to line.
+/// The per-thread buffers of [`JsonLayer`], reused from line to line.
 #[derive(Default)]
 struct Scratch {
     values: String,
     entries: Vec<Entry>,
-    /// The line, built here with inlined writes and handed to the subscriber's writer at once.
+    /// The line, built here with inlined writes and handed to the writer at once.
     line: String,
+    /// The text of the current second, formatted once per second.
+    clock: Clock,
 }
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
-}
-
-impl<S, N> FormatEvent<S, N> for JsonFormat
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => format_line(ctx, writer, event, &mut scratch),
-            // An event logged while formatting a field of another one: fresh buffers.
-            Err(_) => format_line(ctx, writer, event, &mut Scratch::default()),
-        })
-    }
 }
 
 /// The correlation ids and span name a line takes from its spans.
@@ -95,15 +94,14 @@ struct FromSpans {
     span: Option<&'static str>,
 }
 
-fn format_line<S, N>(
-    ctx: &FmtContext<'_, S, N>,
-    mut writer: Writer<'_>,
+/// Formats `event` into `scratch.line`, with the correlation ids of the spans in `scope`.
+fn format_line<S>(
+    scope: Option<Scope<'_, S>>,
     event: &Event<'_>,
     scratch: &mut Scratch,
 ) -> fmt::Result
 where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
+    S: for<'a> LookupSpan<'a>,
 {
     scratch.values.clear();
     scratch.entries.clear();
@@ -113,12 +111,13 @@ where
         values,
         entries,
         line: text,
+        clock,
     } = scratch;
     // Stable: of two fields with one name, the later one is kept (as a map insert does).
     entries.sort_by(|a, b| a.key.cmp(b.key));
 
     let mut spans = FromSpans::default();
-    if let Some(scope) = ctx.event_scope() {
+    if let Some(scope) = scope {
         for span in scope {
             // Innermost first: its name and ids win.
             spans.span.get_or_insert(span.name());
@@ -150,7 +149,7 @@ where
             Fixed::Fallback(spans.span_id.as_ref().map(ShortText::as_str)),
         ),
         ("target", Fixed::Text(Some(meta.target()))),
-        ("timestamp", Fixed::Now),
+        ("timestamp", Fixed::Time(clock.now())),
         (
             "trace_id",
             Fixed::Fallback(spans.trace_id.as_ref().map(ShortText::as_str)),
@@ -188,7 +187,7 @@ where
     }
     // Never empty: `level` is always written.
     line.writer.push_str("}\n");
-    writer.write_str(line.writer)
+    Ok(())
 }
 
 /// A key the formatter adds to every line.
@@ -197,14 +196,15 @@ enum Fixed<'a> {
     Text(Option<&'a str>),
     /// A correlation id: left out when absent, and an event field of the same name wins.
     Fallback(Option<&'a str>),
-    Now,
+    /// The time of the event, RFC 3339 text.
+    Time(&'a str),
 }
 
 impl Fixed<'_> {
     /// Whether this value replaces an event field of the same name: the level, the target, the
     /// time and the span name do, a correlation id does not.
     fn wins(&self) -> bool {
-        matches!(self, Self::Level(_) | Self::Now | Self::Text(Some(_)))
+        matches!(self, Self::Level(_) | Self::Time(_) | Self::Text(Some(_)))
     }
 }
 
@@ -215,38 +215,88 @@ struct Line<'a> {
 }
 
 impl Line<'_> {
+    /// Starts the member `key`; an event's field names are escaped when they need it.
     fn key(&mut self, key: &str) -> fmt::Result {
-        self.writer.write_char(if self.first { '{' } else { ',' })?;
+        if needs_escape(key.as_bytes()) {
+            self.writer.push(if self.first { '{' } else { ',' });
+            self.first = false;
+            write_string(self.writer, key)?;
+            self.writer.push(':');
+            return Ok(());
+        }
+        self.fixed_key(key);
+        Ok(())
+    }
+
+    /// Starts the member `key`, one of the formatter's own keys (plain ASCII, never escaped).
+    fn fixed_key(&mut self, key: &str) {
+        self.writer.reserve(key.len() + 4);
+        self.writer.push(if self.first { '{' } else { ',' });
         self.first = false;
-        write_string(self.writer, key)?;
-        self.writer.write_char(':')
+        self.writer.push('"');
+        self.writer.push_str(key);
+        self.writer.push_str("\":");
     }
 
     fn raw(&mut self, key: &str, json: &str) -> fmt::Result {
         self.key(key)?;
-        self.writer.write_str(json)
+        self.writer.push_str(json);
+        Ok(())
     }
 
     fn fixed(&mut self, key: &str, value: &Fixed<'_>) -> fmt::Result {
-        match value {
-            Fixed::Level(level) => {
-                self.key(key)?;
-                write_string(self.writer, level.as_str())
-            }
-            Fixed::Text(Some(text)) | Fixed::Fallback(Some(text)) => {
-                self.key(key)?;
-                write_string(self.writer, text)
-            }
-            Fixed::Text(None) | Fixed::Fallback(None) => Ok(()),
-            Fixed::Now => {
-                self.key(key)?;
-                write!(
-                    self.writer,
-                    "\"{}\"",
-                    humantime::format_rfc3339_micros(std::time::SystemTime::now())
-                )
-            }
+        let text = match value {
+            Fixed::Level(level) => level.as_str(),
+            Fixed::Text(Some(text)) | Fixed::Fallback(Some(text)) | Fixed::Time(text) => text,
+            Fixed::Text(None) | Fixed::Fallback(None) => return Ok(()),
+        };
+        self.fixed_key(key);
+        write_string(self.writer, text)
+    }
+}
+
+/// The current time as RFC 3339 text with microseconds, as
+/// `humantime::format_rfc3339_micros` writes it; the date and time of day are formatted once
+/// per second and only the microseconds per line.
+#[derive(Default)]
+struct Clock {
+    /// The second `text` holds, in seconds since the Unix epoch; 0 before the first line.
+    second: u64,
+    /// `2026-12-01T03:56:35.123456Z`: 20 bytes of date and time, 6 digits, `Z`.
+    text: [u8; 27],
+}
+
+impl Clock {
+    fn now(&mut self) -> &str {
+        let now = std::time::SystemTime::now();
+        let Ok(since_epoch) = now.duration_since(std::time::UNIX_EPOCH) else {
+            // Before 1970: not worth a cache.
+            self.second = 0;
+            return self.full(now);
+        };
+        if since_epoch.as_secs() != self.second || self.second == 0 {
+            self.full(now);
+            self.second = since_epoch.as_secs();
         }
+        let mut micros = since_epoch.subsec_micros();
+        for digit in self.text[20..26].iter_mut().rev() {
+            *digit = b'0' + (micros % 10) as u8;
+            micros /= 10;
+        }
+        std::str::from_utf8(&self.text).unwrap_or_default()
+    }
+
+    /// Formats all of `now` into `text`.
+    fn full(&mut self, now: std::time::SystemTime) -> &str {
+        let mut cursor = &mut self.text[..];
+        let written = std::io::Write::write_fmt(
+            &mut cursor,
+            format_args!("{}", humantime::format_rfc3339_micros(now)),
+        );
+        if written.is_err() || !cursor.is_empty() {
+            self.text = *b"1970-01-01T00:00:00.000000Z";
+        }
+        std::str::from_utf8(&self.text).unwrap_or_default()
     }
 }
 
@@ -329,10 +379,19 @@ fn write_escaped(out: &mut impl Write, args: fmt::Arguments<'_>) -> fmt::Result 
 /// A writer that escapes what passes through it as `serde_json` escapes string contents.
 struct Escape<W>(W);
 
+/// Whether `bytes` holds a byte that a JSON string must escape: `"`, `\\` or a control
+/// character. The fold does not stop at the first hit, so the compiler vectorises it (16 bytes
+/// per step) where `any` would test byte by byte; log text almost never needs escaping.
+fn needs_escape(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |found, &b| {
+        found | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
+}
+
 impl<W: Write> Write for Escape<W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let bytes = s.as_bytes();
-        if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        if !needs_escape(bytes) {
             return self.0.write_str(s);
         }
         let mut plain = 0;
@@ -407,12 +466,7 @@ mod tests {
         let sink = buffer.clone();
         let subscriber = tracing_subscriber::registry()
             .with(super::super::correlation::CorrelationLayer)
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .event_format(JsonFormat)
-                    .fmt_fields(NoSpanFields)
-                    .with_writer(move || sink.clone()),
-            );
+            .with(JsonLayer::new(move || sink.clone()));
         tracing::subscriber::with_default(subscriber, log);
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         text.lines().map(str::to_string).collect()
@@ -475,6 +529,35 @@ mod tests {
         assert_eq!(line["span"], "mine");
         assert_eq!(line["level"], "WARN");
         assert_eq!(lines[0], canonical(&lines[0]));
+    }
+
+    #[test]
+    fn the_clock_writes_rfc3339_micros_of_the_current_time() {
+        let mut clock = Clock::default();
+        for _ in 0..3 {
+            let before = std::time::SystemTime::now();
+            let text = clock.now().to_string();
+            let after = std::time::SystemTime::now();
+            assert_eq!(text.len(), 27, "{text}");
+            assert!(text.ends_with('Z') && text.as_bytes()[19] == b'.', "{text}");
+            let parsed = humantime::parse_rfc3339(&text).expect("RFC 3339");
+            let floor = |t: std::time::SystemTime| {
+                let d = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+                std::time::UNIX_EPOCH + std::time::Duration::from_micros(d.as_micros() as u64)
+            };
+            assert!(floor(before) <= parsed && parsed <= after, "{text}");
+            std::thread::sleep(std::time::Duration::from_millis(400));
+        }
+    }
+
+    #[test]
+    fn only_quotes_backslashes_and_controls_need_escaping() {
+        for byte in 0u8..=127 {
+            let expected = byte < 0x20 || byte == b'"' || byte == b'\\';
+            let text = [b'a'; 40].iter().copied().chain([byte]).collect::<Vec<_>>();
+            assert_eq!(needs_escape(&text), expected, "byte {byte:#x}");
+        }
+        assert!(!needs_escape("é ✓ 𝄞".as_bytes()));
     }
 
     #[test]

@@ -169,8 +169,8 @@ pub fn inject_trace_context(headers: &mut HeaderMap) {
 
 /// The trace and span ids of `span`, when it is part of a valid trace.
 pub(super) fn ids_of(span: &Span) -> Option<(TraceId, SpanId)> {
-    if let Some(sc) = super::trace_ids::span_context(span) {
-        return sc.is_valid().then(|| (sc.trace_id(), sc.span_id()));
+    if let Some(ids) = super::trace_ids::ids_of(span) {
+        return Some(ids);
     }
     let cx: Context = span.context();
     let otel_span = cx.span();

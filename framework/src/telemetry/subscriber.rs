@@ -8,7 +8,7 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 use super::TelemetryError;
 use super::config::{LogConfig, LogFormat, TelemetryConfig, parse_filter};
 use super::correlation::CorrelationLayer;
-use super::json::{JsonFormat, NoSpanFields};
+use super::json::JsonLayer;
 use super::log_writer::NonBlockingStdout;
 use super::trace_ids::TraceIdsLayer;
 
@@ -46,7 +46,7 @@ pub fn init(
     let fmt = tracing_subscriber::fmt::layer().with_writer(NonBlockingStdout);
     let mut layers: Vec<BoxedLayer> = vec![Box::new(CorrelationLayer)];
     layers.push(match format {
-        LogFormat::Json => Box::new(fmt.event_format(JsonFormat).fmt_fields(NoSpanFields)),
+        LogFormat::Json => Box::new(JsonLayer::new(NonBlockingStdout)),
         LogFormat::Compact => Box::new(fmt.compact()),
         LogFormat::Pretty | LogFormat::Auto => Box::new(fmt.pretty()),
     });

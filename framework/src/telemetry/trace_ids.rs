@@ -13,7 +13,7 @@
 //! OpenTelemetry layer gives; with an exporter that layer is installed instead, unchanged.
 
 use opentelemetry::trace::{
-    SpanContext, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
+    SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, ShouldSample,
@@ -102,6 +102,11 @@ fn with_ids<R>(span: &Span, f: impl FnOnce(&mut TraceIds) -> R) -> Option<R> {
 /// The trace context `span` got from [`TraceIdsLayer`], if it has one.
 pub(super) fn span_context(span: &Span) -> Option<SpanContext> {
     with_ids(span, |ids| ids.0.clone())
+}
+
+/// The trace and span ids `span` got from [`TraceIdsLayer`], if it has them.
+pub(super) fn ids_of(span: &Span) -> Option<(TraceId, SpanId)> {
+    with_ids(span, |ids| (ids.0.trace_id(), ids.0.span_id()))
 }
 
 /// Moves `span` into the trace of `remote` (a valid context from `traceparent`), keeping its

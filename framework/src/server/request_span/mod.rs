@@ -57,14 +57,13 @@ pub(crate) fn make(req: &Request<Body>) -> Span {
     if span.is_disabled() {
         return span;
     }
+    telemetry::extract_parent(&span, req.headers());
     // Span name per the OpenTelemetry HTTP conventions: `{method} {route}`, or `{method}` alone
     // when no route matched (the raw path would make names unbounded).
     match route {
-        Some(route) => span.record("otel.name", format_args!("{method} {route}")),
-        None => span.record("otel.name", method),
-    };
-    telemetry::extract_parent(&span, req.headers());
-    telemetry::record_request_span(&span);
+        Some(route) => telemetry::record_request_span(&span, &format_args!("{method} {route}")),
+        None => telemetry::record_request_span(&span, &method),
+    }
     span
 }
 
