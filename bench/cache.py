@@ -54,8 +54,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import settings as s  # noqa: E402
 from harness.cases import Case, servicekit_env  # noqa: E402
 from harness.load import wrk  # noqa: E402
-from harness.procs import BenchError, HostSample, Server, http_status, quiesce, run  # noqa: E402
+from harness.procs import BenchError, HostSample, Server, http_status, run  # noqa: E402
 from harness.report import summarise  # noqa: E402
+from harness.rounds import run_rounds  # noqa: E402
 
 PG = os.environ.get("BENCH_CACHE_PG", "postgres://servicekit:servicekit@127.0.0.1:5432")
 PG = PG.rstrip("/")
@@ -203,22 +204,9 @@ def main():
         try:
             prefix, cases = setup(workdir, log_dir)
             report["settings"]["cache_prefix"] = prefix
-            rounds = {c.id: [] for c in cases}
-            for number in range(1, s.ROUNDS + 1):
-                print(f"round {number} of {s.ROUNDS}:", flush=True)
-                for case in cases:
-                    quiesce()
-                    server = case.start(workdir, log_dir)
-                    try:
-                        server.wait_ready(case.ready)
-                        r = measure(case, server, redis)
-                    finally:
-                        server.stop()
-                    rounds[case.id].append(r)
-                    print(f"  {case.id}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.3f} ms, "
-                          f"p99 {r['p99_ms']:.3f} ms, {r['cpu_us_per_req']} µs/req, "
-                          f"Redis {r['redis_cpu_us_per_req']} µs/req, "
-                          f"steal {r['server_cpu_steal_pct']} %", flush=True)
+            rounds = run_rounds(
+                cases, workdir, log_dir, lambda case, server: measure(case, server, redis),
+                lambda r: f"Redis {r['redis_cpu_us_per_req']} µs/req, ")
         finally:
             if log_dir:
                 shutil.rmtree(log_dir, ignore_errors=True)

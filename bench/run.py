@@ -64,25 +64,12 @@ from harness.cases import (D_CASES, database_cases, in_memory_cases, make_keys, 
 from harness.load import measure  # noqa: E402
 from harness.procs import BenchError, Server, quiesce, run  # noqa: E402
 from harness.report import markdown, ratios, summarise  # noqa: E402
+from harness.rounds import run_rounds as rounds_of  # noqa: E402
 
 
 def run_rounds(cases, workdir, log_dir):
     """BENCH_ROUNDS rounds of every selected case, in the same order each round."""
-    rounds = {c.id: [] for c in cases}
-    for number in range(1, s.ROUNDS + 1):
-        print(f"round {number} of {s.ROUNDS}:", flush=True)
-        for case in cases:
-            quiesce()
-            server = case.start(workdir, log_dir)
-            try:
-                server.wait_ready(case.ready, case.check_headers)
-                r = measure(case, server)
-            finally:
-                server.stop()
-            rounds[case.id].append(r)
-            print(f"  {case.id}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.3f} ms, "
-                  f"p99 {r['p99_ms']:.3f} ms, {r['cpu_us_per_req']} µs/req, "
-                  f"steal {r['server_cpu_steal_pct']} %", flush=True)
+    rounds = rounds_of(cases, workdir, log_dir, measure)
     return {c.id: {"what": c.what, **summarise(rounds[c.id]), "all_rounds": rounds[c.id]}
             for c in cases}
 
