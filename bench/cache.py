@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import settings as s  # noqa: E402
 from harness.cases import Case, servicekit_env  # noqa: E402
 from harness.load import wrk  # noqa: E402
-from harness.procs import BenchError, HostSample, Server, http_status, run  # noqa: E402
+from harness.procs import BenchError, HostSample, Server, http_status, run, run_main  # noqa: E402
 from harness.report import summarise  # noqa: E402
 from harness.rounds import run_rounds  # noqa: E402
 
@@ -228,9 +228,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (BenchError, subprocess.CalledProcessError) as e:
-        detail = getattr(e, "stderr", None) or ""
-        print(f"bench: FAILED: {e}\n{detail}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

@@ -62,7 +62,7 @@ from harness import settings as s  # noqa: E402
 from harness.cases import (D_CASES, database_cases, in_memory_cases, make_keys,  # noqa: E402
                            servicekit_env)
 from harness.load import measure  # noqa: E402
-from harness.procs import BenchError, Server, quiesce, run  # noqa: E402
+from harness.procs import BenchError, Server, quiesce, run, run_main  # noqa: E402
 from harness.report import markdown, ratios, summarise  # noqa: E402
 from harness.rounds import run_rounds as rounds_of  # noqa: E402
 
@@ -189,9 +189,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (BenchError, subprocess.CalledProcessError) as e:
-        detail = getattr(e, "stderr", None) or ""
-        print(f"bench: FAILED: {e}\n{detail}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

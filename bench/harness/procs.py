@@ -3,6 +3,7 @@
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -13,6 +14,17 @@ from . import settings as s
 
 class BenchError(Exception):
     """A case that could not be measured: the run stops with this message."""
+
+
+def run_main(main):
+    """Runs a bench script's `main`: a failed check or command is one line on stderr (with the
+    command's stderr) and exit status 1, not a traceback."""
+    try:
+        main()
+    except (BenchError, subprocess.CalledProcessError) as e:
+        detail = getattr(e, "stderr", None) or ""
+        print(f"bench: FAILED: {e}\n{detail}", file=sys.stderr)
+        sys.exit(1)
 
 
 class Server:
