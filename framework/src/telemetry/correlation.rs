@@ -102,12 +102,13 @@ pub(crate) fn record_request_span(span: &Span, name: &dyn Value) {
         span.record("otel.name", name);
         return;
     };
-    let mut named = None;
-    let ids = super::trace_ids::ids_of(span).or_else(|| {
-        named = Some(span.record_all(&fields.value_set(&[(&name_field, Some(name))])));
-        super::otel::ids_of(span)
-    });
-    let name = if named.is_some() { None } else { Some(name) };
+    let (name, ids) = match super::trace_ids::ids_of(span) {
+        Some(ids) => (Some(name), Some(ids)),
+        None => {
+            span.record_all(&fields.value_set(&[(&name_field, Some(name))]));
+            (None, super::otel::ids_of(span))
+        }
+    };
     // Hex text formatted on the stack: 32 and 16 digits.
     let (mut trace, mut id) = ([0u8; 32], [0u8; 16]);
     let (trace, id) = match ids {

@@ -217,25 +217,29 @@ struct Line<'a> {
 impl Line<'_> {
     /// Starts the member `key`; an event's field names are escaped when they need it.
     fn key(&mut self, key: &str) -> fmt::Result {
-        if needs_escape(key.as_bytes()) {
-            self.writer.push(if self.first { '{' } else { ',' });
-            self.first = false;
-            write_string(self.writer, key)?;
-            self.writer.push(':');
+        if !needs_escape(key.as_bytes()) {
+            self.fixed_key(key);
             return Ok(());
         }
-        self.fixed_key(key);
+        self.separator();
+        write_string(self.writer, key)?;
+        self.writer.push(':');
         Ok(())
     }
 
     /// Starts the member `key`, one of the formatter's own keys (plain ASCII, never escaped).
     fn fixed_key(&mut self, key: &str) {
         self.writer.reserve(key.len() + 4);
-        self.writer.push(if self.first { '{' } else { ',' });
-        self.first = false;
+        self.separator();
         self.writer.push('"');
         self.writer.push_str(key);
         self.writer.push_str("\":");
+    }
+
+    /// `{` before the first member, `,` before the others.
+    fn separator(&mut self) {
+        self.writer.push(if self.first { '{' } else { ',' });
+        self.first = false;
     }
 
     fn raw(&mut self, key: &str, json: &str) -> fmt::Result {

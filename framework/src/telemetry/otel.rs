@@ -167,11 +167,9 @@ pub fn inject_trace_context(headers: &mut HeaderMap) {
     }
 }
 
-/// The trace and span ids of `span`, when it is part of a valid trace.
+/// The trace and span ids the OpenTelemetry layer gave `span`, when it is part of a valid
+/// trace (reading them starts the layer's span); see `trace_ids::ids_of` for the ids layer.
 pub(super) fn ids_of(span: &Span) -> Option<(TraceId, SpanId)> {
-    if let Some(ids) = super::trace_ids::ids_of(span) {
-        return Some(ids);
-    }
     let cx: Context = span.context();
     let otel_span = cx.span();
     let sc = otel_span.span_context();

@@ -53,13 +53,12 @@ pub fn init(
     // Spans always get ids, exported or not, so `traceparent` is propagated and logs carry
     // `trace_id`.
     let (tracer, exporting) = super::otel::tracer(telemetry, service, version)?;
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false);
     layers.push(if exporting {
-        Box::new(
-            tracing_opentelemetry::layer()
-                .with_tracer(tracer)
-                .with_location(false)
-                .with_threads(false),
-        )
+        Box::new(otel)
     } else if telemetry.sample_ratio.is_none() && std::env::var_os("OTEL_TRACES_SAMPLER").is_some()
     {
         // The SDK's sampler from `OTEL_TRACES_SAMPLER` decides (`sample_ratio` would override
@@ -68,11 +67,7 @@ pub fn init(
         // busy/idle timing, no target attribute, no log events copied into span events, no
         // context made current on every enter).
         Box::new(
-            tracing_opentelemetry::layer()
-                .with_tracer(tracer)
-                .with_location(false)
-                .with_threads(false)
-                .with_tracked_inactivity(false)
+            otel.with_tracked_inactivity(false)
                 .with_target(false)
                 .with_context_activation(false)
                 .with_filter(filter_fn(|metadata| metadata.is_span())),

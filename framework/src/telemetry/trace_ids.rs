@@ -65,22 +65,25 @@ where
 {
     fn on_new_span(&self, _attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let parent = span.parent().and_then(|parent| {
-            let extensions = parent.extensions();
-            extensions.get::<TraceIds>().map(|ids| {
-                let sc = &ids.0;
-                (sc.trace_id(), sc.trace_flags(), sc.trace_state().clone())
+        let parent = span
+            .parent()
+            .and_then(|parent| {
+                parent
+                    .extensions()
+                    .get::<TraceIds>()
+                    .map(|ids| ids.0.clone())
             })
-        });
-        // As `tracing-opentelemetry` does, a span without a parent span continues a context the
-        // application attached with `opentelemetry::Context::attach`, if any.
-        let parent = parent.or_else(|| {
-            let current = opentelemetry::Context::current();
-            let sc = current.span().span_context().clone();
-            sc.is_valid()
-                .then(|| (sc.trace_id(), sc.trace_flags(), sc.trace_state().clone()))
-        });
-        let (trace_id, flags, state) = parent.unwrap_or_else(|| self.new_trace());
+            // As `tracing-opentelemetry` does, a span without a parent span continues a context
+            // the application attached with `opentelemetry::Context::attach`, if any.
+            .or_else(|| {
+                let current = opentelemetry::Context::current();
+                let sc = current.span().span_context().clone();
+                sc.is_valid().then_some(sc)
+            });
+        let (trace_id, flags, state) = match parent {
+            Some(sc) => (sc.trace_id(), sc.trace_flags(), sc.trace_state().clone()),
+            None => self.new_trace(),
+        };
         let context = SpanContext::new(trace_id, self.ids.new_span_id(), flags, false, state);
         span.extensions_mut().insert(TraceIds(context));
     }
