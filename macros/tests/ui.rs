@@ -13,7 +13,7 @@ fn ui() {
     t.compile_fail("tests/ui/fail/*.rs");
 }
 
-/// trybuild compiles the cases as a crate of its own in `<target>/tests/trybuild/servicekit/`,
+/// trybuild compiles the cases as a crate of its own in `<target>/tests/trybuild/servicekit-macros/`,
 /// which is the `CARGO_MANIFEST_DIR` that `embed_migrations!` resolves directories against.
 /// `migrations = "tests/ui/migrations"` must find the fixture there, so it is copied over.
 fn copy_migrations_fixture() {
