@@ -65,7 +65,7 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
                 .layer(CatchPanicLayer)
                 .layer(super::request_head::CheckHeadLayer)
                 .layer(RequestDeadlineLayer::from_config(config))
-                .layer(SetInboundLayer::new())
+                .layer(SetInboundLayer::behind_deadline())
                 .layer(BodyLimitLayer::new(config.body_limit))
                 .layer(DefaultBodyLimit::disable()),
         )

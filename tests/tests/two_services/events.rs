@@ -243,7 +243,9 @@ async fn on_sns_and_sqs_deleting_a_student_removes_its_enrolments() {
 
     // An SNS topic delivers only to queues subscribed at the time: until subject-service's
     // queue is subscribed, a deletion reaches nobody. Delete warm-up students until one's
-    // enrolment goes, so the subscription is in place.
+    // enrolment goes, so the subscription is in place. They enrol in a subject of their own:
+    // the enrolment of a warm-up student deleted before the subscription stays.
+    let warm_up = subject_api.create_subject("WARM-1", "Warm-up").await;
     eventually(|| async {
         let warm = student_api
             .create_student(
@@ -251,10 +253,10 @@ async fn on_sns_and_sqs_deleting_a_student_removes_its_enrolments() {
                 &format!("{}@example.org", uuid::Uuid::now_v7().simple()),
             )
             .await;
-        assert_eq!(subject_api.enrol(&subject, &warm).await.status(), 201);
+        assert_eq!(subject_api.enrol(&warm_up, &warm).await.status(), 201);
         student_api.delete_student(&warm).await;
         for _ in 0..20 {
-            if !subject_api.enrolled(&subject).await.contains(&warm) {
+            if !subject_api.enrolled(&warm_up).await.contains(&warm) {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(250)).await; // pacing the polls

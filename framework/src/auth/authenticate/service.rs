@@ -70,7 +70,7 @@ where
             match result {
                 Ok(principal) => {
                     if principal.is_service()
-                        && let Some(budget) = req.extensions().get::<Budget>().cloned()
+                        && let Some(budget) = Budget::current()
                     {
                         // The caller proved to be a service: its deadline now counts.
                         match budget.trust_caller() {

@@ -9,28 +9,35 @@ use std::task::{Context, Poll};
 use axum::body::{Body, Bytes, HttpBody};
 use hyper::body::{Frame, SizeHint};
 
-/// Set while the last read of the body found no bytes from the client yet.
+/// Set while the last read of the body found no bytes from the client yet. A request without a
+/// body (most GETs) has nothing to track and allocates nothing (`None`).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Waiting(Arc<AtomicBool>);
+pub(crate) struct Waiting(Option<Arc<AtomicBool>>);
 
 impl Waiting {
     /// Whether the handler is blocked on the client's body right now.
     pub(crate) fn get(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.as_ref().is_some_and(|w| w.load(Ordering::Relaxed))
     }
 
-    /// `body`, recording in `self` whether it is waiting for the client.
-    pub(crate) fn track(&self, body: Body) -> Body {
-        Body::new(Tracked {
+    /// `body`, with what records whether it is waiting for the client; a body already at its
+    /// end is returned as it is, with a `Waiting` that stays false.
+    pub(crate) fn track(body: Body) -> (Body, Self) {
+        if body.is_end_stream() {
+            return (body, Self(None));
+        }
+        let waiting = Arc::new(AtomicBool::new(false));
+        let tracked = Body::new(Tracked {
             inner: body,
-            waiting: self.clone(),
-        })
+            waiting: waiting.clone(),
+        });
+        (tracked, Self(Some(waiting)))
     }
 }
 
 struct Tracked {
     inner: Body,
-    waiting: Waiting,
+    waiting: Arc<AtomicBool>,
 }
 
 impl HttpBody for Tracked {
@@ -42,7 +49,7 @@ impl HttpBody for Tracked {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        self.waiting.0.store(polled.is_pending(), Ordering::Relaxed);
+        self.waiting.store(polled.is_pending(), Ordering::Relaxed);
         polled
     }
 
@@ -52,5 +59,36 @@ impl HttpBody for Tracked {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_at_its_end_is_not_tracked() {
+        let (body, waiting) = Waiting::track(Body::empty());
+        assert!(body.is_end_stream());
+        assert!(waiting.0.is_none());
+        assert!(!waiting.get());
+    }
+
+    #[tokio::test]
+    async fn a_streamed_body_records_whether_the_client_is_late() {
+        use http_body_util::BodyExt;
+
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        let (mut body, waiting) = Waiting::track(Body::from_stream(stream));
+        assert!(!waiting.get());
+        let polled = futures_util::poll!(std::pin::pin!(body.frame()));
+        assert!(polled.is_pending());
+        assert!(waiting.get(), "no bytes from the client yet");
+        tx.send(Ok(Bytes::from_static(b"x"))).await.unwrap();
+        assert!(body.frame().await.is_some());
+        assert!(!waiting.get());
     }
 }

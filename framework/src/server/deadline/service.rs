@@ -93,14 +93,8 @@ where
             }
             parts.extensions.insert(Deadline::at(caller.min(own)));
         }
-        parts.extensions.insert(budget.clone());
-        let waiting = Waiting::default();
         // A request without a body (most GETs) never waits for the client: nothing to track.
-        let body = if body.is_end_stream() {
-            body
-        } else {
-            waiting.track(body)
-        };
+        let (body, waiting) = Waiting::track(body);
         let req = Request::from_parts(parts, body);
         let fut = budget.clone().scope(self.inner.call(req));
         DeadlineFuture::running(fut, budget, waiting, self.policy.timeout)

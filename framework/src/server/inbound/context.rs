@@ -44,10 +44,17 @@ pub struct Inbound {
 impl Inbound {
     /// Reads the context from an incoming request's headers and extensions.
     pub fn from_parts(parts: &Parts) -> Self {
-        Self::from_request(&parts.headers, &parts.extensions)
+        Self::from_request(&parts.headers, &parts.extensions, true)
     }
 
-    pub(crate) fn from_request(headers: &HeaderMap, extensions: &Extensions) -> Self {
+    /// The context of a request; `deadline_header` says whether the caller's deadline header
+    /// may still be there (false behind [`RequestDeadlineLayer`](crate::server::RequestDeadlineLayer),
+    /// which removes it: the look-up, about 160 instructions, would miss).
+    pub(crate) fn from_request(
+        headers: &HeaderMap,
+        extensions: &Extensions,
+        deadline_header: bool,
+    ) -> Self {
         let mut authorization = headers.get(header::AUTHORIZATION).cloned();
         if let Some(value) = &mut authorization {
             value.set_sensitive(true);
@@ -56,10 +63,11 @@ impl Inbound {
             request_id: headers.get(&REQUEST_ID).cloned(),
             authorization,
             // Set by the server's deadline layer; read the header too for routers without it.
-            deadline: extensions
-                .get::<Deadline>()
-                .copied()
-                .or_else(|| headers.get(&DEADLINE).and_then(Deadline::from_header)),
+            deadline: extensions.get::<Deadline>().copied().or_else(|| {
+                deadline_header
+                    .then(|| headers.get(&DEADLINE).and_then(Deadline::from_header))
+                    .flatten()
+            }),
         }
     }
 
@@ -112,5 +120,45 @@ impl<S: Send + Sync> FromRequestParts<S> for Inbound {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(Self::from_parts(parts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn headers() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(REQUEST_ID.clone(), HeaderValue::from_static("abc"));
+        headers.insert(DEADLINE.clone(), HeaderValue::from_static("250"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
+        headers
+    }
+
+    #[test]
+    fn the_deadline_header_is_read_unless_behind_the_deadline_layer() {
+        let headers = headers();
+        let none = Extensions::new();
+        let alone = Inbound::from_request(&headers, &none, true);
+        assert!(alone.deadline().is_some());
+        assert_eq!(
+            alone.request_id().map(HeaderValue::as_bytes),
+            Some(&b"abc"[..])
+        );
+        assert!(alone.authorization().is_some_and(HeaderValue::is_sensitive));
+        let behind = Inbound::from_request(&headers, &none, false);
+        assert!(behind.deadline().is_none());
+        assert_eq!(behind.request_id(), alone.request_id());
+
+        // A deadline the layer trusted counts either way.
+        let mut trusted = Extensions::new();
+        trusted.insert(Deadline::after(Duration::from_secs(1)));
+        assert!(
+            Inbound::from_request(&headers, &trusted, false)
+                .deadline()
+                .is_some()
+        );
     }
 }

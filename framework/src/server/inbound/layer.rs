@@ -22,7 +22,7 @@ use super::SetInbound;
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SetInboundLayer {
-    _priv: (),
+    behind_deadline: bool,
 }
 
 impl SetInboundLayer {
@@ -30,12 +30,25 @@ impl SetInboundLayer {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// The layer of [`standard_stack`](crate::server::standard_stack), which puts it inside
+    /// [`RequestDeadlineLayer`](crate::server::RequestDeadlineLayer): that layer has taken the
+    /// caller's deadline header off the request, so it is not looked up again.
+    pub(crate) fn behind_deadline() -> Self {
+        Self {
+            behind_deadline: true,
+        }
+    }
 }
 
 impl<S> Layer<S> for SetInboundLayer {
     type Service = SetInbound<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SetInbound::new(inner)
+        if self.behind_deadline {
+            SetInbound::behind_deadline(inner)
+        } else {
+            SetInbound::new(inner)
+        }
     }
 }

@@ -11,12 +11,25 @@ use super::{CURRENT, Inbound};
 #[derive(Debug, Clone)]
 pub struct SetInbound<S> {
     inner: S,
+    /// Whether the caller's deadline header may still be on the request (see
+    /// [`SetInboundLayer::behind_deadline`](super::SetInboundLayer)).
+    deadline_header: bool,
 }
 
 impl<S> SetInbound<S> {
     /// Wraps `inner`.
     pub fn new(inner: S) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            deadline_header: true,
+        }
+    }
+
+    pub(super) fn behind_deadline(inner: S) -> Self {
+        Self {
+            inner,
+            deadline_header: false,
+        }
     }
 
     /// The wrapped service.
@@ -43,7 +56,7 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let inbound = Inbound::from_request(req.headers(), req.extensions());
+        let inbound = Inbound::from_request(req.headers(), req.extensions(), self.deadline_header);
         CURRENT.scope(inbound, self.inner.call(req))
     }
 }

@@ -37,12 +37,12 @@ where
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let started = Instant::now();
         let request_id = request_id::take_or_make(&mut req);
-        let span = request_span::make(&req);
-        let route = self.routes.get(
-            req.extensions()
-                .get::<MatchedPath>()
-                .map(MatchedPath::as_str),
-        );
+        let template = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        let span = request_span::make(&req, &request_id, template);
+        let route = self.routes.get(template);
         let in_flight = InFlight::start(route, method_index(req.method()));
         let inner = {
             let _entered = span.enter();
