@@ -44,16 +44,16 @@ pub struct Inbound {
 impl Inbound {
     /// Reads the context from an incoming request's headers and extensions.
     pub fn from_parts(parts: &Parts) -> Self {
-        Self::from_request(&parts.headers, &parts.extensions, true)
+        Self::from_request(&parts.headers, &parts.extensions, false)
     }
 
-    /// The context of a request; `deadline_header` says whether the caller's deadline header
-    /// may still be there (false behind [`RequestDeadlineLayer`](crate::server::RequestDeadlineLayer),
-    /// which removes it: the look-up, about 160 instructions, would miss).
+    /// The context of a request. `behind_deadline`: the request has been through
+    /// [`RequestDeadlineLayer`](crate::server::RequestDeadlineLayer), which removes the caller's
+    /// deadline header, so the look-up (about 160 instructions) is skipped.
     pub(crate) fn from_request(
         headers: &HeaderMap,
         extensions: &Extensions,
-        deadline_header: bool,
+        behind_deadline: bool,
     ) -> Self {
         let mut authorization = headers.get(header::AUTHORIZATION).cloned();
         if let Some(value) = &mut authorization {
@@ -64,9 +64,10 @@ impl Inbound {
             authorization,
             // Set by the server's deadline layer; read the header too for routers without it.
             deadline: extensions.get::<Deadline>().copied().or_else(|| {
-                deadline_header
-                    .then(|| headers.get(&DEADLINE).and_then(Deadline::from_header))
-                    .flatten()
+                if behind_deadline {
+                    return None;
+                }
+                headers.get(&DEADLINE).and_then(Deadline::from_header)
             }),
         }
     }
@@ -141,14 +142,14 @@ mod tests {
     fn the_deadline_header_is_read_unless_behind_the_deadline_layer() {
         let headers = headers();
         let none = Extensions::new();
-        let alone = Inbound::from_request(&headers, &none, true);
+        let alone = Inbound::from_request(&headers, &none, false);
         assert!(alone.deadline().is_some());
         assert_eq!(
             alone.request_id().map(HeaderValue::as_bytes),
             Some(&b"abc"[..])
         );
         assert!(alone.authorization().is_some_and(HeaderValue::is_sensitive));
-        let behind = Inbound::from_request(&headers, &none, false);
+        let behind = Inbound::from_request(&headers, &none, true);
         assert!(behind.deadline().is_none());
         assert_eq!(behind.request_id(), alone.request_id());
 
@@ -156,7 +157,7 @@ mod tests {
         let mut trusted = Extensions::new();
         trusted.insert(Deadline::after(Duration::from_secs(1)));
         assert!(
-            Inbound::from_request(&headers, &trusted, false)
+            Inbound::from_request(&headers, &trusted, true)
                 .deadline()
                 .is_some()
         );

@@ -45,10 +45,6 @@ impl<S> Layer<S> for SetInboundLayer {
     type Service = SetInbound<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        if self.behind_deadline {
-            SetInbound::behind_deadline(inner)
-        } else {
-            SetInbound::new(inner)
-        }
+        SetInbound::placed(inner, self.behind_deadline)
     }
 }

@@ -11,24 +11,21 @@ use super::{CURRENT, Inbound};
 #[derive(Debug, Clone)]
 pub struct SetInbound<S> {
     inner: S,
-    /// Whether the caller's deadline header may still be on the request (see
-    /// [`SetInboundLayer::behind_deadline`](super::SetInboundLayer)).
-    deadline_header: bool,
+    /// Inside the deadline layer, which has taken the caller's deadline header off the request
+    /// (see `SetInboundLayer::behind_deadline`).
+    behind_deadline: bool,
 }
 
 impl<S> SetInbound<S> {
     /// Wraps `inner`.
     pub fn new(inner: S) -> Self {
-        Self {
-            inner,
-            deadline_header: true,
-        }
+        Self::placed(inner, false)
     }
 
-    pub(super) fn behind_deadline(inner: S) -> Self {
+    pub(super) fn placed(inner: S, behind_deadline: bool) -> Self {
         Self {
             inner,
-            deadline_header: false,
+            behind_deadline,
         }
     }
 
@@ -56,7 +53,7 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let inbound = Inbound::from_request(req.headers(), req.extensions(), self.deadline_header);
+        let inbound = Inbound::from_request(req.headers(), req.extensions(), self.behind_deadline);
         CURRENT.scope(inbound, self.inner.call(req))
     }
 }
