@@ -20,18 +20,18 @@ impl Waiting {
         self.0.as_ref().is_some_and(|w| w.load(Ordering::Relaxed))
     }
 
-    /// `body`, with what records whether it is waiting for the client; a body already at its
-    /// end is returned as it is, with a `Waiting` that stays false.
-    pub(crate) fn track(body: Body) -> (Body, Self) {
+    /// Wraps `body` in what records whether it is waiting for the client; a body already at its
+    /// end is left as it is, with a `Waiting` that stays false.
+    pub(crate) fn track(body: &mut Body) -> Self {
         if body.is_end_stream() {
-            return (body, Self(None));
+            return Self(None);
         }
         let waiting = Arc::new(AtomicBool::new(false));
-        let tracked = Body::new(Tracked {
-            inner: body,
+        *body = Body::new(Tracked {
+            inner: std::mem::take(body),
             waiting: waiting.clone(),
         });
-        (tracked, Self(Some(waiting)))
+        Self(Some(waiting))
     }
 }
 
@@ -68,7 +68,8 @@ mod tests {
 
     #[test]
     fn a_body_at_its_end_is_not_tracked() {
-        let (body, waiting) = Waiting::track(Body::empty());
+        let mut body = Body::empty();
+        let waiting = Waiting::track(&mut body);
         assert!(body.is_end_stream());
         assert!(waiting.0.is_none());
         assert!(!waiting.get());
@@ -82,7 +83,8 @@ mod tests {
         let stream = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         });
-        let (mut body, waiting) = Waiting::track(Body::from_stream(stream));
+        let mut body = Body::from_stream(stream);
+        let waiting = Waiting::track(&mut body);
         assert!(!waiting.get());
         let polled = futures_util::poll!(std::pin::pin!(body.frame()));
         assert!(polled.is_pending());

@@ -13,18 +13,13 @@ use std::task::Waker;
 use std::time::Instant;
 
 use futures_util::task::AtomicWaker;
-use tokio::task::futures::TaskLocalFuture;
 
 use super::Deadline;
+use crate::server::scope::Scope;
 
 const RUNNING: u8 = 0;
 const COMMITTING: u8 = 1;
 const EXPIRED: u8 = 2;
-
-tokio::task_local! {
-    /// The budget of the request whose handler is running on this task.
-    static CURRENT: Budget;
-}
 
 /// Why a budget ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,12 +70,7 @@ impl Budget {
 
     /// The budget of the request being handled on this task, if any.
     pub(crate) fn current() -> Option<Self> {
-        CURRENT.try_with(Clone::clone).ok()
-    }
-
-    /// `fut`, run with this budget as [`Budget::current`].
-    pub(crate) fn scope<F: Future>(self, fut: F) -> TaskLocalFuture<Self, F> {
-        CURRENT.scope(self, fut)
+        Scope::with(|scope| scope.budget.clone()).flatten()
     }
 
     fn caller(&self) -> Option<Instant> {

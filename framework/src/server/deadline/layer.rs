@@ -34,9 +34,9 @@ pub struct RequestDeadlineLayer {
 
 /// What a [`RequestDeadlineLayer`] enforces and whom it trusts.
 #[derive(Debug, Clone)]
-pub(super) struct Policy {
+pub(crate) struct Policy {
     /// The server's own limit for every request.
-    pub(super) timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Peers whose deadline header is honoured as sent.
     pub(super) networks: Vec<IpNet>,
     /// Whether a verified service token makes the deadline header trusted.
@@ -95,6 +95,13 @@ impl RequestDeadlineLayer {
     pub fn trust_service_tokens(mut self, trust: bool) -> Self {
         Arc::make_mut(&mut self.policy).service_tokens = trust;
         self
+    }
+}
+
+impl RequestDeadlineLayer {
+    /// What this layer enforces, for the standard stack's guard that applies it itself.
+    pub(crate) fn policy(&self) -> &Arc<Policy> {
+        &self.policy
     }
 }
 

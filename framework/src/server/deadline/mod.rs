@@ -31,14 +31,18 @@ mod body;
 pub(crate) mod budget;
 mod future;
 mod layer;
+mod race;
 mod service;
 
 use std::time::{Duration, Instant};
 
+pub(crate) use body::Waiting;
 pub use future::DeadlineFuture;
+pub(crate) use layer::Policy;
 pub use layer::RequestDeadlineLayer;
+pub(crate) use race::Race;
 pub use service::RequestDeadline;
-pub(crate) use service::expired_before_start;
+pub(crate) use service::{admit, expired_before_start};
 
 /// Header carrying the caller's remaining budget in whole milliseconds, e.g. `250`.
 pub const DEADLINE_HEADER: &str = "x-request-deadline-ms";

@@ -11,12 +11,14 @@ use bytes::Bytes;
 use tower::Service;
 
 use super::body::Waiting;
-use super::budget::{Budget, Cause};
+use super::budget::{Budget, Cause, Expired};
 use super::future::DeadlineFuture;
 use super::layer::Policy;
+use super::race::Race;
 use super::{DEADLINE_HEADER, Deadline};
 use crate::BoxError;
 use crate::server::problem::Problem;
+use crate::server::scope::Scope;
 
 /// Service that bounds requests by the server's timeout and trusted callers' deadlines; see
 /// [`RequestDeadlineLayer`](super::RequestDeadlineLayer).
@@ -61,44 +63,53 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let now = Instant::now();
-        let (mut parts, body) = req.into_parts();
-        let own = now + self.policy.timeout;
-        // The header is taken off in every case: an untrusted one must not reach the handler or
-        // be passed on by outgoing calls.
-        let asked = parts
-            .headers
-            .remove(&super::DEADLINE)
-            .and_then(|v| Deadline::from_header(&v))
-            .map(Deadline::instant);
-        let peer_trusted = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .is_some_and(|ConnectInfo(peer)| self.policy.trusts(peer));
-        let (caller, pending) = match asked {
-            Some(at) if peer_trusted => (Some(at), None),
-            Some(at) if self.policy.service_tokens => (None, Some(at)),
-            Some(_) => {
-                tracing::debug!("ignoring {DEADLINE_HEADER} from an untrusted caller");
-                (None, None)
-            }
-            None => (None, None),
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let Ok(budget) = admit(&self.policy, &mut req) else {
+            return DeadlineFuture::answered(expired_before_start());
         };
-        let budget = Budget::new(own, caller, pending);
-        if let Some(caller) = caller {
-            if caller <= Instant::now() {
-                tracing::debug!("caller's deadline already passed; request not started");
-                return DeadlineFuture::answered(expired(Cause::Caller, false, None));
-            }
-            parts.extensions.insert(Deadline::at(caller.min(own)));
-        }
         // A request without a body (most GETs) never waits for the client: nothing to track.
-        let (body, waiting) = Waiting::track(body);
-        let req = Request::from_parts(parts, body);
-        let fut = budget.clone().scope(self.inner.call(req));
-        DeadlineFuture::running(fut, budget, waiting, self.policy.timeout)
+        let waiting = Waiting::track(req.body_mut());
+        // Keeps the inbound context of a layer outside.
+        let mut scope = Scope::inherited();
+        scope.budget = Some(budget.clone());
+        let fut = scope.run(self.inner.call(req));
+        DeadlineFuture::running(Race::new(fut, budget, waiting, self.policy.timeout))
     }
+}
+
+/// Takes the caller's deadline header off the request (in every case: an untrusted one must not
+/// reach the handler or be passed on by outgoing calls) and makes the request's budget under
+/// `policy`. `Err` when a trusted caller's deadline has already passed: the handler is not
+/// started, [`expired_before_start`] is the answer.
+pub(crate) fn admit<B>(policy: &Policy, req: &mut Request<B>) -> Result<Budget, Expired> {
+    let now = Instant::now();
+    let own = now + policy.timeout;
+    let asked = req
+        .headers_mut()
+        .remove(&super::DEADLINE)
+        .and_then(|v| Deadline::from_header(&v))
+        .map(Deadline::instant);
+    let peer_trusted = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| policy.trusts(peer));
+    let (caller, pending) = match asked {
+        Some(at) if peer_trusted => (Some(at), None),
+        Some(at) if policy.service_tokens => (None, Some(at)),
+        Some(_) => {
+            tracing::debug!("ignoring {DEADLINE_HEADER} from an untrusted caller");
+            (None, None)
+        }
+        None => (None, None),
+    };
+    if let Some(caller) = caller {
+        if caller <= Instant::now() {
+            tracing::debug!("caller's deadline already passed; request not started");
+            return Err(Expired);
+        }
+        req.extensions_mut().insert(Deadline::at(caller.min(own)));
+    }
+    Ok(Budget::new(own, caller, pending))
 }
 
 /// The answer to a request whose time ran out: 504 at the caller's deadline, 408 when the server
@@ -136,8 +147,9 @@ pub(super) fn expired(
     }
 }
 
-/// The answer when the caller's deadline had passed before the handler could start, for the
-/// auth layer that finds so while trusting it (the [`RequestDeadline`] outside replaces it).
+/// The answer when the caller's deadline had passed before the handler could start: at the
+/// deadline's admission, or in the auth layer that finds so while trusting it (the
+/// [`RequestDeadline`] outside replaces that one).
 pub(crate) fn expired_before_start() -> axum::response::Response {
     expired(Cause::Caller, false, None)
 }

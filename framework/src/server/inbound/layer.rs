@@ -21,23 +21,12 @@ use super::SetInbound;
 ///     .layer(RequestDeadlineLayer::new(Duration::from_secs(30)));
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SetInboundLayer {
-    behind_deadline: bool,
-}
+pub struct SetInboundLayer;
 
 impl SetInboundLayer {
     /// A new layer.
     pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The layer of [`standard_stack`](crate::server::standard_stack), which puts it inside
-    /// [`RequestDeadlineLayer`](crate::server::RequestDeadlineLayer): that layer has taken the
-    /// caller's deadline header off the request, so it is not looked up again.
-    pub(crate) fn behind_deadline() -> Self {
-        Self {
-            behind_deadline: true,
-        }
+        Self
     }
 }
 
@@ -45,6 +34,6 @@ impl<S> Layer<S> for SetInboundLayer {
     type Service = SetInbound<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SetInbound::placed(inner, self.behind_deadline)
+        SetInbound::new(inner)
     }
 }

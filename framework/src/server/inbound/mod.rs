@@ -2,7 +2,7 @@
 //!
 //! [`SetInboundLayer`] (part of the standard stack, inside the deadline layer) reads the
 //! request's id, `Authorization` and [`Deadline`](super::Deadline) into an [`Inbound`] and runs
-//! the rest of the request in a tokio task-local holding it. A
+//! the rest of the request in the request's task-local [scope](super::scope) holding it. A
 //! [`ServiceClient`](crate::client::ServiceClient) call made while handling the request reads
 //! it from there ([`Inbound::current`]), so handlers need no per-call code to propagate the
 //! request id and the remaining deadline (the W3C `traceparent` comes from the current span).
@@ -18,8 +18,3 @@ mod service;
 pub use context::Inbound;
 pub use layer::SetInboundLayer;
 pub use service::SetInbound;
-
-tokio::task_local! {
-    /// The inbound context of the request the current task is handling.
-    static CURRENT: Inbound;
-}

@@ -4,29 +4,20 @@ use axum::http::Request;
 use tokio::task::futures::TaskLocalFuture;
 use tower::Service;
 
-use super::{CURRENT, Inbound};
+use super::Inbound;
+use crate::server::scope::Scope;
 
 /// Service that runs each request with its [`Inbound`] context in a task-local; see
 /// [`SetInboundLayer`](super::SetInboundLayer).
 #[derive(Debug, Clone)]
 pub struct SetInbound<S> {
     inner: S,
-    /// Inside the deadline layer, which has taken the caller's deadline header off the request
-    /// (see `SetInboundLayer::behind_deadline`).
-    behind_deadline: bool,
 }
 
 impl<S> SetInbound<S> {
     /// Wraps `inner`.
     pub fn new(inner: S) -> Self {
-        Self::placed(inner, false)
-    }
-
-    pub(super) fn placed(inner: S, behind_deadline: bool) -> Self {
-        Self {
-            inner,
-            behind_deadline,
-        }
+        Self { inner }
     }
 
     /// The wrapped service.
@@ -46,14 +37,17 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = TaskLocalFuture<Inbound, S::Future>;
+    type Future = TaskLocalFuture<Scope, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let inbound = Inbound::from_request(req.headers(), req.extensions(), self.behind_deadline);
-        CURRENT.scope(inbound, self.inner.call(req))
+        let inbound = Inbound::from_request(req.headers(), req.extensions());
+        // Keeps the budget of a deadline layer outside.
+        let mut scope = Scope::inherited();
+        scope.inbound = Some(inbound);
+        scope.run(self.inner.call(req))
     }
 }

@@ -10,3 +10,4 @@ mod service;
 
 pub use layer::ProblemJsonLayer;
 pub use service::ProblemJson;
+pub(crate) use service::{needs_rewrite, to_problem};

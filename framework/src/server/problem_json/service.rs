@@ -74,7 +74,7 @@ where
 
 /// Error responses without a body, or with a plain-text one, are rewritten; structured bodies
 /// (problem+json, health+json, the service's own JSON) are left alone.
-fn needs_rewrite(response: &Response) -> bool {
+pub(crate) fn needs_rewrite(response: &Response) -> bool {
     if !(response.status().is_client_error() || response.status().is_server_error()) {
         return false;
     }
@@ -84,7 +84,7 @@ fn needs_rewrite(response: &Response) -> bool {
     }
 }
 
-async fn to_problem(response: Response) -> Response {
+pub(crate) async fn to_problem(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, MAX_DETAIL)
         .await

@@ -32,6 +32,8 @@
 //!   (hyper would otherwise drop it unanswered). HTTP/2 connections get GOAWAY here; their
 //!   open streams finish.
 
+mod service;
+
 use std::convert::Infallible;
 use std::future::pending;
 use std::sync::Arc;
@@ -39,18 +41,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Request, Version, header};
+use axum::http::Request;
 use axum::response::Response;
-use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
-use tower::{Service, ServiceExt};
+use tower::Service;
 
 use super::request_head;
+use service::ConnectionService;
 
 /// How long a connection accepted just before the listener closes may take to send its first
 /// request before it is closed unanswered.
@@ -98,7 +98,8 @@ struct Started {
 
 impl Started {
     fn set(&self) {
-        if !self.flag.swap(true, Ordering::AcqRel) {
+        // A load first: after the first request this is all a request costs.
+        if !self.get() && !self.flag.swap(true, Ordering::AcqRel) {
             self.notify.notify_waiters();
         }
     }
@@ -297,34 +298,11 @@ fn serve_connection<S, I>(
     // Set once the connection delivered its first request head; until then the connection is
     // on the clock, whatever protocol it turns out to speak.
     let started = Arc::new(Started::default());
-    let service = {
-        let started = started.clone();
-        let app = shared.app.clone();
-        let phase = shared.phase.clone();
-        TowerToHyperService::new(tower::service_fn(move |req: Request<Incoming>| {
-            started.set();
-            let mut req = req.map(Body::new);
-            // The peer address, as axum's `into_make_service_with_connect_info` gives it (the
-            // rate limiter's `ip` key and the deadline's trusted networks read it).
-            req.extensions_mut().insert(ConnectInfo(peer));
-            if let Some(extensions) = &extensions {
-                req.extensions_mut().extend(extensions.clone());
-            }
-            let http1 = req.version() <= Version::HTTP_11;
-            let response = app.clone().oneshot(req);
-            let phase = phase.clone();
-            async move {
-                let mut response = response.await?;
-                let upgraded = response.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS;
-                if http1 && !upgraded && *phase.borrow() != Phase::Serving {
-                    // Draining: the client should reconnect (elsewhere) for its next request.
-                    response
-                        .headers_mut()
-                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                }
-                Ok::<_, Infallible>(response)
-            }
-        }))
+    let service = ConnectionService {
+        shared: shared.clone(),
+        started: started.clone(),
+        peer,
+        extensions,
     };
     let conn = shared
         .builder

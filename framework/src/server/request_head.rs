@@ -5,7 +5,8 @@
 //! than its read buffer an empty `431`, a URI longer than it accepts `414`, differing
 //! `Content-Length` values `400`. hyper 1 and hyper-util offer no hook to shape these answers
 //! (the connection writes them and closes), so they cannot be problem+json. What servicekit can
-//! do, it does here, below hyper's own limits, so that the usual cases are problem+json:
+//! do, the standard stack's guard ([`request_guard`](super::request_guard)) does with the checks
+//! here, below hyper's own limits, so that the usual cases are problem+json:
 //! - more than [`MAX_HEADERS`] header fields (hyper's limit is raised to
 //!   [`HYPER_MAX_HEADERS`]) -> 431;
 //! - more than [`MAX_HEAD_BYTES`] of header names and values (hyper's buffer holds about
@@ -17,13 +18,8 @@
 //! (closing the connection afterwards), as RFC 9112 §6.3 asks, so a request that reaches a
 //! service has exactly one framing.
 
-mod layer;
-mod service;
-
 use axum::extract::Request;
 use axum::http::StatusCode;
-
-pub(crate) use layer::CheckHeadLayer;
 
 use super::problem::Problem;
 
@@ -38,7 +34,7 @@ pub const MAX_HEAD_BYTES: usize = 256 * 1024;
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 /// The problem+json answer for a request whose head breaks the limits above, if it does.
-fn problem(req: &Request) -> Option<Problem> {
+pub(crate) fn problem(req: &Request) -> Option<Problem> {
     let headers = req.headers();
     if headers.len() > MAX_HEADERS {
         return Some(
