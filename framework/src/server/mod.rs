@@ -17,6 +17,7 @@ mod request_id;
 mod request_span;
 mod request_telemetry;
 mod scope;
+mod sensitive_headers;
 mod serve;
 mod shutdown;
 mod stack;

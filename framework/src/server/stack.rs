@@ -3,26 +3,25 @@
 //! problem+json -> panic catcher -> request head limits -> deadline (`server.request_timeout` and
 //! trusted callers' `x-request-deadline-ms`) -> inbound context -> body limit -> routes.
 //!
-//! The request id, trace span and RED metrics are one layer ([`request_telemetry`](super::request_telemetry)),
-//! problem+json, the panic catcher, the head limits, the deadline, the inbound context and the
-//! body limit another ([`request_guard`](super::request_guard)), each concern's code in its own
-//! module. The order matters: the request id is set before the
-//! span so every log line carries it;
-//! metrics and the problem layer sit inside the span so the logged and counted status is the
-//! final one, and outside the panic catcher, deadline and body limit so their answers become
-//! problem+json and are counted too. One [`RequestDeadlineLayer`](super::RequestDeadlineLayer) enforces both
-//! limits, so a handler runs for at most the smaller of `server.request_timeout` and a trusted
-//! caller's budget, and a client that is too slow sending its body gets 408. The inbound
-//! context ([`SetInboundLayer`](super::SetInboundLayer)) sits inside the deadline layer so that
-//! outgoing calls made by the handler carry the request id and that deadline without per-call
-//! code. The stack is
-//! applied with `Router::layer`, so it runs after routing and sees the matched route template.
+//! The sensitive headers, request id, trace span and RED metrics are one layer
+//! ([`request_telemetry`](super::request_telemetry)); problem+json, the panic catcher, the head
+//! limits, the deadline, the inbound context and the body limit another
+//! ([`request_guard`](super::request_guard)); each concern's code is in its own module. The
+//! order matters: the request id is set before the span so every log line carries it; metrics
+//! and the problem mapping sit inside the span so the logged and counted status is the final
+//! one, and outside the panic catcher, deadline and body limit so their answers become
+//! problem+json and are counted too. One deadline (as [`RequestDeadlineLayer`](super::RequestDeadlineLayer)
+//! enforces it) bounds both limits, so a handler runs for at most the smaller of
+//! `server.request_timeout` and a trusted caller's budget, and a client that is too slow sending
+//! its body gets 408. The inbound context (as [`SetInboundLayer`](super::SetInboundLayer) sets
+//! it) comes after the deadline so that outgoing calls made by the handler carry the request id
+//! and that deadline without per-call code. The stack is applied with `Router::layer`, so it
+//! runs after routing and sees the matched route template.
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, header};
+use axum::http::HeaderName;
 use tower::ServiceBuilder;
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 use super::ServerConfig;
 use super::request_guard::RequestGuardLayer;
@@ -63,13 +62,9 @@ pub fn standard_stack(router: Router, config: &ServerConfig) -> Router {
     router
         .layer(
             ServiceBuilder::new()
-                .layer(SetSensitiveRequestHeadersLayer::new([
-                    header::AUTHORIZATION,
-                    header::COOKIE,
-                    header::PROXY_AUTHORIZATION,
-                ]))
-                // Request id, span, the request's log line and RED metrics, fused into one
-                // layer (one future, no body wrapper when the span is disabled).
+                // Credential headers marked sensitive, request id, span, the request's log line
+                // and RED metrics, fused into one layer (one future, no body wrapper when the
+                // span is disabled).
                 .layer(RequestTelemetryLayer)
                 // Problem+json, panics, head limits, deadline, inbound context and body limit,
                 // fused into one layer in that order (one future, one task-local scope).

@@ -10,7 +10,7 @@ use tower::Service;
 use super::future::TelemetryFuture;
 use crate::BoxError;
 use crate::server::http_metrics::{InFlight, RouteTable, method_index};
-use crate::server::{request_id, request_span};
+use crate::server::{request_id, request_span, sensitive_headers};
 
 /// Service of [`RequestTelemetryLayer`](super::RequestTelemetryLayer).
 #[derive(Debug, Clone)]
@@ -36,6 +36,7 @@ where
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let started = Instant::now();
+        sensitive_headers::mark(req.headers_mut());
         let request_id = request_id::take_or_make(&mut req);
         let template = req
             .extensions()
