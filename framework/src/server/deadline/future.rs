@@ -10,11 +10,10 @@ use axum::body::{Body, HttpBody};
 use axum::http::Response;
 use bytes::Bytes;
 use pin_project_lite::pin_project;
-use tokio::task::futures::TaskLocalFuture;
 
 use super::race::Race;
 use crate::BoxError;
-use crate::server::scope::Scope;
+use crate::server::scope::Scoped;
 
 pin_project! {
     /// Response future of [`RequestDeadline`](super::RequestDeadline).
@@ -30,7 +29,7 @@ pin_project! {
         /// Answered without running the handler (the caller's deadline had passed).
         Answered { response: Option<Response<Body>> },
         /// The handler runs within the budget.
-        Running { #[pin] race: Race<TaskLocalFuture<Scope, F>> },
+        Running { #[pin] race: Race<Scoped<F>> },
     }
 }
 
@@ -43,7 +42,7 @@ impl<F> DeadlineFuture<F> {
         }
     }
 
-    pub(super) fn running(race: Race<TaskLocalFuture<Scope, F>>) -> Self {
+    pub(super) fn running(race: Race<Scoped<F>>) -> Self {
         Self {
             kind: Kind::Running { race },
         }

@@ -18,7 +18,7 @@ use super::race::Race;
 use super::{DEADLINE_HEADER, Deadline};
 use crate::BoxError;
 use crate::server::problem::Problem;
-use crate::server::scope::Scope;
+use crate::server::scope::Part;
 
 /// Service that bounds requests by the server's timeout and trusted callers' deadlines; see
 /// [`RequestDeadlineLayer`](super::RequestDeadlineLayer).
@@ -70,9 +70,7 @@ where
         // A request without a body (most GETs) never waits for the client: nothing to track.
         let waiting = Waiting::track(req.body_mut());
         // Keeps the inbound context of a layer outside.
-        let mut scope = Scope::inherited();
-        scope.budget = Some(budget.clone());
-        let fut = scope.run(self.inner.call(req));
+        let fut = Part::Budget(budget.clone()).run(self.inner.call(req));
         DeadlineFuture::running(Race::new(fut, budget, waiting, self.policy.timeout))
     }
 }

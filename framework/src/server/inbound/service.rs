@@ -1,11 +1,10 @@
 use std::task::{Context, Poll};
 
 use axum::http::Request;
-use tokio::task::futures::TaskLocalFuture;
 use tower::Service;
 
 use super::Inbound;
-use crate::server::scope::Scope;
+use crate::server::scope::{Part, Scoped};
 
 /// Service that runs each request with its [`Inbound`] context in a task-local; see
 /// [`SetInboundLayer`](super::SetInboundLayer).
@@ -37,7 +36,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = TaskLocalFuture<Scope, S::Future>;
+    type Future = Scoped<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -46,8 +45,47 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let inbound = Inbound::from_request(req.headers(), req.extensions());
         // Keeps the budget of a deadline layer outside.
-        let mut scope = Scope::inherited();
-        scope.inbound = Some(inbound);
-        scope.run(self.inner.call(req))
+        Part::Inbound(inbound).run(self.inner.call(req))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use crate::server::deadline::budget::Budget;
+    use crate::server::{Inbound, RequestDeadlineLayer, SetInboundLayer};
+
+    async fn both_set() -> &'static str {
+        let inbound = Inbound::current().expect("the inbound layer's context");
+        assert_eq!(inbound.request_id().unwrap(), "abc");
+        assert!(inbound.deadline().is_some(), "the deadline layer's budget");
+        assert!(Budget::current().is_some());
+        "ok"
+    }
+
+    #[tokio::test]
+    async fn the_inbound_and_deadline_layers_each_keep_what_the_other_set() {
+        let inside = Router::new()
+            .route("/", get(both_set))
+            .layer(SetInboundLayer::new())
+            .layer(RequestDeadlineLayer::new(Duration::from_secs(5)));
+        let outside = Router::new()
+            .route("/", get(both_set))
+            .layer(RequestDeadlineLayer::new(Duration::from_secs(5)))
+            .layer(SetInboundLayer::new());
+        for app in [inside, outside] {
+            let req = Request::get("/")
+                .header("x-request-id", "abc")
+                .body(Body::empty())
+                .unwrap();
+            assert_eq!(app.oneshot(req).await.unwrap().status(), StatusCode::OK);
+        }
     }
 }

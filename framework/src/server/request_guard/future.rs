@@ -7,13 +7,12 @@ use axum::body::{Body, Bytes, HttpBody};
 use axum::http::Response;
 use futures_util::future::BoxFuture;
 use pin_project_lite::pin_project;
-use tokio::task::futures::TaskLocalFuture;
 
 use crate::BoxError;
 use crate::server::catch_panic::panic_response;
 use crate::server::deadline::Race;
 use crate::server::problem_json::{needs_rewrite, to_problem};
-use crate::server::scope::Scope;
+use crate::server::scope::Scoped;
 
 pin_project! {
     /// Response future of [`RequestGuard`](super::service::RequestGuard).
@@ -30,7 +29,7 @@ pin_project! {
         /// declared body over the limit, a panic in `call`).
         Answered { response: Option<Response<Body>> },
         /// The handler runs in the request's scope, within its budget.
-        Running { #[pin] race: Race<TaskLocalFuture<Scope, F>> },
+        Running { #[pin] race: Race<Scoped<F>> },
         /// An unstructured error answer being rewritten as problem+json (it reads the body).
         Rewriting { rewrite: BoxFuture<'static, Response<Body>> },
     }
@@ -45,7 +44,7 @@ impl<F> GuardFuture<F> {
         }
     }
 
-    pub(super) fn running(race: Race<TaskLocalFuture<Scope, F>>) -> Self {
+    pub(super) fn running(race: Race<Scoped<F>>) -> Self {
         Self {
             state: State::Running { race },
         }
