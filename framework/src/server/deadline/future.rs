@@ -1,6 +1,6 @@
 //! The response future of [`RequestDeadline`](super::RequestDeadline): an answer given without
 //! running the handler, or the handler's future raced against the request's budget
-//! ([`Race`]).
+//! ([`Race`]). The standard stack's guard runs its requests in one too.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -34,7 +34,7 @@ pin_project! {
 }
 
 impl<F> DeadlineFuture<F> {
-    pub(super) fn answered(response: Response<Body>) -> Self {
+    pub(crate) fn answered(response: Response<Body>) -> Self {
         Self {
             kind: Kind::Answered {
                 response: Some(response),
@@ -42,7 +42,7 @@ impl<F> DeadlineFuture<F> {
         }
     }
 
-    pub(super) fn running(race: Race<Scoped<F>>) -> Self {
+    pub(crate) fn running(race: Race<Scoped<F>>) -> Self {
         Self {
             kind: Kind::Running { race },
         }

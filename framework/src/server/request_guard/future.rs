@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 
 use crate::BoxError;
 use crate::server::catch_panic::panic_response;
-use crate::server::deadline::Race;
+use crate::server::deadline::{DeadlineFuture, Race};
 use crate::server::problem_json::{needs_rewrite, to_problem};
 use crate::server::scope::Scoped;
 
@@ -25,11 +25,10 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F> {
-        /// Answered without running the handler (head limits, an expired caller deadline, a
-        /// declared body over the limit, a panic in `call`).
-        Answered { response: Option<Response<Body>> },
-        /// The handler runs in the request's scope, within its budget.
-        Running { #[pin] race: Race<Scoped<F>> },
+        /// An answer given without running the handler (head limits, an expired caller
+        /// deadline, a declared body over the limit, a panic in `call`), or the handler running
+        /// in the request's scope within its budget: the deadline layer's own future.
+        Handling { #[pin] fut: DeadlineFuture<F> },
         /// An unstructured error answer being rewritten as problem+json (it reads the body).
         Rewriting { rewrite: BoxFuture<'static, Response<Body>> },
     }
@@ -38,15 +37,17 @@ pin_project! {
 impl<F> GuardFuture<F> {
     pub(super) fn answered(response: Response<Body>) -> Self {
         Self {
-            state: State::Answered {
-                response: Some(response),
+            state: State::Handling {
+                fut: DeadlineFuture::answered(response),
             },
         }
     }
 
     pub(super) fn running(race: Race<Scoped<F>>) -> Self {
         Self {
-            state: State::Running { race },
+            state: State::Handling {
+                fut: DeadlineFuture::running(race),
+            },
         }
     }
 }
@@ -61,9 +62,8 @@ where
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let response = match self.as_mut().project().state.project() {
-            StateProj::Answered { response } => response.take().expect("polled after completion"),
-            StateProj::Running { race } => {
-                match catch_unwind(AssertUnwindSafe(|| race.poll(cx))) {
+            StateProj::Handling { fut } => {
+                match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
                     Ok(polled) => ready!(polled)?,
                     // Answered: the future that panicked is never polled again.
                     Err(payload) => panic_response(payload),
