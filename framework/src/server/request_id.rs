@@ -11,6 +11,7 @@
 //! gets the header unless the handler set one. It is done inline by the stack's
 //! [`RequestTelemetry`](super::request_telemetry) service rather than by two more layers.
 
+use axum::http::header::Entry;
 use axum::http::{HeaderMap, HeaderValue, Request, Response};
 use bytes::Bytes;
 use tower_http::request_id::RequestId;
@@ -22,24 +23,27 @@ use super::REQUEST_ID_HEADER;
 /// The id of `req`: its `x-request-id`, or a new one set as that header. Either way the
 /// request carries it as a [`RequestId`] extension too. Returns the value to echo.
 pub(crate) fn take_or_make<B>(req: &mut Request<B>) -> HeaderValue {
-    if let Some(id) = req.headers().get(&REQUEST_ID) {
-        let id = id.clone();
-        if req.extensions().get::<RequestId>().is_none() {
-            req.extensions_mut().insert(RequestId::new(id.clone()));
+    // One look-up of the name (an `entry`) whether the client sent an id or not.
+    let id = match req.headers_mut().entry(&REQUEST_ID) {
+        Entry::Occupied(sent) => {
+            let id = sent.get().clone();
+            if req.extensions().get::<RequestId>().is_some() {
+                return id;
+            }
+            id
         }
-        return id;
-    }
-    let id = random_id();
+        Entry::Vacant(slot) => slot.insert(random_id()).clone(),
+    };
     req.extensions_mut().insert(RequestId::new(id.clone()));
-    req.headers_mut().insert(REQUEST_ID.clone(), id.clone());
     id
 }
 
 /// Sets `id` as the response's `x-request-id` unless the handler set one.
 pub(crate) fn echo<B>(res: &mut Response<B>, id: HeaderValue) {
     let headers: &mut HeaderMap = res.headers_mut();
-    if !headers.contains_key(&REQUEST_ID) {
-        headers.insert(REQUEST_ID.clone(), id);
+    // One look-up of the name, not `contains_key` and `insert`.
+    if let Entry::Vacant(slot) = headers.entry(&REQUEST_ID) {
+        slot.insert(id);
     }
 }
 

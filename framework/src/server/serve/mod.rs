@@ -33,6 +33,7 @@
 //!   open streams finish.
 
 mod service;
+mod timer;
 
 use std::convert::Infallible;
 use std::future::pending;
@@ -49,7 +50,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tower::Service;
 
-use super::request_head;
 use service::ConnectionService;
 
 /// How long a connection accepted just before the listener closes may take to send its first
@@ -165,10 +165,9 @@ where
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
+        // Replaced by each connection's own timer in `serve_connection`.
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.idle_timeout)
-        // Above the limits `request_head` checks, so that those answers are problem+json.
-        .max_headers(request_head::HYPER_MAX_HEADERS);
+        .header_read_timeout(limits.idle_timeout);
     builder.http2().timer(TokioTimer::new());
     let permits = limits.max_connections.map(|n| Arc::new(Semaphore::new(n)));
     let (open, mut all_closed) = mpsc::channel::<()>(1);
@@ -301,11 +300,12 @@ fn serve_connection<S, I>(
     let service = ConnectionService {
         shared: shared.clone(),
         started: started.clone(),
-        peer,
-        extensions,
+        extensions: service::request_extensions(peer, extensions),
     };
-    let conn = shared
-        .builder
+    // Each connection's header read timer keeps its tokio sleep between heads (`timer.rs`).
+    let mut builder = shared.builder.clone();
+    builder.http1().timer(timer::ConnectionTimer::default());
+    let conn = builder
         .serve_connection_with_upgrades(TokioIo::new(stream), service)
         .into_owned();
     let timeout = shared.limits.header_read_timeout;

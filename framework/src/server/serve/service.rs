@@ -30,9 +30,37 @@ pub(super) struct ConnectionService<S> {
     pub(super) shared: Arc<Shared<S>>,
     /// Set at the connection's first request head.
     pub(super) started: Arc<Started>,
-    pub(super) peer: SocketAddr,
-    /// Added to every request (the TLS peer identity); `None` on plain connections.
-    pub(super) extensions: Option<Extensions>,
+    /// What every request of the connection starts with ([`request_extensions`]).
+    pub(super) extensions: Extensions,
+}
+
+/// The extensions each request of a connection from `peer` starts with: the peer address, as
+/// axum's `into_make_service_with_connect_info` gives it (the rate limiter's `ip` key and the
+/// deadline's trusted networks read it), and `tls` (the TLS peer identity) if any.
+///
+/// Each request gets a clone, which keeps the map's size: the map is made with room for the
+/// entries routing and the stack add (axum's original URI, matched path and path parameters,
+/// the request id, ...). Built up from empty per request, the map would grow at its fourth
+/// entry (a reallocation and a rehash, about 300 instructions; docs/performance.md).
+pub(super) fn request_extensions(peer: SocketAddr, tls: Option<Extensions>) -> Extensions {
+    /// A placeholder entry that makes room in the map and is removed again.
+    #[derive(Clone)]
+    struct Room<const N: usize>;
+
+    let mut extensions = Extensions::new();
+    extensions.insert(Room::<0>);
+    extensions.insert(Room::<1>);
+    extensions.insert(Room::<2>);
+    extensions.insert(Room::<3>);
+    extensions.remove::<Room<0>>();
+    extensions.remove::<Room<1>>();
+    extensions.remove::<Room<2>>();
+    extensions.remove::<Room<3>>();
+    extensions.insert(ConnectInfo(peer));
+    if let Some(tls) = tls {
+        extensions.extend(tls);
+    }
+    extensions
 }
 
 impl<S: App> hyper::service::Service<Request<Incoming>> for ConnectionService<S> {
@@ -43,12 +71,9 @@ impl<S: App> hyper::service::Service<Request<Incoming>> for ConnectionService<S>
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         self.started.set();
         let mut req = req.map(Body::new);
-        // The peer address, as axum's `into_make_service_with_connect_info` gives it (the
-        // rate limiter's `ip` key and the deadline's trusted networks read it).
-        req.extensions_mut().insert(ConnectInfo(self.peer));
-        if let Some(extensions) = &self.extensions {
-            req.extensions_mut().extend(extensions.clone());
-        }
+        // What hyper put there (an upgrade's handle) joins the connection's own.
+        let from_hyper = std::mem::replace(req.extensions_mut(), self.extensions.clone());
+        req.extensions_mut().extend(from_hyper);
         let http1 = req.version() <= Version::HTTP_11;
         ResponseFuture {
             inner: self.shared.app.clone().oneshot(req),
