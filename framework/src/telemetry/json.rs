@@ -137,25 +137,30 @@ where
     }
 
     let meta = event.metadata();
-    let fixed: [(&str, Fixed<'_>); 7] = [
-        ("level", Fixed::Level(meta.level())),
+    // Each fixed key with its member's opening as written: quoted, the colon and the value's
+    // opening quote (all fixed values are strings), so a member is three writes.
+    let fixed: [(&str, &str, Fixed<'_>); 7] = [
+        ("level", "\"level\":\"", Fixed::Level(meta.level())),
         (
             "request_id",
+            "\"request_id\":\"",
             Fixed::Fallback(spans.request_id.as_ref().map(ShortText::as_str)),
         ),
-        ("span", Fixed::Text(spans.span)),
+        ("span", "\"span\":\"", Fixed::Text(spans.span)),
         (
             "span_id",
+            "\"span_id\":\"",
             Fixed::Fallback(spans.span_id.as_ref().map(ShortText::as_str)),
         ),
-        ("target", Fixed::Text(Some(meta.target()))),
-        ("timestamp", Fixed::Time(clock.now())),
+        ("target", "\"target\":\"", Fixed::Text(Some(meta.target()))),
+        ("timestamp", "\"timestamp\":\"", Fixed::Time(clock.now())),
         (
             "trace_id",
+            "\"trace_id\":\"",
             Fixed::Fallback(spans.trace_id.as_ref().map(ShortText::as_str)),
         ),
     ];
-    debug_assert!(fixed.is_sorted_by_key(|(key, _)| *key));
+    debug_assert!(fixed.is_sorted_by_key(|(key, _, _)| *key));
 
     let mut line = Line {
         writer: text,
@@ -170,11 +175,11 @@ where
         while last + 1 < entries.len() && entries[last + 1].key == key {
             last += 1;
         }
-        while let Some((name, value)) = fixed_keys.next_if(|(name, _)| *name < key) {
-            line.fixed(name, value)?;
+        while let Some((_, opening, value)) = fixed_keys.next_if(|(name, _, _)| *name < key) {
+            line.fixed(opening, value)?;
         }
-        match fixed_keys.next_if(|(name, _)| *name == key) {
-            Some((name, value)) if value.wins() => line.fixed(name, value)?,
+        match fixed_keys.next_if(|(name, _, _)| *name == key) {
+            Some((_, opening, value)) if value.wins() => line.fixed(opening, value)?,
             _ => {
                 let entry = &entries[last];
                 line.raw(key, &values[entry.start..entry.end])?;
@@ -182,8 +187,8 @@ where
         }
         i = last + 1;
     }
-    for (name, value) in fixed_keys {
-        line.fixed(name, value)?;
+    for (_, opening, value) in fixed_keys {
+        line.fixed(opening, value)?;
     }
     // Never empty: `level` is always written.
     line.writer.push_str("}\n");
@@ -248,14 +253,24 @@ impl Line<'_> {
         Ok(())
     }
 
-    fn fixed(&mut self, key: &str, value: &Fixed<'_>) -> fmt::Result {
-        let text = match value {
-            Fixed::Level(level) => level.as_str(),
-            Fixed::Text(Some(text)) | Fixed::Fallback(Some(text)) | Fixed::Time(text) => text,
+    /// A fixed member: `opening` is its key as written up to the value's opening quote.
+    fn fixed(&mut self, opening: &str, value: &Fixed<'_>) -> fmt::Result {
+        let (text, plain) = match value {
+            // A level's name and the time never need escaping.
+            Fixed::Level(level) => (level.as_str(), true),
+            Fixed::Time(text) => (*text, true),
+            Fixed::Text(Some(text)) | Fixed::Fallback(Some(text)) => (*text, false),
             Fixed::Text(None) | Fixed::Fallback(None) => return Ok(()),
         };
-        self.fixed_key(key);
-        write_string(self.writer, text)
+        self.separator();
+        self.writer.push_str(opening);
+        if plain {
+            self.writer.push_str(text);
+        } else {
+            Escape(&mut *self.writer).write_str(text)?;
+        }
+        self.writer.push('"');
+        Ok(())
     }
 }
 
@@ -524,6 +539,29 @@ mod tests {
             "the fixed keys win over an event's field"
         );
         assert_eq!(second["note"], "Some(3)");
+    }
+
+    #[test]
+    fn every_fixed_key_is_written_as_serde_json_writes_it() {
+        let lines = lines(|| {
+            let span = tracing::info_span!(
+                "request",
+                request_id = "r \"1\"",
+                trace_id = "t1",
+                span_id = "s1"
+            );
+            let _span = span.enter();
+            tracing::error!("x");
+        });
+        assert_eq!(lines[0], canonical(&lines[0]));
+        let line: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(line["level"], "ERROR");
+        assert_eq!(line["request_id"], "r \"1\"", "escaped");
+        assert_eq!(line["span"], "request");
+        assert_eq!(line["span_id"], "s1");
+        assert_eq!(line["trace_id"], "t1");
+        assert_eq!(line["target"], module_path!());
+        assert_eq!(line["timestamp"].as_str().map(str::len), Some(27));
     }
 
     #[test]
