@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 
 use hyper::rt::{Sleep, Timer};
 
+/// How far away a sleep too long for an `Instant` is set: 30 years, as tokio's `far_future`.
+const NEVER: Duration = Duration::from_secs(86_400 * 365 * 30);
+
 /// The connection's tokio sleep while no head's sleep holds it.
 type Spare = Arc<Mutex<Option<Pin<Box<tokio::time::Sleep>>>>>;
 
@@ -36,7 +39,9 @@ pub(super) struct ConnectionTimer {
 
 impl Timer for ConnectionTimer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Sleep>> {
-        self.head(tokio::time::Instant::now() + duration)
+        let now = tokio::time::Instant::now();
+        // As `tokio::time::sleep` does: a duration past what an `Instant` holds is "never".
+        self.head(now.checked_add(duration).unwrap_or_else(|| now + NEVER))
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
@@ -154,6 +159,15 @@ mod tests {
         timer.reset(&mut sleep, (start + Duration::from_secs(5)).into_std());
         poll_fn(|cx| sleep.as_mut().poll(cx)).await;
         assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sleep_longer_than_an_instant_holds_never_fires() {
+        let timer = ConnectionTimer::default();
+        let mut sleep = timer.sleep(Duration::MAX);
+        assert!(!ready_now(&mut sleep));
+        tokio::time::advance(Duration::from_secs(86_400 * 365)).await;
+        assert!(!ready_now(&mut sleep));
     }
 
     #[tokio::test(start_paused = true)]
