@@ -138,26 +138,29 @@ where
 
     let meta = event.metadata();
     // Each fixed key with its member's opening as written: quoted, the colon and the value's
-    // opening quote (all fixed values are strings), so a member is three writes.
+    // opening quote (all fixed values are strings), so a member is three writes. The opening is
+    // made from the key at compile time.
+    macro_rules! member {
+        ($key:literal, $value:expr) => {
+            ($key, concat!("\"", $key, "\":\""), $value)
+        };
+    }
     let fixed: [(&str, &str, Fixed<'_>); 7] = [
-        ("level", "\"level\":\"", Fixed::Level(meta.level())),
-        (
+        member!("level", Fixed::Level(meta.level())),
+        member!(
             "request_id",
-            "\"request_id\":\"",
-            Fixed::Fallback(spans.request_id.as_ref().map(ShortText::as_str)),
+            Fixed::Fallback(spans.request_id.as_ref().map(ShortText::as_str))
         ),
-        ("span", "\"span\":\"", Fixed::Text(spans.span)),
-        (
+        member!("span", Fixed::Text(spans.span)),
+        member!(
             "span_id",
-            "\"span_id\":\"",
-            Fixed::Fallback(spans.span_id.as_ref().map(ShortText::as_str)),
+            Fixed::Fallback(spans.span_id.as_ref().map(ShortText::as_str))
         ),
-        ("target", "\"target\":\"", Fixed::Text(Some(meta.target()))),
-        ("timestamp", "\"timestamp\":\"", Fixed::Time(clock.now())),
-        (
+        member!("target", Fixed::Text(Some(meta.target()))),
+        member!("timestamp", Fixed::Time(clock.now())),
+        member!(
             "trace_id",
-            "\"trace_id\":\"",
-            Fixed::Fallback(spans.trace_id.as_ref().map(ShortText::as_str)),
+            Fixed::Fallback(spans.trace_id.as_ref().map(ShortText::as_str))
         ),
     ];
     debug_assert!(fixed.is_sorted_by_key(|(key, _, _)| *key));
